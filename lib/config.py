@@ -1,0 +1,256 @@
+"""Configuration: the topics file and the few environment variables, read in one place.
+
+No other module reads `os.environ`. Errors name the file, the line and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lib.errors import ConfigError, QuerySyntaxError
+from lib.model import Source, Topic
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TOPICS = PROJECT_ROOT / "data" / "topics.toml"
+DEFAULT_DB = PROJECT_ROOT / "data" / "news.db"
+DEFAULT_SNAPSHOT = PROJECT_ROOT / "data" / "snapshot"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the environment decides. Built by `load_settings`."""
+
+    topics_path: Path = DEFAULT_TOPICS
+    db_path: Path = DEFAULT_DB
+    snapshot_dir: Path = DEFAULT_SNAPSHOT
+    offline: bool = False  # NEWS_OFFLINE: never touch the network, show the bundled snapshot
+    clock: datetime | None = None  # NEWS_CLOCK: a fixed "now" for demos and tests
+    cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a refresh is reused before fetching again
+    fetch_deadline: float = 20.0  # NEWS_FETCH_DEADLINE: seconds one refresh may take in all
+    allow_private_hosts: bool = False  # NEWS_ALLOW_PRIVATE_HOSTS: user feeds may be on a LAN
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"environment variable {name}", f"expected 1 or 0, got {raw!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(
+            f"environment variable {name}", f"expected a positive number of seconds, got {raw!r}"
+        )
+    return value
+
+
+def parse_clock(raw: str) -> datetime:
+    """Read an ISO 8601 time as an aware UTC datetime; a time without offset is UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(
+            "environment variable NEWS_CLOCK",
+            f"{raw!r} is not an ISO 8601 time such as 2024-09-18T04:22:00+01:00",
+        ) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or the mapping given)."""
+    env = os.environ if env is None else env
+    clock_raw = env.get("NEWS_CLOCK", "").strip()
+    return Settings(
+        topics_path=Path(env.get("NEWS_TOPICS") or DEFAULT_TOPICS),
+        db_path=Path(env.get("NEWS_DB") or DEFAULT_DB),
+        snapshot_dir=Path(env.get("NEWS_SNAPSHOT") or DEFAULT_SNAPSHOT),
+        offline=_flag(env, "NEWS_OFFLINE"),
+        clock=parse_clock(clock_raw) if clock_raw else None,
+        cache_ttl=_seconds(env, "NEWS_CACHE_TTL", 300.0),
+        fetch_deadline=_seconds(env, "NEWS_FETCH_DEADLINE", 20.0),
+        allow_private_hosts=_flag(env, "NEWS_ALLOW_PRIVATE_HOSTS"),
+    )
+
+
+# --- the topics file -------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[\s*(topic(?:\s*\.\s*source)?)\s*\]\]")
+_TOPIC_KEYS = {"slug", "title", "about", "query", "timezone", "source"}
+_SOURCE_KEYS = {"name", "url", "topical", "label"}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _header_lines(text: str) -> tuple[list[int], list[list[int]]]:
+    """Line numbers of each `[[topic]]` and, per topic, of each `[[topic.source]]`."""
+    topics: list[int] = []
+    sources: list[list[int]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _HEADER.match(line)
+        if not match:
+            continue
+        if match.group(1) == "topic":
+            topics.append(number)
+            sources.append([])
+        elif sources:
+            sources[-1].append(number)
+    return topics, sources
+
+
+def _line_of(lines: list[int], index: int) -> int | None:
+    return lines[index] if index < len(lines) else None
+
+
+def _text(table: Mapping[str, Any], key: str, path: str, line: int | None, what: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(path, f"{what} needs a non-empty text value for '{key}'", line)
+    return value.strip()
+
+
+def _source(raw: Any, path: str, line: int | None, topic_slug: str) -> Source:
+    what = f"a source of topic '{topic_slug}'"
+    if not isinstance(raw, dict):
+        raise ConfigError(path, f"{what} must be a [[topic.source]] table", line)
+    unknown = set(raw) - _SOURCE_KEYS
+    if unknown:
+        raise ConfigError(path, f"{what} has unknown key(s): {', '.join(sorted(unknown))}", line)
+    name = _text(raw, "name", path, line, what)
+    url = _text(raw, "url", path, line, f"source '{name}'")
+    if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
+        raise ConfigError(path, f"source '{name}' needs an http:// or https:// url", line)
+    topical = raw.get("topical", False)
+    if not isinstance(topical, bool):
+        raise ConfigError(path, f"source '{name}': 'topical' must be true or false", line)
+    label = raw.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ConfigError(path, f"source '{name}': 'label' must be a non-empty text", line)
+    return Source(name=name, url=url, topical=topical, label=label.strip() if label else None)
+
+
+def _topic(raw: Any, path: str, line: int | None, source_lines: list[int]) -> Topic:
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "each topic must be a [[topic]] table", line)
+    unknown = set(raw) - _TOPIC_KEYS
+    if unknown:
+        raise ConfigError(path, f"topic has unknown key(s): {', '.join(sorted(unknown))}", line)
+    slug = _text(raw, "slug", path, line, "a topic")
+    if not _SLUG.match(slug):
+        raise ConfigError(
+            path, f"slug '{slug}' may hold only lower-case letters, digits and '-'", line
+        )
+    what = f"topic '{slug}'"
+    title = _text(raw, "title", path, line, what)
+    about = raw.get("about", "")
+    if not isinstance(about, str):
+        raise ConfigError(path, f"{what}: 'about' must be text", line)
+    query = _text(raw, "query", path, line, what)
+    try:
+        from lib.query import parse_query  # local import: query imports nothing from config
+
+        parse_query(query)
+    except QuerySyntaxError as exc:
+        raise ConfigError(path, f"{what}: query is not valid: {exc.problem}", line) from exc
+    zone = raw.get("timezone", "UTC")
+    try:
+        ZoneInfo(zone) if isinstance(zone, str) else None
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(path, f"{what}: unknown timezone '{zone}'", line) from exc
+    if not isinstance(zone, str):
+        raise ConfigError(path, f"{what}: 'timezone' must be a zone name such as 'UTC'", line)
+    raw_sources = raw.get("source", [])
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise ConfigError(path, f"{what} needs at least one [[topic.source]]", line)
+    sources = tuple(
+        _source(item, path, _line_of(source_lines, index) or line, slug)
+        for index, item in enumerate(raw_sources)
+    )
+    seen: set[str] = set()
+    for index, source in enumerate(sources):
+        if source.url in seen:
+            raise ConfigError(
+                path,
+                f"{what} lists the url {source.url} twice",
+                _line_of(source_lines, index) or line,
+            )
+        seen.add(source.url)
+    return Topic(
+        slug=slug, title=title, about=about.strip(), query=query, timezone=zone, sources=sources
+    )
+
+
+def parse_topics(text: str, path: str = "topics.toml") -> tuple[Topic, ...]:
+    """Read the text of a topics file into topics, or raise `ConfigError`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says "... (at line 12, column 5)": lift the line out into our own message.
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line = int(match.group(1)) if match else None
+        raise ConfigError(path, f"not valid TOML: {problem}", line) from exc
+    unknown = set(data) - {"topic"}
+    if unknown:
+        raise ConfigError(path, f"unknown top-level key(s): {', '.join(sorted(unknown))}")
+    raw_topics = data.get("topic")
+    if not isinstance(raw_topics, list) or not raw_topics:
+        raise ConfigError(path, "needs at least one [[topic]] table")
+    topic_lines, source_lines = _header_lines(text)
+    topics = tuple(
+        _topic(
+            raw,
+            path,
+            _line_of(topic_lines, index),
+            source_lines[index] if index < len(source_lines) else [],
+        )
+        for index, raw in enumerate(raw_topics)
+    )
+    slugs = [topic.slug for topic in topics]
+    for index, slug in enumerate(slugs):
+        if slug in slugs[:index]:
+            raise ConfigError(path, f"topic slug '{slug}' is used twice", topic_lines[index])
+    return topics
+
+
+def load_topics(path: Path) -> tuple[Topic, ...]:
+    """Read and check the topics file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), "file not found; set NEWS_TOPICS to a topics file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc}") from exc
+    return parse_topics(text, str(path))
+
+
+def find_topic(topics: tuple[Topic, ...], slug: str | None) -> Topic:
+    """The topic with `slug`, or the first topic when `slug` is None."""
+    if slug is None:
+        return topics[0]
+    for topic in topics:
+        if topic.slug == slug:
+            return topic
+    known = ", ".join(t.slug for t in topics)
+    raise ConfigError("topics file", f"no topic '{slug}'; known topics: {known}")
