@@ -1,0 +1,47 @@
+# Two commands matter: `make run` (install and run the app) and `make test` (install and test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install install-dev chromium lint fetch bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when a requirements file changed.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Install and run the app on http://localhost:$(PORT)
+run: install
+	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
+
+## Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Install everything and run lint and the whole test suite (browser tests included).
+test: install-dev chromium lint
+	$(BIN)/python -m pytest -q
+
+## Refresh the store from the live feeds (for cron).
+fetch: install
+	$(BIN)/python -m lib fetch
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

@@ -1,0 +1,121 @@
+"""Command line: `python -m lib fetch | check-feed | export` (for cron and for debugging feeds).
+
+This is an edge of the program like the UI: it reads the clock (NEWS_CLOCK fixes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lib.config import Settings, find_topic, load_settings, load_topics
+from lib.errors import NewsError, ParseError
+from lib.export import to_csv, to_json
+from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
+from lib.parse import parse_feed
+from lib.refresh import refresh_topic
+from lib.selection import topic_headlines
+from lib.store import WINDOW, Store
+
+
+def _now(config: Settings) -> datetime:
+    return config.clock or datetime.now(UTC)
+
+
+def cmd_fetch(config: Settings, slug: str | None) -> int:
+    """Refresh the store for one topic; a line per source; 0 when any source answered."""
+    topic = find_topic(load_topics(config.topics_path), slug)
+    report = refresh_topic(
+        topic, Store(config.db_path), _now(config), FetchLimits(deadline=config.fetch_deadline)
+    )
+    width = max(len(r.source.name) for r in report.sources)
+    for r in report.sources:
+        if r.status is FetchStatus.FAILED:
+            outcome = f"failed: {r.error}"
+        elif r.status is FetchStatus.NOT_MODIFIED:
+            outcome = "not modified"
+        else:
+            outcome = f"ok, {r.items} items, {r.new} new"
+            if r.warning:
+                outcome += f" ({r.warning})"
+        print(f"{r.source.name:<{width}}  {r.elapsed_ms:7.0f} ms  {outcome}  {r.source.url}")
+    failed = len(report.failed)
+    print(f"{len(report.sources) - failed} of {len(report.sources)} sources answered; "
+          f"{report.new} new headlines stored in {config.db_path}")  # fmt: skip
+    return 0 if report.any_ok else 1
+
+
+def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
+    """Parse one feed (URL or file) and print its headlines; 1 when nothing could be read."""
+    now = _now(config)
+    if target.lower().startswith(("http://", "https://")):
+        result = fetch_one(
+            make_session(), target, Validators(), FetchLimits(deadline=config.fetch_deadline)
+        )
+        if result.status is not FetchStatus.OK or result.body is None:
+            print(f"{target}: {result.error or 'no feed received'}", file=sys.stderr)
+            return 1
+        body, url, content_type = result.body, result.final_url or target, result.content_type
+    else:
+        path = Path(target)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            print(f"{target}: cannot read the file: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        url, content_type = path.resolve().as_uri(), None
+    try:
+        parsed = parse_feed(body, url=url, seen_at=now, content_type=content_type)
+    except ParseError as exc:
+        print(f"{target}: {exc.problem}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(to_json(parsed.headlines))
+    else:
+        print(f"{parsed.feed_title or target}: {parsed.version or 'unknown format'}, "
+              f"read as {parsed.encoding}, {len(parsed.headlines)} items")  # fmt: skip
+        if parsed.problem:
+            print(f"warning: {parsed.problem}")
+        for item in parsed.headlines:
+            print(f"- {item.published:%Y-%m-%d %H:%M} UTC  {item.title}  ({item.publication})")
+    return 0
+
+
+def cmd_export(config: Settings, fmt: str, slug: str | None) -> int:
+    """Print the topic's stored headlines in the window as CSV or JSON."""
+    topic = find_topic(load_topics(config.topics_path), slug)
+    now = _now(config)
+    kept = topic_headlines(Store(config.db_path).headlines(now - WINDOW), topic)
+    sys.stdout.write(to_csv(kept) if fmt == "csv" else to_json(kept) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="refresh the headline store from the feeds")
+    fetch.add_argument("--topic", help="topic slug (default: the first topic)")
+    check = commands.add_parser("check-feed", help="show how one feed parses")
+    check.add_argument("target", metavar="URL_OR_PATH")
+    check.add_argument("--json", action="store_true", help="print a JSON array")
+    export = commands.add_parser("export", help="print the stored headlines of a topic")
+    export.add_argument("--format", choices=("csv", "json"), default="json")
+    export.add_argument("--topic", help="topic slug (default: the first topic)")
+    args = parser.parse_args(argv)
+    try:
+        config = load_settings()
+        if args.command == "fetch":
+            return cmd_fetch(config, args.topic)
+        if args.command == "check-feed":
+            return cmd_check_feed(config, args.target, args.json)
+        return cmd_export(config, args.format, args.topic)
+    except NewsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Recency buckets, as the seed page groups headlines, and the page's time formats."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from enum import Enum
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class Bucket(Enum):
+    """The headings of the page, newest first."""
+
+    HALF_HOUR = "In the last half-hour"
+    HOUR = "In the last hour"
+    TWO_HOURS = "In the last 2 hours"
+    FOUR_HOURS = "In the last 4 hours"
+    EARLIER_TODAY = "Earlier today"
+    YESTERDAY = "Yesterday"
+    WEEK = "In the last 7 days"
+
+    @property
+    def heading(self) -> str:
+        """The heading as the page shows it."""
+        return self.value
+
+
+BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
+_BY_AGE = (
+    (timedelta(minutes=30), Bucket.HALF_HOUR),
+    (timedelta(hours=1), Bucket.HOUR),
+    (timedelta(hours=2), Bucket.TWO_HOURS),
+    (timedelta(hours=4), Bucket.FOUR_HOURS),
+)
+WINDOW = timedelta(days=7)
+
+
+def bucket_of(published: datetime, now: datetime, zone: tzinfo) -> Bucket | None:
+    """The bucket of a headline published at `published`, or None when older than 7 days.
+
+    The first four buckets go by age; "Earlier today" and "Yesterday" go by the calendar
+    day in the display zone; a time slightly ahead of `now` counts as the newest.
+    """
+    age = now - published
+    for limit, bucket in _BY_AGE:
+        if age < limit:
+            return bucket
+    if age >= WINDOW:
+        return None
+    today = now.astimezone(zone).date()
+    day = published.astimezone(zone).date()
+    if day == today:
+        return Bucket.EARLIER_TODAY
+    if day == today - timedelta(days=1):
+        return Bucket.YESTERDAY
+    return Bucket.WEEK
+
+
+def format_headline_time(moment: datetime, zone: tzinfo) -> str:
+    """A headline's time as the seed shows it: `15:21 17-Sep-24`, in `zone`."""
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M} {local.day:02d}-{_MONTHS[local.month - 1]}-{local:%y}"
+
+
+def format_clock(moment: datetime, zone: tzinfo) -> str:
+    """The page clock as the seed shows it: `18 Sep 04:22`, in `zone`."""
+    local = moment.astimezone(zone)
+    return f"{local.day} {_MONTHS[local.month - 1]} {local:%H:%M}"
+
+
+def format_moment(moment: datetime, zone: tzinfo) -> str:
+    """A time for notices: `14:02` today-ish, with the date when it is not obvious."""
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M} {local.day} {_MONTHS[local.month - 1]} {local.year}"

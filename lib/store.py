@@ -1,0 +1,322 @@
+"""The headline store: one SQLite file (WAL) that keeps headlines across fetches and restarts.
+
+Feeds carry only their latest items, so the 7-day window fills by keeping what each fetch
+brought. A headline is stored once: the same guid, or the same canonical link (tracking
+parameters removed), is not stored again. Per-feed state (validators for conditional GET,
+the hash of the last body parsed, the last outcome) lives beside the headlines.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from lib.errors import StoreError
+from lib.model import Headline, TimeKind
+
+WINDOW = timedelta(days=7)
+
+# Query parameters that only say where a click came from; they never change the article.
+_TRACKING_PREFIXES = ("utm_", "mc_", "at_", "pk_", "hsa_", "oly_", "_hs")
+_TRACKING_NAMES = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ocid", "cmpid", "cmp",
+     "smid", "smtyp", "ito", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname",
+     "ns_fee", "ref", "ref_src", "rss", "taid", "wt.mc_id", "xtor", "ftag", "guccounter"}
+)  # fmt: skip
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS headline (
+    id INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    canon_link TEXT,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT,
+    publication TEXT NOT NULL,
+    label TEXT,
+    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
+    time_kind TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX IF NOT EXISTS headline_guid ON headline(guid);
+CREATE UNIQUE INDEX IF NOT EXISTS headline_canon_link ON headline(canon_link)
+    WHERE canon_link IS NOT NULL;
+CREATE INDEX IF NOT EXISTS headline_published ON headline(published);
+CREATE TABLE IF NOT EXISTS feed (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    feed_title TEXT,
+    last_attempt INTEGER,
+    last_success INTEGER,
+    failing_since INTEGER,
+    last_status TEXT,
+    http_status INTEGER,
+    last_error TEXT,
+    items INTEGER,
+    elapsed_ms REAL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about one feed URL."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    feed_title: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    failing_since: datetime | None = None
+    last_status: str | None = None
+    http_status: int | None = None
+    last_error: str | None = None
+    items: int | None = None
+    elapsed_ms: float | None = None
+
+
+def canonical_link(link: str | None) -> str | None:
+    """The link with tracking parameters, fragment, default port and case noise removed."""
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.strip())
+        port = parts.port
+    except ValueError:
+        return link.strip()
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith(_TRACKING_PREFIXES) and key.lower() not in _TRACKING_NAMES
+    ]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(sorted(query)), ""))
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _moment(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+class Store:
+    """A headline store in one SQLite file. Safe to use from several threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the headline store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # A connection per operation: cheap for SQLite, and no connection is shared by threads.
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives an app crash (only an OS crash may lose the last commit).
+            db.execute("PRAGMA synchronous=NORMAL")
+            yield db
+        finally:
+            db.close()
+
+    # --- headlines ----------------------------------------------------------------------------
+
+    def save(self, headlines: Iterable[Headline], now: datetime, window: timedelta = WINDOW) -> int:
+        """Store the headlines not stored yet and inside the window; return how many were new."""
+        oldest = _epoch(now - window)
+        seen = _epoch(now)
+        rows = [
+            (
+                h.guid,
+                canonical_link(h.link),
+                h.source,
+                h.title,
+                h.link,
+                h.publication,
+                h.label,
+                _epoch(h.published),
+                str(h.time_kind),
+                seen,
+                h.summary,
+            )
+            for h in headlines
+            if _epoch(h.published) >= oldest
+        ]
+        if not rows:
+            return 0
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO headline (guid, canon_link, source, title, link, "
+                "publication, label, published, time_kind, first_seen, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            added = db.total_changes - before
+            if added:
+                self._bump_version(db)
+            db.execute("COMMIT")
+        return added
+
+    def prune(self, now: datetime, window: timedelta = WINDOW) -> int:
+        """Delete headlines older than the window; return how many went."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            gone = db.execute(
+                "DELETE FROM headline WHERE published < ?", (_epoch(now - window),)
+            ).rowcount
+            if gone:
+                self._bump_version(db)
+            db.execute("COMMIT")
+        return gone
+
+    def headlines(self, since: datetime, sources: Sequence[str] | None = None) -> list[Headline]:
+        """Stored headlines published at or after `since`, newest first, optionally by source."""
+        sql = (
+            "SELECT title, link, publication, label, published, source, guid, time_kind, summary "
+            "FROM headline WHERE published >= ?"
+        )
+        params: list[object] = [_epoch(since)]
+        if sources is not None:
+            if not sources:
+                return []
+            sql += f" AND source IN ({','.join('?' * len(sources))})"
+            params.extend(sources)
+        sql += " ORDER BY published DESC, id DESC"
+        with self._connect() as db:
+            rows = db.execute(sql, params).fetchall()
+        return [
+            Headline(
+                title=title,
+                link=link,
+                publication=publication,
+                label=label,
+                published=datetime.fromtimestamp(published, UTC),
+                source=source,
+                guid=guid,
+                time_kind=TimeKind(time_kind),
+                summary=summary,
+            )
+            for title, link, publication, label, published, source, guid, time_kind, summary in rows
+        ]
+
+    def count(self) -> int:
+        """How many headlines are stored."""
+        with self._connect() as db:
+            return int(db.execute("SELECT COUNT(*) FROM headline").fetchone()[0])
+
+    def version(self) -> int:
+        """A number that changes whenever the stored headlines change (for caches)."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _bump_version(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # --- feeds -----------------------------------------------------------------------------
+
+    def feed_states(self, urls: Sequence[str]) -> dict[str, FeedState]:
+        """What is remembered of each URL; a URL never fetched gets an empty state."""
+        states = {url: FeedState(url=url) for url in urls}
+        if not urls:
+            return states
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT url, etag, last_modified, body_hash, feed_title, last_attempt, "
+                "last_success, failing_since, last_status, http_status, last_error, items, "
+                f"elapsed_ms FROM feed WHERE url IN ({','.join('?' * len(urls))})",
+                list(urls),
+            ).fetchall()
+        for row in rows:
+            states[row[0]] = FeedState(
+                url=row[0],
+                etag=row[1],
+                last_modified=row[2],
+                body_hash=row[3],
+                feed_title=row[4],
+                last_attempt=_moment(row[5]),
+                last_success=_moment(row[6]),
+                failing_since=_moment(row[7]),
+                last_status=row[8],
+                http_status=row[9],
+                last_error=row[10],
+                items=row[11],
+                elapsed_ms=row[12],
+            )
+        return states
+
+    def record_success(
+        self,
+        url: str,
+        now: datetime,
+        *,
+        status: str,
+        http_status: int | None,
+        elapsed_ms: float,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        body_hash: str | None = None,
+        feed_title: str | None = None,
+        items: int | None = None,
+    ) -> None:
+        """Remember a fetch that worked. Values left None keep what was stored before."""
+        seconds = _epoch(now)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO feed (url, etag, last_modified, body_hash, feed_title, last_attempt, "
+                "last_success, failing_since, last_status, http_status, last_error, items, "
+                "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET "
+                "etag = COALESCE(excluded.etag, etag), "
+                "last_modified = COALESCE(excluded.last_modified, last_modified), "
+                "body_hash = COALESCE(excluded.body_hash, body_hash), "
+                "feed_title = COALESCE(excluded.feed_title, feed_title), "
+                "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
+                "failing_since = NULL, last_status = excluded.last_status, "
+                "http_status = excluded.http_status, last_error = NULL, "
+                "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms",
+                (url, etag, last_modified, body_hash, feed_title, seconds, seconds, status,
+                 http_status, items, elapsed_ms),
+            )  # fmt: skip
+
+    def record_failure(
+        self, url: str, now: datetime, *, error: str, http_status: int | None, elapsed_ms: float
+    ) -> None:
+        """Remember a fetch that failed; validators, hash and headlines stay as they were."""
+        seconds = _epoch(now)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO feed (url, last_attempt, failing_since, last_status, http_status, "
+                "last_error, elapsed_ms) VALUES (?, ?, ?, 'failed', ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET last_attempt = excluded.last_attempt, "
+                "failing_since = COALESCE(failing_since, excluded.failing_since), "
+                "last_status = 'failed', http_status = excluded.http_status, "
+                "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms",
+                (url, seconds, seconds, http_status, error, elapsed_ms),
+            )

@@ -1,0 +1,109 @@
+"""The topic's headlines: clock, freshness, buckets, paging, density chart."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.buckets import format_clock, format_moment
+from lib.density import density
+from lib.refresh import RefreshReport
+from lib.render import bucket_html
+from lib.selection import filter_headlines, first_page, group_by_bucket
+from lib.store import WINDOW
+from ui import data
+from ui.chart import density_chart
+from ui.clock import now as clock_now
+from ui.page import setup
+from ui.sidebar import sidebar_filters
+
+PAGE_SIZE = 50
+EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
+
+ctx = setup("China-Russia news")
+config, topic = ctx.settings, ctx.topic
+now = clock_now(config)
+db_path = str(config.db_path)
+
+st.title(topic.title)
+clock_line = st.empty()
+status = st.container()  # progress bar and failure summary go here, above the headlines
+
+report: RefreshReport | None = None
+offline_reason = "NEWS_OFFLINE is set" if config.offline else None
+if not offline_reason:
+    index = data.topic_index(db_path, topic, now)
+    if not index.indexed:  # nothing stored yet: wait for the network before drawing
+        report = data.refresh(config, topic, status)
+        if report.unreachable:
+            offline_reason = "no source could be reached"
+        else:
+            index = data.topic_index(db_path, topic, now)
+if offline_reason:
+    shot, shot_db = data.snapshot(str(config.snapshot_dir))
+    if shot.topic == topic.slug:
+        topic = data.snapshot_topic(topic, shot)
+        now, db_path = shot.taken_at, shot_db
+    index = data.topic_index(db_path, topic, now)
+
+filters = sidebar_filters(index.publications, topic.timezone)
+zone = filters.zone
+clock_line.markdown(f"**{format_clock(now, zone)}** · {now.astimezone(zone).tzname()} ({zone.key})")
+if offline_reason:
+    st.info(
+        f"Offline ({offline_reason}): showing the bundled snapshot taken "
+        f"{format_moment(now, zone)}. Live headlines return when the sources can be reached.",
+        icon="📴",
+    )
+if filters.zone_note:
+    st.caption(filters.zone_note)
+
+shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
+
+st.subheader("Headline Density")
+st.altair_chart(
+    density_chart(density(shown, now, zone, WINDOW), zone), width="stretch", key="density"
+)
+
+if st.session_state.get("page_filters") != filters.signature:
+    st.session_state["page_filters"] = filters.signature
+    st.session_state["page_limit"] = PAGE_SIZE
+limit = st.session_state.get("page_limit", PAGE_SIZE)
+
+if not shown:
+    st.markdown(EMPTY)
+else:
+    groups, hidden = first_page(group_by_bucket(shown, now, zone), limit)
+    for bucket, items in groups:
+        st.html(bucket_html(bucket.heading, items, zone))
+    if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
+        st.session_state["page_limit"] = limit + PAGE_SIZE
+        st.rerun()
+
+
+def _status_line(report: RefreshReport) -> None:
+    """When the page was updated, a refresh button, and which sources failed."""
+    left, right = status.columns([5, 1], vertical_alignment="center")
+    total = len(report.sources)
+    line = f"Updated {format_moment(report.finished_at, zone)} · {total} sources"
+    failed = report.failed
+    if failed:
+        names = ", ".join(f"{r.source.name} ({r.error or 'failed'})" for r in failed[:4])
+        more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
+        left.warning(
+            f"{len(failed)} of {total} sources failed: {names}{more}. "
+            "Their earlier headlines are still shown.",
+            icon="⚠️",
+        )
+    left.caption(line)
+    if right.button("Refresh now", key="refresh", disabled=not data.refresh_allowed(report, now)):
+        data.forget_refresh(config, ctx.topic)
+        st.rerun()
+
+
+if not offline_reason:
+    before = data.store(db_path).version()
+    if report is None:
+        report = data.refresh(config, topic, status)
+    _status_line(report)
+    if data.store(db_path).version() != before:
+        st.rerun()  # new headlines arrived while the stored ones were on screen

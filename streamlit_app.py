@@ -1,0 +1,9 @@
+"""Entry point: `streamlit run streamlit_app.py`. Wires the pages; each page sets itself up."""
+
+import streamlit as st
+
+pages = [
+    st.Page("pages/headlines.py", title="Headlines", icon="📰", default=True),
+    st.Page("pages/about.py", title="About", icon="ℹ️", url_path="about"),
+]
+st.navigation(pages, position="top").run()

@@ -1,0 +1,106 @@
+"""Topic matching, sidebar filters, publication counts, buckets and paging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from lib.buckets import Bucket
+from lib.model import Headline, Source, Topic
+from lib.query import parse_query
+from lib.selection import (
+    filter_headlines,
+    first_page,
+    group_by_bucket,
+    index_headlines,
+    publication_counts,
+    topic_headlines,
+)
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
+AGG = "https://agg.test/rss"
+WORLD = "https://world.test/rss"
+TOPIC = Topic(
+    slug="china-russia",
+    title="China-Russia news",
+    about="",
+    query='(china OR chinese OR "xi jinping") AND (russia OR russian OR putin)',
+    timezone="Europe/London",
+    sources=(Source("Agg", AGG, topical=True), Source("World", WORLD)),
+)
+
+
+def make(title: str, source: str = WORLD, pub: str = "World", hours: float = 1, summary=""):
+    return Headline(
+        title=title,
+        link=None,
+        publication=pub,
+        label=None,
+        published=NOW - timedelta(hours=hours),
+        source=source,
+        guid=title,
+        summary=summary,
+    )
+
+
+def test_topical_sources_keep_all_and_others_must_match_the_query() -> None:
+    items = [
+        make("Serbia is Not a Russian Ally", AGG, "The National Interest"),
+        make("Russian, Chinese Navies Conduct Firing Exercises"),
+        make("Taxi drivers strike in Moscow"),
+        make("Summit ends", summary="Xi Jinping and Putin signed a deal"),
+        make("China and Russia trade", "https://gone.test/rss"),  # no longer a source
+    ]
+    kept = [h.title for h in topic_headlines(items, TOPIC)]
+    assert kept == [
+        "Serbia is Not a Russian Ally",
+        "Russian, Chinese Navies Conduct Firing Exercises",
+        "Summit ends",
+    ]
+
+
+def test_keyword_and_publication_filters_combine() -> None:
+    items = [
+        make("Gas pipeline talks", pub="Reuters"),
+        make("Gas prices fall", pub="BBC News"),
+        make("Navy drills", pub="Reuters"),
+    ]
+    index = index_headlines(items)
+    gas = parse_query("gas")
+    both = ["Gas pipeline talks", "Gas prices fall"]
+    assert [h.title for h in filter_headlines(index, gas)] == both
+    assert [h.title for h in filter_headlines(index, gas, include=["Reuters"])] == [
+        "Gas pipeline talks"
+    ]
+    assert [h.title for h in filter_headlines(index, gas, exclude=["Reuters"])] == [
+        "Gas prices fall"
+    ]
+    # The keyword box searches the publication too.
+    assert [h.title for h in filter_headlines(index, parse_query("bbc"))] == ["Gas prices fall"]
+    assert filter_headlines(index, parse_query('"gas pipeline" -talks')) == []
+    assert len(filter_headlines(index, parse_query(""))) == 3
+
+
+def test_publication_counts_most_first_then_by_name() -> None:
+    items = [make("a", pub="b-pub"), make("b", pub="A-pub"), make("c", pub="Z"), make("d", pub="Z")]
+    assert publication_counts(items) == [("Z", 2), ("A-pub", 1), ("b-pub", 1)]
+
+
+def test_groups_are_in_page_order_and_newest_first() -> None:
+    items = [make("old", hours=20), make("new", hours=0.1), make("mid", hours=0.2)]
+    groups = group_by_bucket(items, NOW, LONDON)
+    assert [b for b, _ in groups] == list(Bucket)
+    assert [h.title for h in dict(groups)[Bucket.HALF_HOUR]] == ["new", "mid"]
+    assert [h.title for h in dict(groups)[Bucket.YESTERDAY]] == ["old"]
+
+
+def test_first_page_cuts_across_buckets() -> None:
+    items = [make(f"h{i}", hours=0.2 * i) for i in range(1, 5)] + [make("y", hours=20)]
+    groups = group_by_bucket(items, NOW, LONDON)
+    shown, hidden = first_page(groups, 3)
+    assert [(b, [h.title for h in hs]) for b, hs in shown] == [(Bucket.HALF_HOUR, ["h1", "h2"]),
+                                                              (Bucket.HOUR, ["h3"])]  # fmt: skip
+    assert hidden == 2
+    everything, none_hidden = first_page(groups, 50)
+    assert none_hidden == 0 and len(everything) == len(Bucket)

@@ -1,0 +1,130 @@
+"""The SQLite headline store: kept across restarts, stored once, pruned by the window."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from lib.errors import StoreError
+from lib.model import Headline, TimeKind
+from lib.store import Store, canonical_link
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+
+def make(guid: str, link: str | None, hours_ago: float = 1, title: str = "T") -> Headline:
+    return Headline(
+        title=title,
+        link=link,
+        publication="Pub",
+        label=None,
+        published=NOW - timedelta(hours=hours_ago),
+        source="https://example.com/feed",
+        guid=guid,
+    )
+
+
+def test_headlines_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    assert Store(path).save([make("a", "https://x.test/a"), make("b", None, 2)], NOW) == 2
+    again = Store(path)  # a new process would open the file the same way
+    stored = again.headlines(NOW - timedelta(days=7))
+    assert [h.guid for h in stored] == ["a", "b"]  # newest first
+    assert stored[0] == make("a", "https://x.test/a")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_same_guid_or_canonical_link_is_stored_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    assert store.save([make("a", "https://x.test/story?id=1&utm_source=rss")], NOW) == 1
+    assert store.save([make("a", "https://x.test/other")], NOW) == 0  # same guid
+    # The same article with other tracking parameters, another guid, from another feed:
+    dup = make("b", "HTTPS://X.test:443/story?utm_medium=feed&id=1&fbclid=zz#top")
+    assert store.save([dup], NOW) == 0
+    assert store.save([make("c", "https://x.test/story?id=2")], NOW) == 1
+    assert store.count() == 2
+
+
+def test_the_first_seen_time_is_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    first = Headline("T", None, "P", None, NOW - timedelta(hours=3), "s", "g", TimeKind.SEEN)
+    store.save([first], NOW)
+    store.save([Headline("T", None, "P", None, NOW, "s", "g", TimeKind.SEEN)], NOW)
+    assert store.headlines(NOW - timedelta(days=1))[0].published == first.published
+
+
+def test_items_older_than_the_window_are_not_stored_and_are_pruned(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    assert store.save([make("old", None, 24 * 8)], NOW) == 0
+    store.save([make("a", None, 24 * 6)], NOW)
+    version = store.version()
+    assert store.prune(NOW) == 0
+    assert store.prune(NOW + timedelta(days=2)) == 1
+    assert store.count() == 0
+    assert store.version() > version
+
+
+def test_version_changes_only_when_headlines_change(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    assert store.version() == 0
+    store.save([make("a", None)], NOW)
+    v1 = store.version()
+    store.save([make("a", None)], NOW)
+    assert store.version() == v1 > 0
+
+
+def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    url = "https://x.test/feed"
+    assert store.feed_states([url])[url].etag is None
+    store.record_success(url, NOW, status="ok", http_status=200, elapsed_ms=12.5,
+                         etag='"v1"', last_modified="Tue, 17 Sep 2024 10:00:00 GMT",
+                         body_hash="h1", feed_title="Feed", items=3)  # fmt: skip
+    store.record_failure(url, NOW + timedelta(minutes=5), error="HTTP 503", http_status=503,
+                         elapsed_ms=40)  # fmt: skip
+    store.record_failure(url, NOW + timedelta(minutes=10), error="timed out", http_status=None,
+                         elapsed_ms=40)  # fmt: skip
+    state = store.feed_states([url])[url]
+    assert (state.etag, state.body_hash, state.items) == ('"v1"', "h1", 3)
+    assert state.last_success == NOW
+    assert state.failing_since == NOW + timedelta(minutes=5)
+    assert (state.last_error, state.http_status) == ("timed out", None)
+    store.record_success(url, NOW + timedelta(minutes=15), status="not modified",
+                         http_status=304, elapsed_ms=5)  # fmt: skip
+    state = store.feed_states([url])[url]
+    assert state.failing_since is None and state.last_error is None
+    assert state.etag == '"v1"'  # a 304 keeps the validators
+
+
+def test_headlines_can_be_read_per_source(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    other = Headline("T2", None, "P", None, NOW, "https://other.test/feed", "g2")
+    store.save([make("a", None), other], NOW)
+    since = NOW - timedelta(days=1)
+    assert [h.guid for h in store.headlines(since, ["https://other.test/feed"])] == ["g2"]
+    assert store.headlines(since, []) == []
+
+
+def test_an_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the headline store"):
+        Store(blocker / "news.db")
+
+
+@pytest.mark.parametrize(
+    ("link", "canonical"),
+    [
+        ("https://x.test/a?utm_source=rss&b=2&a=1", "https://x.test/a?a=1&b=2"),
+        ("HTTP://X.TEST:80/a#frag", "http://x.test/a"),
+        ("https://x.test:8443/a", "https://x.test:8443/a"),
+        ("https://x.test", "https://x.test/"),
+        (None, None),
+    ],
+)
+def test_canonical_link(link: str | None, canonical: str | None) -> None:
+    assert canonical_link(link) == canonical

@@ -1,0 +1,1 @@
+"""The thin Streamlit glue the pages share: cached loaders, sidebar, consent, clock."""

@@ -1,0 +1,211 @@
+"""Cached loaders around `lib`: settings, topics, the store, refreshing, the snapshot.
+
+Caching rules: the refresh (network) is `st.cache_data` with the configured TTL and shared
+by every viewer; the big per-topic headline index is `st.cache_resource` keyed by the
+store's version, so a rerun never re-reads SQLite or re-normalises text, and never pickles
+thousands of headlines on each access.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from lib.config import Settings, load_settings, load_topics
+from lib.fetch import FetchLimits, FetchResult
+from lib.model import Headline, Source, Topic
+from lib.refresh import RefreshReport, refresh_sources
+from lib.selection import Indexed, index_headlines, publication_counts, topic_headlines
+from lib.snapshot import Snapshot, fill_store, load_snapshot
+from lib.store import WINDOW, Store
+from ui.clock import now as clock_now
+
+# "Refresh now" may not start a new round of requests to every host more often than this.
+MIN_REFRESH_INTERVAL = timedelta(seconds=30)
+
+
+def settings() -> Settings:
+    """The settings from the environment (cheap: read on every run)."""
+    return load_settings()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _topics(path: str, mtime_ns: int) -> tuple[Topic, ...]:
+    del mtime_ns  # part of the cache key only: an edited file is read again
+    return load_topics(Path(path))
+
+
+def topics(config: Settings) -> tuple[Topic, ...]:
+    """The topics file's topics; re-read when the file changes. Raises ConfigError."""
+    path = config.topics_path
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = 0  # load_topics reports the missing file in words
+    return _topics(str(path), mtime)
+
+
+@st.cache_resource(show_spinner=False)
+def store(path: str) -> Store:
+    """The store at `path`, opened once per process."""
+    return Store(path)
+
+
+# --- refreshing --------------------------------------------------------------------------------
+
+
+class _Progress:
+    """How many sources of a running refresh are done; read by every viewer's page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.done = 0
+        self.total = 0
+
+    def start(self, total: int) -> None:
+        with self._lock:
+            self.done, self.total = 0, total
+
+    def tick(self, _result: FetchResult) -> None:
+        with self._lock:
+            self.done += 1
+
+    def read(self) -> tuple[int, int]:
+        with self._lock:
+            return self.done, self.total
+
+
+_PROGRESS: dict[str, _Progress] = {}
+_REFRESHERS: dict[float, Callable[..., RefreshReport]] = {}
+_REFRESHERS_LOCK = threading.Lock()
+
+
+def _refresher(ttl: float) -> Callable[..., RefreshReport]:
+    """The cached refresh function for a TTL (the TTL is fixed when a cache is made)."""
+    with _REFRESHERS_LOCK:
+        if ttl not in _REFRESHERS:
+
+            @st.cache_data(ttl=ttl, max_entries=64, show_spinner=False)
+            def run(
+                db_path: str, slug: str, sources: tuple[Source, ...], deadline: float, at: str
+            ) -> RefreshReport:
+                del at  # key only: the clock when NEWS_CLOCK is fixed, else empty
+                progress = _PROGRESS.setdefault(slug, _Progress())
+                progress.start(len(sources))
+                when = clock_now(settings())
+                return refresh_sources(
+                    slug,
+                    sources,
+                    store(db_path),
+                    when,
+                    FetchLimits(deadline=deadline),
+                    on_done=progress.tick,
+                )
+
+            _REFRESHERS[ttl] = run
+        return _REFRESHERS[ttl]
+
+
+def _refresh_args(
+    config: Settings, topic: Topic
+) -> tuple[str, str, tuple[Source, ...], float, str]:
+    at = config.clock.isoformat() if config.clock else ""
+    return (str(config.db_path), topic.slug, topic.sources, config.fetch_deadline, at)
+
+
+def refresh(
+    config: Settings, topic: Topic, status: st.delta_generator.DeltaGenerator
+) -> RefreshReport:
+    """Refresh the topic unless a refresh within the TTL can be reused.
+
+    The work runs on a worker thread while this thread draws a progress bar in `status`
+    counting sources done, so the headlines already on screen stay there meanwhile.
+    """
+    run = _refresher(config.cache_ttl)
+    args = _refresh_args(config, topic)
+    outcome: list[RefreshReport] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run(*args))
+        except BaseException as exc:  # handed to the script thread, which raises it
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name=f"refresh-{topic.slug}", daemon=True)
+    worker.start()
+    worker.join(0.1)
+    if worker.is_alive():
+        progress = _PROGRESS.setdefault(topic.slug, _Progress())
+        bar = status.progress(0.0, text="Refreshing sources…")
+        while worker.is_alive():
+            done, total = progress.read()
+            total = total or len(topic.sources)
+            bar.progress(min(done / total, 1.0), text=f"Refreshing: {done} of {total} sources done")
+            worker.join(0.2)
+        status.empty()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def refresh_allowed(report: RefreshReport | None, now: datetime) -> bool:
+    """Whether "Refresh now" may start another round (at most one every 30 s)."""
+    return report is None or now - report.finished_at >= MIN_REFRESH_INTERVAL
+
+
+def forget_refresh(config: Settings, topic: Topic) -> None:
+    """Drop the cached refresh of a topic, so the next run fetches again."""
+    _refresher(config.cache_ttl).clear(*_refresh_args(config, topic))
+
+
+# --- the snapshot ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def snapshot(folder: str) -> tuple[Snapshot, str]:
+    """The bundled snapshot and the path of a store filled from it (built once per process)."""
+    shot = load_snapshot(Path(folder))
+    path = Path(tempfile.mkdtemp(prefix="news-snapshot-")) / "snapshot.db"
+    fill_store(shot, Store(path))
+    return shot, str(path)
+
+
+def snapshot_topic(topic: Topic, shot: Snapshot) -> Topic:
+    """The topic as the snapshot gives it: its own sources, the same text and query."""
+    return replace(topic, sources=shot.sources, timezone=shot.timezone)
+
+
+# --- headlines ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopicIndex:
+    """A topic's headlines in the window, normalised once for filtering."""
+
+    indexed: tuple[Indexed, ...]
+    publications: tuple[tuple[str, int], ...]
+
+    @property
+    def headlines(self) -> tuple[Headline, ...]:
+        """All of the topic's headlines, newest first."""
+        return tuple(entry.headline for entry in self.indexed)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _topic_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
+    del version  # key only: the store changed
+    kept = topic_headlines(store(db_path).headlines(since), topic)
+    return TopicIndex(indexed=index_headlines(kept), publications=tuple(publication_counts(kept)))
+
+
+def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
+    """The topic's headlines in the 7-day window before `now`."""
+    since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # key changes hourly
+    return _topic_index(db_path, topic, store(db_path).version(), since)

@@ -1,0 +1,115 @@
+"""The headlines page's sidebar: publication filters, keyword box, display zone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import streamlit as st
+
+from lib.errors import QuerySyntaxError
+from lib.query import Query, parse_query
+
+ALL, ONLY, EXCEPT = "all", "only", "except"
+_MODES = {ALL: "All publications", ONLY: "Only the selected", EXCEPT: "All but the selected"}
+TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE = "topic", "browser", "utc"
+
+KEYWORD_HELP = (
+    "Words match whole words, in any case and with or without accents. "
+    '"Quoted phrases" match words in a row; AND, OR, NOT (or a leading -) and '
+    "parentheses combine them; words side by side must all match; `russ*` matches "
+    "words starting with russ."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the sidebar asks for."""
+
+    keyword: Query | None
+    keyword_problem: str | None
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    zone: ZoneInfo
+    zone_note: str | None
+
+    @property
+    def signature(self) -> tuple[object, ...]:
+        """Changes whenever the filters change (paging starts again then)."""
+        return (str(self.keyword), self.include, self.exclude)
+
+
+def _zone(choice: str, topic_zone: str) -> tuple[ZoneInfo, str | None]:
+    if choice == UTC_ZONE:
+        return ZoneInfo("UTC"), None
+    if choice == BROWSER_ZONE:
+        browser = st.context.timezone
+        if browser:
+            try:
+                return ZoneInfo(browser), None
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return ZoneInfo(topic_zone), f"Your browser's zone is not known yet; showing {topic_zone}."
+    return ZoneInfo(topic_zone), None
+
+
+def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) -> Filters:
+    """Draw the sidebar and return the filters it sets."""
+    bar = st.sidebar
+    bar.header("Publication filters")
+    counts = dict(publications)
+    chosen = st.session_state.get("pubs", [])
+    # A publication chosen earlier stays selectable even when none of its headlines is left.
+    options = [name for name, _ in publications] + [n for n in chosen if n not in counts]
+    mode = bar.radio(
+        "Show",
+        list(_MODES),
+        format_func=_MODES.__getitem__,
+        key="pub_mode",
+        label_visibility="collapsed",
+    )
+    picked = bar.multiselect(
+        "Publications",
+        options,
+        key="pubs",
+        format_func=lambda name: f"{name} ({counts.get(name, 0)})",
+        placeholder="Choose publications",
+        disabled=mode == ALL,
+    )
+    bar.header("Keyword")
+    text = bar.text_input(
+        "Keyword",
+        key="q",
+        placeholder='e.g. trade OR "gas pipeline"',
+        help=KEYWORD_HELP,
+        label_visibility="collapsed",
+    )
+    keyword: Query | None = None
+    problem = None
+    if text and text.strip():
+        try:
+            keyword = parse_query(text)
+        except QuerySyntaxError as exc:
+            problem = exc.problem
+            bar.warning(f"Keyword not used: {problem}")
+    bar.header("Time zone")
+    zone_choice = bar.radio(
+        "Show times in",
+        [TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE],
+        format_func={
+            TOPIC_ZONE: f"Topic default ({topic_zone})",
+            BROWSER_ZONE: "My browser's zone",
+            UTC_ZONE: "UTC",
+        }.__getitem__,
+        key="tz",
+    )
+    zone, note = _zone(zone_choice, topic_zone)
+    return Filters(
+        keyword=keyword,
+        keyword_problem=problem,
+        include=tuple(picked) if mode == ONLY else (),
+        exclude=tuple(picked) if mode == EXCEPT else (),
+        zone=zone,
+        zone_note=note,
+    )
