@@ -3,7 +3,7 @@
 import streamlit as st
 
 pages = [
-    st.Page("pages/headlines.py", title="Headlines", icon="📰", default=True),
-    st.Page("pages/about.py", title="About", icon="ℹ️", url_path="about"),
+    st.Page("pages/headlines.py", title="Headlines", default=True),
+    st.Page("pages/about.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="top").run()

@@ -18,12 +18,13 @@ _SAFE_SCHEMES = ("http://", "https://")
 
 STYLE = """
 <style>
-.np-bucket h3 { font-size: 1.05rem; margin: 1.1rem 0 .35rem; font-weight: 600; }
-.np-bucket h3.np-empty { color: #8a8f98; font-weight: 500; }
-.np-list { list-style: none; margin: 0; padding: 0; }
-.np-list li { padding: .32rem 0; border-bottom: 1px solid #eceef1; line-height: 1.35; }
-.np-list a { color: #1a3d7c; text-decoration: none; font-weight: 500; }
-.np-list a:hover { text-decoration: underline; }
+div.np-bucket h3 { font-size: 1.05rem; margin: 1rem 0 .3rem; padding: 0; font-weight: 600; }
+div.np-bucket h3.np-empty { font-size: .9rem; color: #8a8f98; font-weight: 500; margin: .2rem 0; }
+div.np-bucket ul.np-list { list-style: none; margin: 0; padding: 0; }
+div.np-bucket ul.np-list li { margin: 0; padding: .32rem 0; border-bottom: 1px solid #eceef1;
+  line-height: 1.35; }
+div.np-bucket ul.np-list a { color: #1a3d7c; text-decoration: none; font-weight: 500; }
+div.np-bucket ul.np-list a:hover { text-decoration: underline; }
 .np-meta { color: #5b616b; font-size: .86rem; white-space: nowrap; }
 .np-pub { margin-left: .45rem; }
 .np-time { margin-left: .45rem; font-variant-numeric: tabular-nums; }
@@ -69,6 +70,11 @@ def headline_html(item: Headline, zone: tzinfo) -> str:
         f'<li>{title}<span class="np-meta"><span class="np-pub">{publication}</span>'
         f"{time_html}</span></li>"
     )
+
+
+def buckets_html(groups: Sequence[tuple[str, Sequence[Headline]]], zone: tzinfo) -> str:
+    """Every bucket of the page as one HTML block: one element for the page to draw."""
+    return "".join(bucket_html(heading, items, zone) for heading, items in groups)
 
 
 def bucket_html(heading: str, items: Sequence[Headline], zone: tzinfo) -> str:

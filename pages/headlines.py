@@ -7,7 +7,7 @@ import streamlit as st
 from lib.buckets import format_clock, format_moment
 from lib.density import density
 from lib.refresh import RefreshReport
-from lib.render import bucket_html
+from lib.render import buckets_html
 from lib.selection import filter_headlines, first_page, group_by_bucket
 from lib.store import WINDOW
 from ui import data
@@ -52,7 +52,7 @@ if offline_reason:
     st.info(
         f"Offline ({offline_reason}): showing the bundled snapshot taken "
         f"{format_moment(now, zone)}. Live headlines return when the sources can be reached.",
-        icon="📴",
+        icon=":material/cloud_off:",
     )
 if filters.zone_note:
     st.caption(filters.zone_note)
@@ -73,8 +73,7 @@ if not shown:
     st.markdown(EMPTY)
 else:
     groups, hidden = first_page(group_by_bucket(shown, now, zone), limit)
-    for bucket, items in groups:
-        st.html(bucket_html(bucket.heading, items, zone))
+    st.html(buckets_html([(bucket.heading, items) for bucket, items in groups], zone))
     if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
         st.session_state["page_limit"] = limit + PAGE_SIZE
         st.rerun()
@@ -92,7 +91,7 @@ def _status_line(report: RefreshReport) -> None:
         left.warning(
             f"{len(failed)} of {total} sources failed: {names}{more}. "
             "Their earlier headlines are still shown.",
-            icon="⚠️",
+            icon=":material/warning:",
         )
     left.caption(line)
     if right.button("Refresh now", key="refresh", disabled=not data.refresh_allowed(report, now)):

@@ -39,7 +39,8 @@ def density_chart(slots: Sequence[Slot], zone: tzinfo) -> alt.Chart:
             ),
             x2="end:T",
             y=alt.Y("headlines:Q", axis=alt.Axis(title="Headlines", tickMinStep=1)),
+            y2=alt.datum(0),
             tooltip=[alt.Tooltip("slot:N", title="Slot"), alt.Tooltip("headlines:Q")],
         )
-        .properties(height=150)
+        .properties(height=130)
     )

@@ -32,7 +32,7 @@ def setup(page_title: str) -> PageContext:
 
     A broken topics file or environment stops the page with one clear message.
     """
-    st.set_page_config(page_title=page_title, page_icon="📰", layout="wide")
+    st.set_page_config(page_title=page_title, layout="wide")
     st.html(STYLE)
     consent_notice()
     try:

@@ -1,0 +1,315 @@
+"""The real app under AppTest: buckets, filters, empty message, consent, snapshot, failures.
+
+Feeds come from a real HTTP server on 127.0.0.1; the store is a real SQLite file; the clock
+is fixed with NEWS_CLOCK.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.feeds import Item, rss
+from tests.feedserver import FeedServer
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
+EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
+SEED = [
+    ("Bush Center to host Engage NexPoint Lecture about the looming China-Russia threat",
+     "George W. Bush Presidential Center (Press Release)", "15:21 17-Sep-24", "Yesterday"),
+    ("Serbia is Not a Russian Ally", "The National Interest", "05:00 17-Sep-24", "Yesterday"),
+    ("Russian, Chinese Navies Conduct Firing Exercises", "NTD News (Video)", "00:02 17-Sep-24",
+     "Yesterday"),
+    ("Connecting alliances in Asia and Europe", "Brookings Institution", "10:28 16-Sep-24",
+     "In the last 7 days"),
+    ("Global conflicts and stable instability", "Caliber.AZ", "07:31 16-Sep-24",
+     "In the last 7 days"),
+    ("The Olympics: Arenas of Contention", "The Cairo Review", "20:12 15-Sep-24",
+     "In the last 7 days"),
+    ("China’s hypocritical land claims", "Taipei Times", "11:52 15-Sep-24", "In the last 7 days"),
+    ("Vladimir Putin’s Pivot to China is backfiring", "Bellingham Herald", "04:28 15-Sep-24",
+     "In the last 7 days"),
+    ("Kamala Harris, Donald Trump, and the Race to Oblivion", "Foreign Policy In Focus",
+     "10:08 13-Sep-24", "In the last 7 days"),
+    ("China-Russia relations might have a few limits after all", "South China Morning Post",
+     "17:33 12-Sep-24", "In the last 7 days"),
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Streamlit's caches outlive an AppTest; every test starts from empty ones."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A private store and a fixed clock; returns the folder for a topics file."""
+    monkeypatch.setenv("NEWS_DB", str(tmp_path / "news.db"))
+    monkeypatch.setenv("NEWS_CLOCK", NOW.isoformat())
+    monkeypatch.setenv("NEWS_FETCH_DEADLINE", "5")
+    monkeypatch.delenv("NEWS_OFFLINE", raising=False)
+    return tmp_path
+
+
+def write_topics(folder: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A topic with an aggregator feed, a world feed and a feed that is broken."""
+    text = f"""
+[[topic]]
+slug = "china-russia"
+title = "China-Russia news"
+about = "Test about text for $5 and **this**."
+query = '(china OR chinese) AND (russia OR russian)'
+timezone = "Europe/London"
+
+[[topic.source]]
+name = "Aggregator"
+url = "{server.url("/agg.xml")}"
+topical = true
+
+[[topic.source]]
+name = "World Desk"
+url = "{server.url("/world.xml")}"
+label = "Video"
+
+[[topic.source]]
+name = "Broken"
+url = "{server.url("/broken.xml")}"
+"""
+    path = folder / "topics.toml"
+    path.write_text(text)
+    monkeypatch.setenv("NEWS_TOPICS", str(path))
+
+
+def agg_items() -> list[Item]:
+    return [
+        Item("Xi and Putin meet - Reuters", NOW - timedelta(minutes=10), source="Reuters"),
+        Item("Gas pipeline deal signed - AP", NOW - timedelta(minutes=45), source="AP"),
+        Item("Navies drill together - Reuters", NOW - timedelta(hours=3), source="Reuters"),
+        Item("Trade hits record - AP", NOW - timedelta(hours=20), source="AP"),
+        Item("Costs rose from $5 to $10 and **more** :red[x]", NOW - timedelta(days=3),
+             source="Markup Times"),
+    ]  # fmt: skip
+
+
+def world_items() -> list[Item]:
+    return [
+        Item("China and Russia sign treaty", NOW - timedelta(minutes=90)),
+        Item("Football results", NOW - timedelta(minutes=20)),  # not about the topic
+    ]
+
+
+def serve(server: FeedServer) -> None:
+    server.route("/agg.xml", rss(agg_items()))
+    server.route("/world.xml", rss(world_items()))
+    server.route("/broken.xml", b"oops", status=500)
+
+
+def page_html(at: AppTest) -> str:
+    """Every st.html body of the page, joined."""
+    return "\n".join(element.proto.body for element in at.html)
+
+
+def texts(at: AppTest) -> str:
+    """The page's text: markdown, captions, alerts, html bodies with tags removed."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in at.info] + [w.value for w in at.warning]
+    parts += [e.value for e in at.error]
+    parts += [re.sub(r"<[^>]+>", " ", page_html(at))]
+    return "\n".join(parts)
+
+
+def run(timeout: float = 30) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=timeout).run()
+
+
+def bucket_titles(at: AppTest) -> dict[str, list[str]]:
+    """Each bucket heading shown, with the titles under it."""
+    found: dict[str, list[str]] = {}
+    for block in page_html(at).split('<div class="np-bucket">')[1:]:
+        heading = re.search(r"<h3[^>]*>(.*?)</h3>", block)
+        assert heading, block
+        found[heading.group(1)] = re.findall(r"<li><(?:a|span)[^>]*>(.*?)</(?:a|span)>", block)
+    return found
+
+
+def test_live_feeds_fill_the_buckets(env: Path, feed_server: FeedServer, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert not at.exception
+    buckets = bucket_titles(at)
+    assert buckets["In the last half-hour"] == ["Xi and Putin meet"]
+    assert buckets["In the last hour"] == ["Gas pipeline deal signed"]
+    assert buckets["In the last 2 hours"] == ["China and Russia sign treaty"]
+    assert buckets["In the last 4 hours"] == ["Navies drill together"]
+    assert buckets["Earlier today"] == []
+    assert buckets["Yesterday"] == ["Trade hits record"]
+    assert buckets["In the last 7 days"] == ["Costs rose from $5 to $10 and **more** :red[x]"]
+    assert "Football results" not in page_html(at)  # the world feed is filtered by the query
+    assert "18 Sep 04:22" in texts(at)
+    html = page_html(at)
+    assert "World Desk (Video)" in html
+    assert "04:12 18-Sep-24" in html  # 10 minutes before 04:22, London time
+    warnings = " ".join(w.value for w in at.warning)
+    assert "1 of 3 sources failed: Broken (HTTP 500" in warnings
+
+
+def test_keyword_and_publication_filters(env: Path, feed_server: FeedServer, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    at.text_input(key="q").input("pipeline OR treaty").run()
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["Gas pipeline deal signed", "China and Russia sign treaty"]
+    at.radio(key="pub_mode").set_value("except").run()
+    at.multiselect(key="pubs").select("AP").run()
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["China and Russia sign treaty"]
+    at.text_input(key="q").input("").run()
+    at.radio(key="pub_mode").set_value("only").run()
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["Gas pipeline deal signed", "Trade hits record"]
+    # Publication options carry their counts.
+    options = at.multiselect(key="pubs").options
+    assert "Reuters (2)" in options and "AP (2)" in options
+
+
+def test_nothing_matching_shows_the_seed_message(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    at.text_input(key="q").input("zebra").run()
+    assert EMPTY in [m.value for m in at.markdown]
+    assert bucket_titles(at) == {}
+    at.text_input(key="q").input("(unbalanced").run()
+    assert any("Keyword not used" in w.value for w in at.sidebar.warning)
+
+
+def test_titles_are_text_never_markup(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    html = page_html(at)
+    assert "Costs rose from $5 to $10 and **more** :red[x]" in html
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "Costs rose" not in markdown  # never passed through Markdown
+
+
+def test_a_failing_source_keeps_what_it_gave(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert "Gas pipeline deal signed" in page_html(at)
+    feed_server.route("/agg.xml", b"<html>down</html>", status=503)
+    st.cache_data.clear()  # as if the TTL ran out
+    at = run()
+    assert "Gas pipeline deal signed" in page_html(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "2 of 3 sources failed: Aggregator (HTTP 503" in warnings
+    assert "earlier headlines are still shown" in warnings
+
+
+def test_view_more_headlines_pages_through(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    many = [
+        Item(f"Story {n:03d} - Wire", NOW - timedelta(minutes=n), source="Wire") for n in range(120)
+    ]
+    feed_server.route("/agg.xml", rss(many))
+    feed_server.route("/world.xml", rss([]))
+    feed_server.route("/broken.xml", rss([]))
+    at = run()
+    count = sum(len(t) for t in bucket_titles(at).values())
+    assert count == 50
+    more = at.button(key="more")
+    assert more.label == "view more headlines (70 more)"
+    more.click().run()
+    assert sum(len(t) for t in bucket_titles(at).values()) == 100
+    at.button(key="more").click().run()
+    assert sum(len(t) for t in bucket_titles(at).values()) == 120
+    assert not [b for b in at.button if b.key == "more"]
+
+
+def test_offline_shows_the_seed_page(env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWS_OFFLINE", "1")
+    monkeypatch.delenv("NEWS_CLOCK")
+    at = run()
+    assert not at.exception
+    assert any("bundled snapshot" in i.value for i in at.info)
+    assert "18 Sep 04:22" in texts(at)
+    buckets = bucket_titles(at)
+    for title, publication, time, heading in SEED:
+        assert title in buckets[heading], title
+        row = re.search(re.escape(title) + r".*?</li>", page_html(at)).group(0)
+        assert publication in row and time in row
+    shown = [t for titles in buckets.values() for t in titles]
+    assert shown == [title for title, *_ in SEED]  # same order as the seed page
+    assert [h for h, titles in buckets.items()] == [
+        "In the last half-hour", "In the last hour", "In the last 2 hours",
+        "In the last 4 hours", "Earlier today", "Yesterday", "In the last 7 days",
+    ]  # fmt: skip
+
+
+def test_unreachable_sources_fall_back_to_the_snapshot(env, monkeypatch) -> None:
+    dead = FeedServer()
+    with dead:
+        url = dead.url("/feed.xml")
+    # The server is gone: its port now refuses connections.
+    topics = env / "topics.toml"
+    topics.write_text(
+        '[[topic]]\nslug = "china-russia"\ntitle = "China-Russia news"\nabout = "x"\n'
+        'query = "china AND russia"\ntimezone = "Europe/London"\n'
+        f'[[topic.source]]\nname = "Dead"\nurl = "{url}"\n'
+    )
+    monkeypatch.setenv("NEWS_TOPICS", str(topics))
+    at = run()
+    assert any("no source could be reached" in i.value for i in at.info)
+    assert "Serbia is Not a Russian Ally" in page_html(at)
+
+
+def test_consent_notice_until_ok(env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWS_OFFLINE", "1")
+    at = run()
+    notice = [m.value for m in at.markdown if "By clicking" in m.value]
+    assert notice and "news_consent" in notice[0] and "usage statistics" in notice[0]
+    at.button(key="consent-ok").click().run()
+    assert not [m for m in at.markdown if "By clicking" in m.value]
+    # The click writes the cookie that keeps the notice away on reload.
+    assert "document.cookie = 'news_consent=1" in page_html(at)
+    at.run()
+    assert not [m for m in at.markdown if "By clicking" in m.value]
+
+
+def test_about_page(env: Path, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    at.switch_page("pages/about.py").run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["About our China-Russia news"]
+    assert "Test about text for $5 and **this**." in [t.value for t in at.text]
+    assert any("By clicking" in m.value for m in at.markdown)  # the notice is on every page
+    table = at.dataframe[0].value
+    assert list(table["Source"]) == ["Aggregator", "World Desk", "Broken"]
+
+
+def test_a_broken_topics_file_is_one_clear_error(env: Path, monkeypatch) -> None:
+    bad = env / "topics.toml"
+    bad.write_text('[[topic]]\nslug = "x"\ntitle = "X"\nquery = "a"\ntimezone = "Nowhere/City"\n')
+    monkeypatch.setenv("NEWS_TOPICS", str(bad))
+    at = run()
+    assert not at.exception
+    (error,) = at.error
+    assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error.value
+    assert "Fix it and reload" in error.value

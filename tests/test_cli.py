@@ -1,0 +1,116 @@
+"""`python -m lib`: fetch, check-feed and export, run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.feeds import Item, rss
+from tests.feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lib", *args],
+        cwd=ROOT,
+        env={**os.environ, "NEWS_CLOCK": NOW.isoformat(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def write_topics(path: Path, server: FeedServer) -> None:
+    path.write_text(
+        '[[topic]]\nslug = "cr"\ntitle = "CR"\nabout = "x"\n'
+        "query = '(china OR chinese) AND (russia OR russian)'\ntimezone = \"UTC\"\n"
+        f'[[topic.source]]\nname = "Agg"\nurl = "{server.url("/agg.xml")}"\ntopical = true\n'
+        f'[[topic.source]]\nname = "World"\nurl = "{server.url("/world.xml")}"\n'
+        f'[[topic.source]]\nname = "Down"\nurl = "{server.url("/down.xml")}"\n'
+    )
+
+
+def test_fetch_then_export(feed_server: FeedServer, tmp_path: Path) -> None:
+    write_topics(tmp_path / "topics.toml", feed_server)
+    feed_server.route("/agg.xml", rss([
+        Item("Xi meets Putin - Reuters", NOW - timedelta(hours=1), source="Reuters"),
+    ]))  # fmt: skip
+    feed_server.route("/world.xml", rss([
+        Item("China and Russia sign deal", NOW - timedelta(hours=2)),
+        Item("Weather", NOW - timedelta(hours=2)),
+    ]))  # fmt: skip
+    feed_server.route("/down.xml", b"", status=500)
+    env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": str(tmp_path / "n.db")}
+    fetched = cli("fetch", env=env)
+    assert fetched.returncode == 0, fetched.stderr
+    lines = fetched.stdout.splitlines()
+    assert any(line.startswith("Agg ") and "ok, 1 items, 1 new" in line for line in lines)
+    assert any(line.startswith("Down ") and "failed: HTTP 500" in line for line in lines)
+    assert lines[-1].startswith("2 of 3 sources answered; 3 new headlines stored")
+
+    exported = cli("export", "--format", "json", env=env)
+    assert exported.returncode == 0, exported.stderr
+    records = json.loads(exported.stdout)
+    assert [r["title"] for r in records] == ["Xi meets Putin", "China and Russia sign deal"]
+    assert records[0]["publication"] == "Reuters"
+    assert records[0]["published"] == "2024-09-18T02:22:00Z"
+    assert set(records[0]) == {"title", "link", "publication", "label", "published"}
+
+    as_csv = cli("export", "--format", "csv", "--topic", "cr", env=env)
+    assert as_csv.stdout.splitlines()[0] == "title,link,publication,label,published"
+    assert len(as_csv.stdout.splitlines()) == 3
+
+
+def test_fetch_fails_when_no_source_answers(tmp_path: Path) -> None:
+    with FeedServer() as gone:
+        write_topics(tmp_path / "topics.toml", gone)
+    env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": str(tmp_path / "n.db")}
+    result = cli("fetch", env=env)
+    assert result.returncode == 1
+    assert "0 of 3 sources answered" in result.stdout
+
+
+def test_check_feed_json_from_a_url(feed_server: FeedServer) -> None:
+    feed_server.route("/f.xml", rss([
+        Item("Dated", NOW - timedelta(hours=1), link="https://x.test/a"),
+        Item("Undated", None, link="https://x.test/b"),
+    ], title="My Feed"))  # fmt: skip
+    result = cli("check-feed", feed_server.url("/f.xml"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"title": "Dated", "link": "https://x.test/a", "publication": "My Feed", "label": None,
+         "published": "2024-09-18T02:22:00Z"},
+        {"title": "Undated", "link": "https://x.test/b", "publication": "My Feed", "label": None,
+         "published": None},
+    ]  # fmt: skip
+
+
+def test_check_feed_reads_files_in_legacy_encodings() -> None:
+    result = cli("check-feed", str(DATA / "rss2_windows1251_no_decl.xml"), "--json")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert records and all("Ð" not in r["title"] for r in records)  # no mojibake
+    assert any(any("\u0400" <= ch <= "\u04ff" for ch in r["title"]) for r in records)
+
+
+def test_check_feed_failures_are_one_line_on_stderr(feed_server: FeedServer) -> None:
+    feed_server.route("/page", b"<!doctype html><html><body>hi</body></html>",
+                      content_type="text/html")  # fmt: skip
+    for target, reason in [
+        (feed_server.url("/page"), "HTML page"),
+        (feed_server.url("/missing"), "HTTP 404"),
+        (str(ROOT / "no-such-file.xml"), "cannot read the file"),
+    ]:
+        result = cli("check-feed", target, "--json")
+        assert result.returncode == 1
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert reason in result.stderr
