@@ -4,6 +4,7 @@ import streamlit as st
 
 pages = [
     st.Page("pages/headlines.py", title="Headlines", default=True),
+    st.Page("pages/sources.py", title="Sources", url_path="sources"),
     st.Page("pages/about.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="top").run()

@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lib.config import Settings, find_topic, load_settings, load_topics
+from lib.diagnosis import advice
 from lib.errors import NewsError, ParseError
 from lib.export import to_csv, to_json
 from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
+from lib.model import TimeKind
 from lib.parse import parse_feed
 from lib.refresh import refresh_topic
 from lib.selection import topic_headlines
@@ -55,32 +57,43 @@ def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
             make_session(), target, Validators(), FetchLimits(deadline=config.fetch_deadline)
         )
         if result.status is not FetchStatus.OK or result.body is None:
-            print(f"{target}: {result.error or 'no feed received'}", file=sys.stderr)
-            return 1
+            return _fail(target, result.error or "no feed received")
         body, url, content_type = result.body, result.final_url or target, result.content_type
+        fetched = f"HTTP {result.http_status}, {result.elapsed_ms:.0f} ms, {len(body):,} bytes"
     else:
         path = Path(target)
         try:
             body = path.read_bytes()
         except OSError as exc:
-            print(f"{target}: cannot read the file: {exc.strerror or exc}", file=sys.stderr)
-            return 1
+            return _fail(target, f"cannot read the file: {exc.strerror or exc}")
         url, content_type = path.resolve().as_uri(), None
+        fetched = f"file, {len(body):,} bytes"
     try:
         parsed = parse_feed(body, url=url, seen_at=now, content_type=content_type)
     except ParseError as exc:
-        print(f"{target}: {exc.problem}", file=sys.stderr)
-        return 1
+        return _fail(target, exc.problem)
     if as_json:
         print(to_json(parsed.headlines))
-    else:
-        print(f"{parsed.feed_title or target}: {parsed.version or 'unknown format'}, "
-              f"read as {parsed.encoding}, {len(parsed.headlines)} items")  # fmt: skip
-        if parsed.problem:
-            print(f"warning: {parsed.problem}")
-        for item in parsed.headlines:
-            print(f"- {item.published:%Y-%m-%d %H:%M} UTC  {item.title}  ({item.publication})")
+        return 0
+    # The same words the Sources page uses for a feed's state.
+    print(f"{parsed.feed_title or target}")
+    print(f"  status: ok ({fetched})")
+    print(f"  format: {parsed.version or 'unknown'}, read as {parsed.encoding}")
+    print(f"  items: {len(parsed.headlines)}")
+    if parsed.problem:
+        print(f"  warning: {parsed.problem}")
+        print(f"  what to do: {advice(parsed.problem)}")
+    for item in parsed.headlines:
+        seen = item.time_kind is TimeKind.SEEN
+        when = "no date" if seen else f"{item.published:%Y-%m-%d %H:%M} UTC"
+        print(f"- {when}  {item.title}  ({item.publication})")
     return 0
+
+
+def _fail(target: str, problem: str) -> int:
+    """One line on stderr: what went wrong and what to do; exit status 1."""
+    print(f"{target}: {problem}. {advice(problem)}", file=sys.stderr)
+    return 1
 
 
 def cmd_export(config: Settings, fmt: str, slug: str | None) -> int:

@@ -3,6 +3,9 @@
 A source that fails keeps what it delivered before: its headlines stay in the store and
 only its feed state records the failure. Bytes identical to the last parsed body are not
 parsed again (a server that ignores conditional GET costs a hash, not a parse).
+
+Hosts are never hammered: a Retry-After (429/503) is honoured, and a feed that keeps
+failing is tried less and less often (5 min, 10 min, … up to 2 h), whoever asks.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import requests
 
@@ -18,7 +21,28 @@ from lib.errors import ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
 from lib.parse import parse_feed
-from lib.store import Store
+from lib.store import FeedState, Store
+
+MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is not believed
+TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
+BACKOFF_START = timedelta(minutes=5)
+BACKOFF_MAX = timedelta(hours=2)
+
+
+def retry_time(
+    failures: int, http_status: int | None, retry_after: float | None, now: datetime
+) -> datetime | None:
+    """When a feed that has now failed `failures` times in a row may be asked again.
+
+    None means at the next refresh: a single failure is usually passing.
+    """
+    if retry_after is not None:
+        return now + min(timedelta(seconds=max(retry_after, 0)), MAX_RETRY_AFTER)
+    if http_status == 429:
+        return now + TOO_MANY_REQUESTS_PAUSE
+    if failures <= 1:
+        return None
+    return now + min(BACKOFF_START * 2 ** (failures - 2), BACKOFF_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +58,7 @@ class SourceReport:
     warning: str | None = None  # partly readable: what was kept and why
     elapsed_ms: float = 0.0
     parsed: bool = False  # False for 304s and for bodies identical to the last one
+    waiting_until: datetime | None = None  # not asked this time: backing off until then
 
     @property
     def ok(self) -> bool:
@@ -70,20 +95,47 @@ class RefreshReport:
         return all(not r.ok and r.http_status is None for r in self.sources)
 
 
+def _waiting(source: Source, state: FeedState) -> SourceReport:
+    """The report of a source not asked this time because it is backing off."""
+    return SourceReport(
+        source=source,
+        status=FetchStatus.FAILED,
+        http_status=state.http_status,
+        error=state.last_error,
+        waiting_until=state.retry_at,
+    )
+
+
+def _fail(
+    source: Source, result: FetchResult, store: Store, state: FeedState, now: datetime, error: str
+) -> SourceReport:
+    """Record a failure with its backoff; what the feed gave before stays stored."""
+    retry_at = retry_time(state.failures + 1, result.http_status, result.retry_after, now)
+    store.record_failure(
+        source.url,
+        now,
+        error=error,
+        http_status=result.http_status,
+        elapsed_ms=result.elapsed_ms,
+        retry_at=retry_at,
+    )
+    return SourceReport(
+        source=source,
+        status=FetchStatus.FAILED,
+        http_status=result.http_status,
+        error=error,
+        elapsed_ms=result.elapsed_ms,
+        waiting_until=retry_at,
+    )
+
+
 def _absorb(
-    source: Source, result: FetchResult, store: Store, previous_hash: str | None, now: datetime
+    source: Source, result: FetchResult, store: Store, state: FeedState, now: datetime
 ) -> SourceReport:
     """Turn one fetch result into stored headlines and a feed-state update."""
     common = {"source": source, "http_status": result.http_status, "elapsed_ms": result.elapsed_ms}
     if result.status is FetchStatus.FAILED:
-        store.record_failure(
-            source.url,
-            now,
-            error=result.error or "failed",
-            http_status=result.http_status,
-            elapsed_ms=result.elapsed_ms,
-        )
-        return SourceReport(status=FetchStatus.FAILED, error=result.error, **common)
+        return _fail(source, result, store, state, now, result.error or "failed")
     if result.status is FetchStatus.NOT_MODIFIED:
         store.record_success(
             source.url,
@@ -96,7 +148,7 @@ def _absorb(
     body = result.body or b""
     digest = hashlib.sha256(body).hexdigest()
     validators = result.validators
-    if digest == previous_hash:
+    if digest == state.body_hash:
         store.record_success(
             source.url,
             now,
@@ -116,14 +168,7 @@ def _absorb(
             content_type=result.content_type,
         )
     except ParseError as exc:
-        store.record_failure(
-            source.url,
-            now,
-            error=exc.problem,
-            http_status=result.http_status,
-            elapsed_ms=result.elapsed_ms,
-        )
-        return SourceReport(status=FetchStatus.FAILED, error=exc.problem, **common)
+        return _fail(source, result, store, state, now, exc.problem)
     new = store.save(parsed.headlines, now)
     store.record_success(
         source.url,
@@ -155,21 +200,35 @@ def refresh_sources(
     limits: FetchLimits | None = None,
     on_done: Callable[[FetchResult], None] | None = None,
     session: requests.Session | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> RefreshReport:
-    """Fetch `sources` concurrently, store what is new, prune the window, report per source."""
-    urls = [source.url for source in sources]
-    states = store.feed_states(urls)
+    """Fetch `sources` concurrently, store what is new, prune the window, report per source.
+
+    Sources backing off (Retry-After, repeated failures) are not asked; `on_plan` is told
+    how many will be, before the first request.
+    """
+    states = store.feed_states([source.url for source in sources])
+    due = [s for s in sources if not _backing_off(states[s.url], now)]
+    if on_plan:
+        on_plan(len(due))
     validators = {
-        url: Validators(etag=state.etag, last_modified=state.last_modified)
-        for url, state in states.items()
+        s.url: Validators(etag=states[s.url].etag, last_modified=states[s.url].last_modified)
+        for s in due
     }
-    results = fetch_all(urls, validators, limits or FetchLimits(), on_done=on_done, session=session)
-    reports = tuple(
-        _absorb(source, result, store, states[source.url].body_hash, now)
-        for source, result in zip(sources, results, strict=True)
+    results = fetch_all(
+        [s.url for s in due], validators, limits or FetchLimits(), on_done=on_done, session=session
     )
+    fetched = {
+        source.url: _absorb(source, result, store, states[source.url], now)
+        for source, result in zip(due, results, strict=True)
+    }
+    reports = tuple(fetched.get(s.url) or _waiting(s, states[s.url]) for s in sources)
     store.prune(now)
     return RefreshReport(topic=topic_slug, finished_at=now, sources=reports)
+
+
+def _backing_off(state: FeedState, now: datetime) -> bool:
+    return state.retry_at is not None and state.retry_at > now
 
 
 def refresh_topic(
@@ -179,6 +238,7 @@ def refresh_topic(
     limits: FetchLimits | None = None,
     on_done: Callable[[FetchResult], None] | None = None,
     session: requests.Session | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> RefreshReport:
     """Refresh every source of `topic`."""
-    return refresh_sources(topic.slug, topic.sources, store, now, limits, on_done, session)
+    return refresh_sources(topic.slug, topic.sources, store, now, limits, on_done, session, on_plan)

@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS feed (
     http_status INTEGER,
     last_error TEXT,
     items INTEGER,
-    elapsed_ms REAL
+    elapsed_ms REAL,
+    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
+    retry_at INTEGER  -- no request before this time (Retry-After, or backoff after failures)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -84,6 +86,15 @@ class FeedState:
     last_error: str | None = None
     items: int | None = None
     elapsed_ms: float | None = None
+    failures: int = 0
+    retry_at: datetime | None = None
+
+
+# Columns added after the first release: (name, declaration), for stores made before them.
+_ADDED_FEED_COLUMNS = (
+    ("failures", "INTEGER NOT NULL DEFAULT 0"),
+    ("retry_at", "INTEGER"),
+)
 
 
 def canonical_link(link: str | None) -> str | None:
@@ -124,6 +135,10 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
                 db.executescript(_SCHEMA)
+                have = {row[1] for row in db.execute("PRAGMA table_info(feed)")}
+                for name, declaration in _ADDED_FEED_COLUMNS:
+                    if name not in have:
+                        db.execute(f"ALTER TABLE feed ADD COLUMN {name} {declaration}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the headline store {self.path}: {exc}") from exc
 
@@ -250,7 +265,8 @@ class Store:
             rows = db.execute(
                 "SELECT url, etag, last_modified, body_hash, feed_title, last_attempt, "
                 "last_success, failing_since, last_status, http_status, last_error, items, "
-                f"elapsed_ms FROM feed WHERE url IN ({','.join('?' * len(urls))})",
+                "elapsed_ms, failures, retry_at FROM feed "
+                f"WHERE url IN ({','.join('?' * len(urls))})",
                 list(urls),
             ).fetchall()
         for row in rows:
@@ -268,6 +284,8 @@ class Store:
                 last_error=row[10],
                 items=row[11],
                 elapsed_ms=row[12],
+                failures=row[13],
+                retry_at=_moment(row[14]),
             )
         return states
 
@@ -300,23 +318,37 @@ class Store:
                 "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
                 "failing_since = NULL, last_status = excluded.last_status, "
                 "http_status = excluded.http_status, last_error = NULL, "
-                "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms",
+                "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms, "
+                "failures = 0, retry_at = NULL",
                 (url, etag, last_modified, body_hash, feed_title, seconds, seconds, status,
                  http_status, items, elapsed_ms),
             )  # fmt: skip
 
     def record_failure(
-        self, url: str, now: datetime, *, error: str, http_status: int | None, elapsed_ms: float
+        self,
+        url: str,
+        now: datetime,
+        *,
+        error: str,
+        http_status: int | None,
+        elapsed_ms: float,
+        retry_at: datetime | None = None,
     ) -> None:
-        """Remember a fetch that failed; validators, hash and headlines stay as they were."""
+        """Remember a fetch that failed; validators, hash and headlines stay as they were.
+
+        `retry_at` holds off the next request to this feed until then.
+        """
         seconds = _epoch(now)
+        retry = _epoch(retry_at) if retry_at else None
         with self._connect() as db:
             db.execute(
                 "INSERT INTO feed (url, last_attempt, failing_since, last_status, http_status, "
-                "last_error, elapsed_ms) VALUES (?, ?, ?, 'failed', ?, ?, ?) "
+                "last_error, elapsed_ms, failures, retry_at) "
+                "VALUES (?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
                 "ON CONFLICT(url) DO UPDATE SET last_attempt = excluded.last_attempt, "
                 "failing_since = COALESCE(failing_since, excluded.failing_since), "
                 "last_status = 'failed', http_status = excluded.http_status, "
-                "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms",
-                (url, seconds, seconds, http_status, error, elapsed_ms),
+                "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
+                "failures = failures + 1, retry_at = excluded.retry_at",
+                (url, seconds, seconds, http_status, error, elapsed_ms, retry),
             )

@@ -83,7 +83,6 @@ def _status_line(report: RefreshReport) -> None:
     """When the page was updated, a refresh button, and which sources failed."""
     left, right = status.columns([5, 1], vertical_alignment="center")
     total = len(report.sources)
-    line = f"Updated {format_moment(report.finished_at, zone)} · {total} sources"
     failed = report.failed
     if failed:
         names = ", ".join(f"{r.source.name} ({r.error or 'failed'})" for r in failed[:4])
@@ -93,7 +92,15 @@ def _status_line(report: RefreshReport) -> None:
             "Their earlier headlines are still shown.",
             icon=":material/warning:",
         )
-    left.caption(line)
+        states = data.store(db_path).feed_states([r.source.url for r in failed[:4]])
+        for r in failed[:4]:
+            since = states[r.source.url].last_success
+            stale = f"showing headlines from {format_moment(since, zone)}; " if since else ""
+            wait = r.waiting_until
+            later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
+            left.caption(f"{r.source.name}: {stale}last attempt failed: {r.error}{later}")
+        left.page_link("pages/sources.py", label="See Sources for details and what to do")
+    left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} sources")
     if right.button("Refresh now", key="refresh", disabled=not data.refresh_allowed(report, now)):
         data.forget_refresh(config, ctx.topic)
         st.rerun()

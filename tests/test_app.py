@@ -313,3 +313,36 @@ def test_a_broken_topics_file_is_one_clear_error(env: Path, monkeypatch) -> None
     (error,) = at.error
     assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error.value
     assert "Fix it and reload" in error.value
+
+
+def test_sources_page_shows_health_and_advice(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    at.switch_page("pages/sources.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("Source")
+    assert table.loc["Aggregator", "Status"] == "ok"
+    assert table.loc["Aggregator", "Kept for topic"] == 5
+    assert table.loc["World Desk", "Items in feed"] == 2
+    assert table.loc["World Desk", "Kept for topic"] == 1  # the query keeps one of two
+    assert table.loc["Broken", "Status"] == "failing since 04:22 18 Sep 2024"
+    assert table.loc["Broken", "HTTP"] == 500
+    assert "publisher's server has a problem" in table.loc["Broken", "What to do"]
+    assert any("1 of 3 sources are failing" in w.value for w in at.warning)
+
+
+def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    run()
+    feed_server.route("/agg.xml", b"busy", status=429, headers={"Retry-After": "600"})
+    st.cache_data.clear()
+    monkeypatch.setenv("NEWS_CLOCK", (NOW + timedelta(minutes=7)).isoformat())
+    at = run()
+    captions = [c.value for c in at.caption]
+    assert (
+        "Aggregator: showing headlines from 04:22 18 Sep 2024; last attempt failed: "
+        "HTTP 429 Too Many Requests; next try 04:39 18 Sep 2024"
+    ) in captions
+    assert "Gas pipeline deal signed" in page_html(at)

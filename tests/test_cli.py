@@ -114,3 +114,20 @@ def test_check_feed_failures_are_one_line_on_stderr(feed_server: FeedServer) -> 
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1
         assert reason in result.stderr
+
+
+def test_check_feed_without_json_shows_the_diagnostics() -> None:
+    result = cli("check-feed", str(DATA / "rss2_windows1251_no_decl.xml"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  status: ok (file, 557 bytes)" in lines
+    assert "  format: rss20, read as cp1251" in lines
+    assert "  items: 2" in lines
+
+
+def test_check_feed_failure_says_what_to_do() -> None:
+    result = cli("check-feed", str(DATA / "html_page.html"))
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "look on that page for its RSS or Atom link and use that address."
+    )

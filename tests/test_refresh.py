@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lib.fetch import FetchLimits, FetchStatus
 from lib.model import Source, Topic
-from lib.refresh import refresh_topic
+from lib.refresh import refresh_topic, retry_time
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
@@ -82,3 +82,42 @@ def test_a_dead_network_is_reported_as_unreachable(tmp_path: Path) -> None:
     report = refresh_topic(topic, Store(tmp_path / "news.db"), NOW, LIMITS)
     assert report.unreachable and not report.any_ok
     assert "connection refused" in (report.sources[0].error or "")
+
+
+def test_retry_after_is_honoured_and_failures_back_off(feed_server, tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    source = Source("Busy", feed_server.url("/busy.xml"), topical=True)
+    topic = Topic("t", "T", "", "x", "UTC", (source,))
+    feed_server.route("/busy.xml", b"slow down", status=429, headers={"Retry-After": "120"})
+    first = refresh_topic(topic, store, NOW, LIMITS)
+    assert first.sources[0].waiting_until == NOW + timedelta(seconds=120)
+    # Within the two minutes the host is not asked at all, however often we refresh.
+    for minute in (0.5, 1, 1.9):
+        again = refresh_topic(topic, store, NOW + timedelta(minutes=minute), LIMITS)
+        assert again.sources[0].waiting_until == NOW + timedelta(seconds=120)
+        assert "HTTP 429" in (again.sources[0].error or "")
+    assert feed_server.hits("/busy.xml") == 1
+    # After it, the host is asked again; a plain failure now backs off for 5, then 10 min.
+    feed_server.route("/busy.xml", b"down", status=500)
+    t = NOW + timedelta(minutes=2)
+    assert refresh_topic(topic, store, t, LIMITS).sources[0].waiting_until == t + timedelta(
+        minutes=5
+    )
+    t += timedelta(minutes=5)
+    assert refresh_topic(topic, store, t, LIMITS).sources[0].waiting_until == t + timedelta(
+        minutes=10
+    )
+    assert feed_server.hits("/busy.xml") == 3
+    # Success clears the backoff.
+    feed_server.route("/busy.xml", rss([Item("Back", t)]))
+    t += timedelta(minutes=10)
+    back = refresh_topic(topic, store, t, LIMITS).sources[0]
+    assert back.ok and back.waiting_until is None
+    assert store.feed_states([source.url])[source.url].failures == 0
+
+
+def test_a_single_failure_does_not_back_off() -> None:
+    assert retry_time(1, 500, None, NOW) is None
+    assert retry_time(1, 429, None, NOW) == NOW + timedelta(minutes=10)
+    assert retry_time(1, 503, 10**9, NOW) == NOW + timedelta(hours=6)  # capped
+    assert retry_time(9, None, None, NOW) == NOW + timedelta(hours=2)

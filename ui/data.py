@@ -106,6 +106,7 @@ def _refresher(ttl: float) -> Callable[..., RefreshReport]:
                     when,
                     FetchLimits(deadline=deadline),
                     on_done=progress.tick,
+                    on_plan=progress.start,
                 )
 
             _REFRESHERS[ttl] = run

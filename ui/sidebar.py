@@ -40,6 +40,11 @@ class Filters:
         return (str(self.keyword), self.include, self.exclude)
 
 
+def chosen_zone(topic_zone: str) -> tuple[ZoneInfo, str | None]:
+    """The display zone chosen in the sidebar (kept across pages), and a note if it fell back."""
+    return _zone(st.session_state.get("tz", TOPIC_ZONE), topic_zone)
+
+
 def _zone(choice: str, topic_zone: str) -> tuple[ZoneInfo, str | None]:
     if choice == UTC_ZONE:
         return ZoneInfo("UTC"), None
@@ -67,12 +72,14 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         list(_MODES),
         format_func=_MODES.__getitem__,
         key="pub_mode",
+        persist_state="session",
         label_visibility="collapsed",
     )
     picked = bar.multiselect(
         "Publications",
         options,
         key="pubs",
+        persist_state="session",
         format_func=lambda name: f"{name} ({counts.get(name, 0)})",
         placeholder="Choose publications",
         disabled=mode == ALL,
@@ -81,6 +88,7 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
     text = bar.text_input(
         "Keyword",
         key="q",
+        persist_state="session",
         placeholder='e.g. trade OR "gas pipeline"',
         help=KEYWORD_HELP,
         label_visibility="collapsed",
@@ -103,6 +111,7 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
             UTC_ZONE: "UTC",
         }.__getitem__,
         key="tz",
+        persist_state="session",
     )
     zone, note = _zone(zone_choice, topic_zone)
     return Filters(

@@ -1,0 +1,44 @@
+"""Sources: one row per feed of the topic, with its health and what to do about it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import streamlit as st
+
+from lib.buckets import format_moment
+from lib.diagnosis import source_health
+from ui import data
+from ui.clock import now as clock_now
+from ui.page import setup
+from ui.sidebar import chosen_zone
+
+ctx = setup("Sources")
+config, topic = ctx.settings, ctx.topic
+now = clock_now(config)
+zone, _ = chosen_zone(topic.timezone)
+db_path = str(config.db_path)
+
+st.title("Sources")
+st.caption(
+    f"The {len(topic.sources)} feeds of {topic.title}, as of their last refresh. "
+    "Click a column heading to sort. A failing feed keeps the headlines it gave before."
+)
+states = data.store(db_path).feed_states([source.url for source in topic.sources])
+kept = Counter(item.source for item in data.topic_index(db_path, topic, now).headlines)
+rows = source_health(topic.sources, states, kept, now, lambda moment: format_moment(moment, zone))
+failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
+if failing:
+    st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")
+st.dataframe(
+    rows,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Feed": st.column_config.LinkColumn("Feed", help="The feed's address"),
+        "HTTP": st.column_config.NumberColumn("HTTP", format="%d"),
+        "What to do": st.column_config.TextColumn("What to do", width="large"),
+        "Last error": st.column_config.TextColumn("Last error", width="medium"),
+    },
+    key="sources",
+)

@@ -1,0 +1,82 @@
+"""What a feed's state means, in words: the same for the Sources page and check-feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lib.diagnosis import advice, describe_status, source_health
+from lib.model import Source
+from lib.store import FeedState
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ("HTTP 404 Not Found", "moved or is gone"),
+        ("HTTP 403 Forbidden", "refuses the app"),
+        ("HTTP 429 Too Many Requests", "slow down"),
+        ("HTTP 503 Service Unavailable", "usually passing"),
+        ("timed out after 20 s", "NEWS_FETCH_DEADLINE"),
+        ("host not found (DNS lookup failed) — check the address", "does not resolve"),
+        ("connection refused — is the server up?", "Nothing answers"),
+        ("got an HTML page, not a feed — check the feed URL", "RSS or Atom link"),
+        ("feed larger than 8 MiB (after decompression)", "bigger than the app accepts"),
+        ("too many redirects (more than 5)", "redirects badly"),
+        ("something new", "Open the feed address in a browser"),
+    ],
+)
+def test_advice_names_the_next_step(error: str, words: str) -> None:
+    assert words in advice(error)
+
+
+def test_no_error_no_advice() -> None:
+    assert advice(None) == "" and advice("") == ""
+
+
+def test_status_words() -> None:
+    def status(**kw) -> str:
+        fields = {"last_status": "failed", "last_success": None, "failing_since": None,
+                  "retry_at": None}  # fmt: skip
+        fields.update(kw)
+        return describe_status(now=NOW, stamp=stamp, **fields)
+
+    assert status(last_status=None) == "not fetched yet"
+    assert status(last_status="ok") == "ok"
+    assert status(last_status="not modified") == "not modified"
+    assert status(failing_since=NOW) == "failing since 03:22"
+    assert status(last_success=NOW - timedelta(hours=1)) == "stale: showing headlines from 02:22"
+    later = NOW + timedelta(minutes=10)
+    assert status(failing_since=NOW, retry_at=later) == "failing since 03:22; next try 03:32"
+
+
+def test_source_health_rows() -> None:
+    ok = Source("Good", "https://good.test/rss")
+    bad = Source("Bad", "https://bad.test/rss")
+    states = {
+        ok.url: FeedState(
+            ok.url, last_status="ok", last_success=NOW, http_status=200, elapsed_ms=12.4, items=30
+        ),
+        bad.url: FeedState(
+            bad.url,
+            last_status="failed",
+            failing_since=NOW,
+            http_status=404,
+            last_error="HTTP 404 Not Found",
+        ),
+    }
+    rows = source_health([ok, bad], states, {ok.url: 7}, NOW, stamp)
+    assert rows[0] | {"What to do": ""} == {
+        "Source": "Good", "Status": "ok", "Last success": "03:22", "HTTP": 200,
+        "Response ms": 12, "Items in feed": 30, "Kept for topic": 7, "Last error": "",
+        "What to do": "", "Feed": "https://good.test/rss",
+    }  # fmt: skip
+    assert rows[1]["Status"] == "failing since 03:22" and rows[1]["Last success"] == "never"
+    assert "moved or is gone" in str(rows[1]["What to do"])
