@@ -1,0 +1,60 @@
+"""The store survives the app being killed mid-write: nothing committed before is lost."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lib.store import Store
+from tests.test_store import make
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+WRITER = """
+import sys
+from datetime import UTC, datetime, timedelta
+from lib.model import Headline
+from lib.store import Store
+now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+store = Store(sys.argv[1])
+print("ready", flush=True)
+batch = 0
+while True:  # batches of 500 until killed
+    store.save([Headline(f"t{batch}-{i}", f"https://w.test/{batch}/{i}", "P", None,
+                         now - timedelta(minutes=i % 600), "s", f"{batch}-{i}")
+                for i in range(500)], now)
+    batch += 1
+"""
+
+
+def test_a_kill_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    store.save([make("kept-1", "https://x.test/1"), make("kept-2", "https://x.test/2")], NOW)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout and writer.stdout.readline().strip() == "ready"
+        # Wait until the writer has committed some batches, so the kill lands mid-stream.
+        for _ in range(200):
+            if store.count() > 2000:
+                break
+            time.sleep(0.05)
+        writer.send_signal(signal.SIGKILL)
+    finally:
+        writer.wait(timeout=10)
+    assert writer.returncode == -signal.SIGKILL
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    reopened = Store(path)
+    guids = {h.guid for h in reopened.headlines(NOW - timedelta(days=7))}
+    assert {"kept-1", "kept-2"} <= guids
+    assert reopened.count() > 2000  # what the writer committed before the kill is there
+    assert reopened.count() % 500 == 2  # whole batches only: a transaction is all or nothing
