@@ -47,7 +47,9 @@ if offline_reason:
 
 filters = sidebar_filters(index.publications, topic.timezone)
 zone = filters.zone
-clock_line.markdown(f"**{format_clock(now, zone)}** · {now.astimezone(zone).tzname()} ({zone.key})")
+abbreviation = now.astimezone(zone).tzname()
+zone_name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
+clock_line.markdown(f"**{format_clock(now, zone)}** · {zone_name}")
 if offline_reason:
     st.info(
         f"Offline ({offline_reason}): showing the bundled snapshot taken "
@@ -100,8 +102,14 @@ def _status_line(report: RefreshReport) -> None:
             later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
             left.caption(f"{r.source.name}: {stale}last attempt failed: {r.error}{later}")
         left.page_link("pages/sources.py", label="See Sources for details and what to do")
-    left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} sources")
-    if right.button("Refresh now", key="refresh", disabled=not data.refresh_allowed(report, now)):
+    noun = "source" if total == 1 else "sources"
+    left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} {noun}")
+    if right.button(
+        "Refresh now",
+        key="refresh",
+        disabled=not data.refresh_allowed(report, now),
+        help="Fetch every source again (at most once every 30 seconds).",
+    ):
         data.forget_refresh(config, ctx.topic)
         st.rerun()
 

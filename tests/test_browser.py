@@ -79,3 +79,80 @@ def test_offline_default_consent_and_reload(browser, tmp_path: Path) -> None:
         assert external == []
         context.close()
     shutil.copy(ARTIFACTS / "offline.png", ARTIFACTS / "readme-screenshot.png")
+
+
+HOSTILE = [
+    ("<script>alert('title')</script> Summit", "javascript:alert('link')"),
+    ('<img src="https://evil.test/pixel.png" onerror="alert(1)"> Talks', "https://ok.test/1"),
+    ("![tracker](https://evil.test/md.png) Markdown", "data:text/html,<script>alert(2)</script>"),
+    ("[click me](javascript:alert(3)) and $x^2$ and :red[red] **bold**", "https://ok.test/2"),
+    ('<style>body { display: none }</style> Style', "vbscript:msgbox(4)"),
+    ('"><svg onload=alert(5)> Quote breakout', 'https://ok.test/3" onmouseover="alert(6)'),
+]  # fmt: skip
+
+
+def hostile_feed() -> bytes:
+    from xml.sax.saxutils import escape
+
+    items = "".join(
+        f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
+        f"<guid isPermaLink='false'>h{n}</guid>"
+        f"<pubDate>Tue, 17 Sep 2024 1{n}:00:00 +0000</pubDate>"
+        f"<description>{escape('<img src=https://evil.test/d.png>')}</description></item>"
+        for n, (title, link) in enumerate(HOSTILE)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Hostile</title><link>https://ok.test/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
+    from tests.feedserver import FeedServer
+
+    with FeedServer() as feeds:
+        feeds.route("/hostile.xml", hostile_feed())
+        topics = tmp_path / "topics.toml"
+        topics.write_text(
+            '[[topic]]\nslug = "t"\ntitle = "Hostile test"\nabout = "x"\nquery = "x"\n'
+            'timezone = "UTC"\n[[topic.source]]\nname = "Hostile"\n'
+            f'url = "{feeds.url("/hostile.xml")}"\ntopical = true\n'
+        )
+        env = {
+            "NEWS_TOPICS": str(topics),
+            "NEWS_DB": str(tmp_path / "news.db"),
+            "NEWS_CLOCK": "2024-09-18T03:22:00Z",
+        }
+        with app_server(env) as base:
+            context = browser.new_context()
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            outside: list[str] = []
+            page.on(
+                "request",
+                lambda r: (
+                    outside.append(r.url)
+                    if not r.url.startswith((base, "data:", "blob:"))
+                    else None
+                ),
+            )
+            page.goto(base)
+            page.get_by_text("Quote breakout").wait_for(timeout=30_000)
+            page.wait_for_timeout(1000)  # give any injected script its chance to run
+            body = page.inner_text("body")
+            for title, _ in HOSTILE:
+                assert title in body, title  # shown as the characters it is made of
+            assert dialogs == []
+            assert outside == []
+            hrefs = page.eval_on_selector_all(
+                "a[href]", "els => els.map(e => e.getAttribute('href'))"
+            )
+            assert not [h for h in hrefs if not h.startswith(("http://", "https://", "/", "#"))]
+            assert page.locator("main svg[onload], main img[onerror], main script").count() == 0
+            # The injected <style> did not restyle the page.
+            assert page.evaluate("getComputedStyle(document.body).display") != "none"
+            assert page.get_by_text("Quote breakout").is_visible()
+            page.screenshot(path=str(ARTIFACTS / "hostile.png"), full_page=True)
+            context.close()
