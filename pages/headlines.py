@@ -13,8 +13,18 @@ from lib.store import WINDOW
 from ui import data
 from ui.chart import density_chart
 from ui.clock import now as clock_now
+from ui.links import (
+    KEYWORD,
+    PUB_MODE,
+    PUBS,
+    TOPIC,
+    ZONE,
+    seed_from_link,
+    show_notices,
+    write_link,
+)
 from ui.page import setup
-from ui.sidebar import sidebar_filters
+from ui.sidebar import PUB_MODES, ZONES, sidebar_filters
 
 PAGE_SIZE = 50
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
@@ -38,26 +48,52 @@ if not offline_reason:
             offline_reason = "no source could be reached"
         else:
             index = data.topic_index(db_path, topic, now)
+has_snapshot = False
 if offline_reason:
     shot, shot_db = data.snapshot(str(config.snapshot_dir))
-    if shot.topic == topic.slug:
+    has_snapshot = shot.topic == topic.slug
+    if has_snapshot:
         topic = data.snapshot_topic(topic, shot)
         now, db_path = shot.taken_at, shot_db
     index = data.topic_index(db_path, topic, now)
 
+link_notices = [
+    *ctx.notices,
+    *seed_from_link(ctx.link, PUB_MODE, PUB_MODES, "Publication filter"),
+    *seed_from_link(ctx.link, PUBS, [n for n, _ in index.publications], "Publication", many=True),
+    *seed_from_link(ctx.link, ZONE, ZONES, "Time zone"),
+    *seed_from_link(ctx.link, KEYWORD, None, "Keyword"),
+]
 filters = sidebar_filters(index.publications, topic.timezone)
 zone = filters.zone
 abbreviation = now.astimezone(zone).tzname()
 zone_name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
 clock_line.markdown(f"**{format_clock(now, zone)}** · {zone_name}")
-if offline_reason:
+if offline_reason and has_snapshot:
     st.info(
         f"Offline ({offline_reason}): showing the bundled snapshot taken "
         f"{format_moment(now, zone)}. Live headlines return when the sources can be reached.",
         icon=":material/cloud_off:",
     )
+elif offline_reason:
+    st.info(
+        f"Offline ({offline_reason}), and this topic has no bundled snapshot: showing what "
+        "is stored. Live headlines return when the sources can be reached.",
+        icon=":material/cloud_off:",
+    )
 if filters.zone_note:
     st.caption(filters.zone_note)
+show_notices(link_notices)
+write_link(
+    {
+        TOPIC: ctx.topic.slug,
+        KEYWORD: st.session_state.get(KEYWORD),
+        PUB_MODE: st.session_state.get(PUB_MODE),
+        PUBS: st.session_state.get(PUBS),
+        ZONE: st.session_state.get(ZONE),
+    },
+    {TOPIC: ctx.topics[0].slug, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},
+)
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 

@@ -346,3 +346,82 @@ def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> Non
         "HTTP 429 Too Many Requests; next try 04:39 18 Sep 2024"
     ) in captions
     assert "Gas pipeline deal signed" in page_html(at)
+
+
+def run_with(params: dict[str, str | list[str]]) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_a_link_restores_the_view(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run_with({"q": "pipeline OR treaty", "pub_mode": "except", "pubs": ["AP"], "tz": "utc"})
+    assert not at.exception
+    assert at.text_input(key="q").value == "pipeline OR treaty"
+    assert at.radio(key="pub_mode").value == "except"
+    assert at.multiselect(key="pubs").value == ["AP"]
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["China and Russia sign treaty"]
+    assert "18 Sep 03:22" in texts(at)  # the clock in UTC, as the link asked
+    assert not [c for c in at.caption if "ignored" in c.value]
+
+
+def test_a_bad_link_is_ignored_with_a_notice(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run_with({"tz": "mars", "pubs": ["Nobody", "AP"], "pub_mode": "maybe", "zzz": "1",
+                   "topic": "no-such-topic"})  # fmt: skip
+    assert not at.exception
+    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    for words in ("Time zone “mars”", "Publication “Nobody”", "Publication filter “maybe”",
+                  "“zzz” is not a setting", "Topic “no-such-topic”"):  # fmt: skip
+        assert words in notice
+    assert at.radio(key="tz").value == "topic"
+    assert "18 Sep 04:22" in texts(at)
+
+
+def test_the_topic_switcher(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    path = env / "topics.toml"
+    path.write_text(
+        path.read_text()
+        + f"""
+[[topic]]
+slug = "second"
+title = "Second topic"
+about = "Second about."
+query = "football"
+timezone = "UTC"
+
+[[topic.source]]
+name = "World Desk"
+url = "{feed_server.url("/world.xml")}"
+"""
+    )
+    at = run()
+    assert at.selectbox(key="topic").options == ["China-Russia news", "Second topic"]
+    at.selectbox(key="topic").set_value("second").run()
+    assert [t.value for t in at.title] == ["Second topic"]
+    assert [t for titles in bucket_titles(at).values() for t in titles] == ["Football results"]
+    linked = run_with({"topic": "second"})
+    assert [t.value for t in linked.title] == ["Second topic"]
+
+
+def test_the_url_follows_the_view_with_short_codes(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert dict(at.query_params) == {}  # defaults leave the URL clean
+    at.text_input(key="q").input("gas").run()
+    at.radio(key="pub_mode").set_value("only").run()
+    at.multiselect(key="pubs").select("AP").run()
+    at.radio(key="tz").set_value("utc").run()
+    params = dict(at.query_params)
+    assert params == {"q": "gas", "pub_mode": "only", "pubs": "AP", "tz": "utc"}
+    # The same URL opened in a new session shows the same list.
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    again = run_with(params)
+    assert [t for titles in bucket_titles(again).values() for t in titles] == shown

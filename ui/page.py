@@ -16,6 +16,7 @@ from lib.model import Topic
 from lib.render import STYLE
 from ui import data
 from ui.consent import consent_notice
+from ui.links import TOPIC, raw_params, seed_from_link, unknown_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class PageContext:
     settings: Settings
     topics: tuple[Topic, ...]
     topic: Topic
+    link: dict[str, list[str]]  # the URL's parameters on the session's first run, else empty
+    notices: list[str]  # what the link asked that the page cannot do
 
 
 def setup(page_title: str) -> PageContext:
@@ -33,18 +36,38 @@ def setup(page_title: str) -> PageContext:
     A broken topics file or environment stops the page with one clear message.
     """
     st.set_page_config(page_title=page_title, layout="wide")
+    # Only the URL a session opens with is a link to restore; later the widgets lead.
+    link = raw_params() if not st.session_state.get("_session_seen") else {}
+    st.session_state["_session_seen"] = True
     st.html(STYLE)
     consent_notice()
     try:
         config = data.settings()
         topics = data.topics(config)
-        slug = st.query_params.get("topic")
-        known = {topic.slug for topic in topics}
-        topic = find_topic(topics, slug if slug in known else None)
+        notices = unknown_params(link)
+        topic = _choose_topic(topics, link, notices)
     except ConfigError as exc:
         st.error(f"The page cannot start: {exc}. Fix it and reload the page.")
         st.stop()
     except NewsError as exc:  # pragma: no cover - any other lib error at start-up
         st.error(f"The page cannot start: {exc}")
         st.stop()
-    return PageContext(settings=config, topics=topics, topic=topic)
+    return PageContext(settings=config, topics=topics, topic=topic, link=link, notices=notices)
+
+
+def _choose_topic(
+    topics: tuple[Topic, ...], link: dict[str, list[str]], notices: list[str]
+) -> Topic:
+    """The topic switcher (when there are several topics), bound to the URL's `topic`."""
+    by_slug = {topic.slug: topic for topic in topics}
+    notices += seed_from_link(link, TOPIC, by_slug, "Topic")
+    if len(topics) == 1:
+        return topics[0]
+    slug = st.sidebar.selectbox(
+        "Topic",
+        list(by_slug),
+        format_func=lambda slug: by_slug[slug].title,
+        key=TOPIC,
+        persist_state="session",
+    )
+    return find_topic(topics, slug)

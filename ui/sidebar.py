@@ -12,8 +12,10 @@ from lib.errors import QuerySyntaxError
 from lib.query import Query, parse_query
 
 ALL, ONLY, EXCEPT = "all", "only", "except"
+PUB_MODES = (ALL, ONLY, EXCEPT)
 _MODES = {ALL: "All publications", ONLY: "Only the selected", EXCEPT: "All but the selected"}
 TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE = "topic", "browser", "utc"
+ZONES = (TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE)
 
 KEYWORD_HELP = (
     "Words match whole words, in any case and with or without accents. "
