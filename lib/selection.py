@@ -95,8 +95,9 @@ def first_page(
 ) -> tuple[list[tuple[Bucket, list[Headline]]], int]:
     """The groups cut to the first `limit` headlines in page order, and how many were left out.
 
-    Buckets after the cut keep their heading only when nothing of theirs was cut, so the page
-    never shows an empty heading for a bucket whose headlines are behind "view more".
+    Buckets after the cut are left out, so the page never shows an empty heading for a
+    bucket whose headlines are behind "view more"; empty buckets after the last shown
+    headline are left out too. Empty ones before it keep their heading, as on the seed page.
     """
     shown: list[tuple[Bucket, list[Headline]]] = []
     left = limit
@@ -108,4 +109,6 @@ def first_page(
         shown.append((bucket, items[:left]))
         hidden += max(0, len(items) - left)
         left -= len(items)
+    while shown and not shown[-1][1]:
+        shown.pop()
     return shown, hidden

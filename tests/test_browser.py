@@ -156,3 +156,43 @@ def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
             assert page.get_by_text("Quote breakout").is_visible()
             page.screenshot(path=str(ARTIFACTS / "hostile.png"), full_page=True)
             context.close()
+
+
+def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from lib.model import Headline
+    from lib.store import Store
+    from tests.feeds import Item, rss
+    from tests.feedserver import FeedServer
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    with FeedServer() as feeds:
+        fast, slow = feeds.url("/fast.xml"), feeds.url("/slow.xml")
+        feeds.route("/fast.xml", rss([Item("Fast feed story", now - timedelta(minutes=5))]))
+        feeds.route("/slow.xml", rss([Item("Slow feed story", now - timedelta(minutes=2))]),
+                    delay=4)  # fmt: skip
+        topics = tmp_path / "topics.toml"
+        topics.write_text(
+            '[[topic]]\nslug = "t"\ntitle = "Refresh test"\nabout = "x"\nquery = "x"\n'
+            'timezone = "UTC"\n'
+            f'[[topic.source]]\nname = "Fast"\nurl = "{fast}"\ntopical = true\n'
+            f'[[topic.source]]\nname = "Slow"\nurl = "{slow}"\ntopical = true\n'
+        )
+        db = tmp_path / "news.db"
+        # What an earlier refresh stored: on screen at once, while the new one runs.
+        Store(db).save([Headline("Stored earlier", "https://x.test/s", "Fast", None,
+                                 now - timedelta(hours=1), fast, "s1")], now)  # fmt: skip
+        env = {"NEWS_TOPICS": str(topics), "NEWS_DB": str(db), "NEWS_CLOCK": now.isoformat()}
+        with app_server(env) as base:
+            context = browser.new_context()
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            page.goto(base)
+            page.get_by_text("Refreshing: 1 of 2 sources done").wait_for(timeout=30_000)
+            assert page.get_by_role("link", name="Stored earlier").is_visible()
+            page.screenshot(path=str(ARTIFACTS / "refreshing.png"))
+            page.get_by_role("link", name="Slow feed story").wait_for(timeout=30_000)
+            assert page.get_by_text("Refreshing:").count() == 0
+            assert page.get_by_role("link", name="Stored earlier").is_visible()
+            context.close()
