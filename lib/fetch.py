@@ -1,7 +1,8 @@
 """Download feeds: many URLs at once, politely, within one deadline and a size cap.
 
 A feed that cannot be fetched is a `FetchResult` with its error in words, never an
-exception: one broken source must not hide the others.
+exception: one broken source must not hide the others. Feeds added by users (not from the
+topics file) are fetched under `lib.netguard`'s checks: see `fetch_one`'s `allow_private`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import http.client
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -24,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from lib.errors import FetchError
+from lib.netguard import GuardedAdapter, UnsafeURLError, check_url
 
 USER_AGENT = (
     "topic-news-page/0.1 (self-hosted Streamlit news page; +https://github.com/topic-news-page)"
@@ -88,15 +90,31 @@ class FetchResult:
         return self.status in (FetchStatus.OK, FetchStatus.NOT_MODIFIED)
 
 
-def make_session(limits: FetchLimits = FetchLimits()) -> requests.Session:
-    """A session whose connection pool fits `limits.workers` threads, with no retries."""
+def make_session(
+    limits: FetchLimits = FetchLimits(), allow_private: bool | None = None
+) -> requests.Session:
+    """A session whose connection pool fits `limits.workers` threads, with no retries.
+
+    With `allow_private` set (True or False) the session is for feeds added by users:
+    each connection's peer address is checked (see `lib.netguard`), and proxies and
+    credentials from the environment (.netrc) are not used, so an address typed by a
+    visitor can neither leave through the operator's proxy nor receive their passwords.
+    """
     session = requests.Session()
     # Retries would multiply the time a dead host costs; the next refresh is the retry.
-    adapter = HTTPAdapter(
-        pool_connections=limits.workers,
-        pool_maxsize=limits.workers,
-        max_retries=Retry(total=0, read=False, redirect=False),
-    )
+    retries = Retry(total=0, read=False, redirect=False)
+    if allow_private is None:
+        adapter = HTTPAdapter(
+            pool_connections=limits.workers, pool_maxsize=limits.workers, max_retries=retries
+        )
+    else:
+        adapter = GuardedAdapter(
+            allow_private,
+            pool_connections=limits.workers,
+            pool_maxsize=limits.workers,
+            max_retries=retries,
+        )
+        session.trust_env = False
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.max_redirects = limits.max_redirects  # unused (we follow by hand), but not 30
@@ -112,16 +130,25 @@ def fetch_one(
     validators: Validators = Validators(),
     limits: FetchLimits = FetchLimits(),
     deadline_at: float | None = None,
+    allow_private: bool | None = None,
 ) -> FetchResult:
     """Download one feed; `deadline_at` is a `time.monotonic()` value (default: now + deadline).
 
-    Never raises for network or server problems: they come back as a FAILED result.
+    `allow_private` None means a trusted URL (from the topics file), fetched as is. True or
+    False means a URL a user added: every hop is checked with `lib.netguard.check_url` and
+    every connection's peer address too, through a session from `make_session(limits,
+    allow_private)` (the one given, if it is such a session, else a new one for this call).
+    Never raises for network or server problems, nor for a refused address: they come
+    back as a FAILED result.
     """
+    if allow_private is not None and not _guards(session, allow_private):
+        with make_session(limits, allow_private) as guarded:
+            return fetch_one(guarded, url, validators, limits, deadline_at, allow_private)
     started = time.monotonic()
     if deadline_at is None:
         deadline_at = started + limits.deadline
     try:
-        result = _download(session, url, validators, limits, deadline_at)
+        result = _download(session, url, validators, limits, deadline_at, allow_private)
     except FetchError as exc:
         result = FetchResult(url, FetchStatus.FAILED, error=exc.problem)
     except _NETWORK_ERRORS as exc:
@@ -130,33 +157,50 @@ def fetch_one(
     return replace(result, elapsed_ms=(time.monotonic() - started) * 1000)
 
 
+def _guards(session: requests.Session, allow_private: bool) -> bool:
+    """Whether `session` checks peer addresses under this policy for http and https."""
+    return all(
+        isinstance(adapter := session.get_adapter(f"{scheme}://x/"), GuardedAdapter)
+        and adapter.allow_private == allow_private
+        for scheme in _WEB_SCHEMES
+    )
+
+
 def fetch_all(
     urls: Sequence[str],
     validators: Mapping[str, Validators] | None = None,
     limits: FetchLimits = FetchLimits(),
     on_done: Callable[[FetchResult], None] | None = None,
     session: requests.Session | None = None,
+    untrusted: Collection[str] = (),
+    allow_private: bool = False,
 ) -> list[FetchResult]:
     """Download all `urls` concurrently; one result per URL, in input order, by the deadline.
 
     `validators` maps a URL to what its server sent last time. `on_done` is called with
     each result as it completes, in the calling thread (so a UI may update from it).
+    URLs in `untrusted` (added by users) are fetched as `fetch_one` does with
+    `allow_private`, through a guarded session of their own; the others through `session`.
     """
     started = time.monotonic()
     deadline_at = started + limits.deadline
     own_session = session is None
     if session is None:
         session = make_session(limits)
+    checked = frozenset(untrusted).intersection(urls)
+    guarded = make_session(limits, allow_private) if checked else None
     known = validators or {}
     results: list[FetchResult | None] = [None] * len(urls)
     executor = ThreadPoolExecutor(max(1, min(limits.workers, len(urls))), "fetch")
     try:
-        pending: dict[Future[FetchResult], int] = {
-            executor.submit(
-                fetch_one, session, url, known.get(url, Validators()), limits, deadline_at
-            ): i
-            for i, url in enumerate(urls)
-        }
+        pending: dict[Future[FetchResult], int] = {}
+        for i, url in enumerate(urls):
+            sent = known.get(url, Validators())
+            if guarded is not None and url in checked:
+                job = (guarded, url, sent, limits, deadline_at, allow_private)
+            else:
+                job = (session, url, sent, limits, deadline_at, None)
+            pending[executor.submit(fetch_one, *job)] = i
         for future in _as_completed(pending, deadline_at):
             results[pending[future]] = result = future.result()
             if on_done:
@@ -177,6 +221,8 @@ def fetch_all(
         executor.shutdown(wait=False, cancel_futures=True)
         if own_session:
             session.close()  # closes idle pooled connections; in-use ones close when done
+        if guarded is not None:
+            guarded.close()
     return [result for result in results if result is not None]
 
 
@@ -200,12 +246,16 @@ def _download(
     sent: Validators,
     limits: FetchLimits,
     deadline_at: float,
+    allow_private: bool | None = None,
 ) -> FetchResult:
     """Follow redirects by hand so each hop is checked, then read the final answer."""
     headers = _conditional_headers(sent)
     current, visited = url, {url}
-    _check_scheme(url, url, "not an http or https address")
-    for _hop in range(limits.max_redirects + 1):
+    if allow_private is None:
+        _check_scheme(url, url, "not an http or https address")
+    for hop in range(limits.max_redirects + 1):
+        if allow_private is not None:
+            _check_hop(url, current, allow_private, redirected=hop > 0)
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise FetchError(url, _timed_out(limits))
@@ -235,6 +285,15 @@ def _redirect_target(
         raise FetchError(url, "redirected to an invalid address") from None
     _check_scheme(url, target, "redirected to an address that is not http or https")
     return target
+
+
+def _check_hop(url: str, current: str, allow_private: bool, redirected: bool) -> None:
+    """Refuse a user's URL, or a hop it redirects to, that leads off the public internet."""
+    try:
+        check_url(current, allow_private)
+    except UnsafeURLError as exc:
+        problem = f"redirect refused: {exc.problem}" if redirected else exc.problem
+        raise UnsafeURLError(url, problem) from None
 
 
 def _conditional_headers(sent: Validators) -> dict[str, str]:

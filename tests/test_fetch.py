@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from lib.fetch import (
     USER_AGENT,
@@ -24,6 +25,7 @@ from lib.fetch import (
     fetch_one,
     make_session,
 )
+from lib.netguard import GuardedAdapter
 from tests.feedserver import FeedServer
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -451,3 +453,136 @@ def test_make_session_pool_fits_workers() -> None:
         assert adapter._pool_maxsize >= 24  # type: ignore[attr-defined]
         assert adapter.max_retries.total == 0  # type: ignore[attr-defined]
         assert session.headers["User-Agent"] == USER_AGENT
+
+
+# --- feeds added by users (lib/netguard.py) ----------------------------------------------
+
+PUBLIC = "feeds must be on the public internet"
+LOOPBACK = f"127.0.0.1 is a loopback address (this machine); {PUBLIC}"
+
+
+def test_user_feed_on_loopback_is_refused_before_any_request(
+    feed_server: FeedServer, session
+) -> None:
+    feed_server.route("/feed.xml", RSS)
+    result = get(session, feed_server.url("/feed.xml"), allow_private=False)
+    assert result.status is FetchStatus.FAILED
+    assert result.error == LOOPBACK
+    assert feed_server.requests == []
+
+
+def test_user_feed_on_a_private_network_is_fetched_when_the_operator_allows_it(
+    feed_server: FeedServer, session
+) -> None:
+    feed_server.route("/feed.xml", RSS)
+    result = get(session, feed_server.url("/feed.xml"), allow_private=True)
+    assert result.status is FetchStatus.OK and result.body == RSS
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://[::1]/", "::1 is a loopback address"),
+        ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+        ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a cloud metadata address"),
+        ("http://2130706433/", "2130706433 resolves to 127.0.0.1, a loopback address"),
+        ("http://0x7f.1/", "0x7f.1 resolves to 127.0.0.1, a loopback address"),
+        ("http://localhost./", "localhost. is this machine"),
+        ("file:///etc/passwd", "only http:// and https:// feeds can be added (got file:)"),
+        ("javascript:alert(1)", "only http:// and https:// feeds can be added (got javascript:)"),
+        ("http://user:pw@example.test/", "with a user name or password (user:pass@)"),
+    ],
+)
+def test_hostile_user_urls_are_failed_results_in_words(session, url: str, words: str) -> None:
+    result = get(session, url, allow_private=False)
+    assert result.status is FetchStatus.FAILED
+    assert result.error is not None and words in result.error
+    assert result.http_status is None
+
+
+def test_every_redirect_hop_of_a_user_feed_is_checked(feed_server: FeedServer, session) -> None:
+    # The server is on 127.0.0.1, so private addresses are allowed here; what stays
+    # refused (metadata addresses, credentials) shows that each hop is checked.
+    feed_server.route("/feed.xml", RSS)
+    feed_server.route("/to-metadata", status=302, headers={"Location": "http://169.254.169.254/"})
+    with_credentials = feed_server.url("/feed.xml").replace("http://", "http://user:pw@")
+    feed_server.route("/to-credentials", status=301, headers={"Location": with_credentials})
+    feed_server.route("/fine", status=302, headers={"Location": "/feed.xml"})
+
+    result = get(session, feed_server.url("/to-metadata"), allow_private=True)
+    assert (
+        result.error == f"redirect refused: 169.254.169.254 is a cloud metadata address; {PUBLIC}"
+    )
+    result = get(session, feed_server.url("/to-credentials"), allow_private=True)
+    assert result.error == (
+        "redirect refused: feed addresses with a user name or password (user:pass@) "
+        "are not accepted"
+    )
+    assert feed_server.hits("/feed.xml") == 0
+    assert get(session, feed_server.url("/fine"), allow_private=True).body == RSS
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make rebind.test resolve to a public address once, then to 127.0.0.1.
+
+    getaddrinfo is replaced only to play the DNS server: DNS is the environment, not the
+    code under test, and no test may depend on a real resolver. Returns what was asked.
+    """
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def answer(host: str, port: object, *args: object, **kwargs: object) -> object:
+        if host != "rebind.test":
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        asked.append(host)
+        address = "93.184.215.14" if len(asked) == 1 else "127.0.0.1"
+        return real(address, port, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answer)
+    return asked
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_dns_rebinding_is_caught_at_the_connection(
+    feed_server: FeedServer, session, rebinding_dns: list[str], scheme: str
+) -> None:
+    feed_server.route("/feed.xml", RSS)
+    result = get(
+        session, f"{scheme}://rebind.test:{feed_server.port}/feed.xml", allow_private=False
+    )
+    assert result.status is FetchStatus.FAILED
+    # For https the server speaks plain HTTP: a TLS error would mean the handshake began.
+    assert result.error == (
+        f"the connection to rebind.test went to 127.0.0.1, a loopback address (this machine); "
+        f"{PUBLIC}"
+    )
+    assert rebinding_dns == ["rebind.test", "rebind.test"]  # the check, then the connect
+    assert feed_server.requests == []
+
+
+def test_fetch_all_checks_only_the_untrusted_urls(feed_server: FeedServer) -> None:
+    feed_server.route("/topics.xml", RSS)
+    feed_server.route("/user.xml", RSS)
+    urls = [feed_server.url("/topics.xml"), feed_server.url("/user.xml"), "javascript:alert(1)"]
+    results = fetch_all(urls, limits=FAST, untrusted=urls[1:])
+    assert [r.url for r in results] == urls
+    assert [(r.status, r.error) for r in results] == [
+        (FetchStatus.OK, None),
+        (FetchStatus.FAILED, LOOPBACK),
+        (FetchStatus.FAILED, "only http:// and https:// feeds can be added (got javascript:)"),
+    ]
+    assert feed_server.hits("/user.xml") == 0
+
+    allowed = fetch_all(urls[:2], limits=FAST, untrusted=urls[1:], allow_private=True)
+    assert [r.body for r in allowed] == [RSS, RSS]
+
+
+def test_a_trusted_fetch_uses_a_plain_session() -> None:
+    # Topics-file feeds pay nothing for the guard: no check, no different adapter.
+    with make_session(FAST) as plain, make_session(FAST, allow_private=False) as guarded:
+        assert type(plain.get_adapter("https://example.org/")) is HTTPAdapter
+        assert plain.trust_env
+        adapter = guarded.get_adapter("https://example.org/")
+        assert isinstance(adapter, GuardedAdapter) and adapter.allow_private is False
+        assert not guarded.trust_env  # no proxy or .netrc password for a visitor's URL

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from lib.errors import ParseError
 from lib.model import Headline, Source, TimeKind
-from lib.parse import ParsedFeed, clean_title, detect_encoding, parse_feed, safe_link
+from lib.parse import (
+    ParsedFeed,
+    clean_title,
+    detect_encoding,
+    parse_feed,
+    read_date,
+    safe_link,
+)
+from tests.feedserver import FeedServer
 
 DATA = Path(__file__).parent / "data"
 SEEN = datetime(2024, 9, 18, 4, 22, tzinfo=UTC)  # when the test "fetched" the feeds
@@ -558,6 +566,90 @@ def test_seen_at_is_converted_to_utc_and_must_be_aware() -> None:
         parse_feed(body, url="https://dateless.test/", seen_at=datetime(2024, 9, 18))
 
 
+def test_dates_in_other_languages_and_odd_formats_are_read() -> None:
+    parsed = parse("rss2_dates_in_other_languages.xml")
+    assert [(h.title, h.published, h.time_kind) for h in parsed.headlines] == [
+        ("German weekday", utc("2024-09-18 02:22"), TimeKind.PUBLISHED),
+        ("French abbreviations", utc("2024-09-18 02:12"), TimeKind.PUBLISHED),
+        ("Russian abbreviations", utc("2024-09-18 01:22"), TimeKind.PUBLISHED),
+        ("No weekday", utc("2024-09-18 03:22"), TimeKind.PUBLISHED),
+        ("Space instead of T", utc("2024-09-18 00:22"), TimeKind.PUBLISHED),
+        # feedparser reads this one as 1 November: ours is read first.
+        ("Slashes", utc("2024-09-17 23:05"), TimeKind.PUBLISHED),
+        ("Zone comment", utc("2024-09-17 23:22"), TimeKind.PUBLISHED),
+        ("Long English", utc("2024-09-17 21:40"), TimeKind.PUBLISHED),
+        ("Dotted", utc("2024-09-17 20:15"), TimeKind.PUBLISHED),
+        # feedparser takes CEST for UTC (04:00).
+        ("Zone name", utc("2024-09-18 02:00"), TimeKind.PUBLISHED),
+        ("Spanish in words", utc("2024-09-17 16:30"), TimeKind.PUBLISHED),
+        ("Russian genitive", utc("2024-09-17 09:00"), TimeKind.PUBLISHED),
+        ("Italian Tuesday", utc("2024-09-17 06:00"), TimeKind.PUBLISHED),
+        ("Portuguese", utc("2024-09-17 09:45"), TimeKind.PUBLISHED),
+        ("Dutch", utc("2024-09-17 05:00"), TimeKind.PUBLISHED),
+        ("German long", utc("2024-09-17 10:00"), TimeKind.PUBLISHED),
+        ("Date without a time", SEEN, TimeKind.SEEN),  # midnight would be a made-up time
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mi, 18 Sep 2024 04:22:00 +0200", "2024-09-18 02:22"),
+        ("mer., 18 sept. 2024 04:22:00 +0200", "2024-09-18 02:22"),
+        ("Ср, 18 сен 2024 04:22:00 +0300", "2024-09-18 01:22"),
+        ("18 Sep 2024 04:22 GMT", "2024-09-18 04:22"),
+        ("2024-09-18 04:22:00", "2024-09-18 04:22"),
+        ("2024/09/18 04:22", "2024-09-18 04:22"),
+        ("Wed, 18 Sep 2024 04:22:00 +0200 (CEST)", "2024-09-18 02:22"),
+        ("Wednesday, September 18, 2024 - 04:22", "2024-09-18 04:22"),
+        ("18.09.2024 04:22", "2024-09-18 04:22"),
+        # Standard forms read the same as feedparser reads them.
+        ("Wed, 18 Sep 2024 04:22:00 GMT", "2024-09-18 04:22"),
+        ("Tue, 17 Sep 2024 00:00:00 EST", "2024-09-17 05:00"),
+        ("2024-09-18T04:22:00Z", "2024-09-18 04:22"),
+        ("2024-09-18T09:52:30.123+05:30", "2024-09-18 04:22:30"),
+        # Case, accents and full names in each language; weekdays in any language.
+        ("MITTWOCH, 18. SEPTEMBER 2024 06:22 MESZ+2", None),  # MESZ: an unknown zone
+        ("Mittwoch, 18. September 2024 06:22 +02:00", "2024-09-18 04:22"),
+        ("18 décembre 2023 10:00 +0100", "2023-12-18 09:00"),
+        ("18 DECEMBRE 2023 10:00", "2023-12-18 10:00"),
+        ("1 Mai 2024 10:00 CEST", "2024-05-01 08:00"),
+        ("18 мая 2024 10:00 MSK", "2024-05-18 07:00"),
+        ("1 май 2024 10:00", "2024-05-01 10:00"),
+        ("5 março 2024 10:00 -0300", "2024-03-05 13:00"),
+        ("5 maart 2024 10:00", "2024-03-05 10:00"),
+        ("5 febbraio 2024 10:00", "2024-02-05 10:00"),
+        ("lunes, 5 de febrero de 2024, 10:00", "2024-02-05 10:00"),
+        ("Sep 18, 2024 4:22 PM EDT", "2024-09-18 20:22"),
+        ("Sep 18, 2024 12:05 a.m.", "2024-09-18 00:05"),
+        ("18 Sep 2024 04:22 GMT+3", "2024-09-18 01:22"),
+        ("18 Sep 2024 04:22:60 GMT", "2024-09-18 04:22:59"),  # a leap second
+        # Not sure enough: left to feedparser, or unread.
+        ("вторник, 17 сентября 2024", None),  # no time of day
+        ("2024-09-18", None),
+        ("09/18/2024 04:22", None),  # month or day first? no guessing
+        ("18 Sep 24 04:22 GMT", None),  # two-digit year
+        ("18 Sep 2024 04:22 XYZ", None),  # unknown zone
+        ("04:22 Moscow time, 18 Sep 2024", None),  # a zone we cannot read
+        ("31 Sep 2024 04:22", None),
+        ("18 Sep 2024 25:22", None),
+        ("18 Sep 2024 04:22 +1500", None),
+        ("mar 18 sep oct 2024 04:22", None),  # two months
+        ("3 comments, 18 Sep 2024 04:22", None),  # which number is the day?
+        ("", None),
+        ("soon", None),
+    ],
+)
+def test_read_date(text: str, expected: str | None) -> None:
+    assert read_date(text) == (utc(expected) if expected else None)
+
+
+@given(st.text(max_size=60))
+def test_read_date_never_raises_and_gives_utc(text: str) -> None:
+    read = read_date(text)
+    assert read is None or read.tzinfo is UTC
+
+
 # --- broken and non-feeds --------------------------------------------------------------
 
 
@@ -640,6 +732,71 @@ def test_an_xhtml_page_with_a_declaration_is_an_html_page() -> None:
         parse_feed(body, url="https://nofeed.test/", seen_at=SEEN, content_type="text/xml")
 
 
+# --- XML entities ----------------------------------------------------------------------
+
+
+# Without the guard these take seconds to minutes and gigabytes (feedparser's lenient
+# parser expands the "safe" entity of rss2_quadratic_blowup.xml into a 10 MB summary);
+# the test asserts no time: refusing reads only the prolog.
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rss2_billion_laughs.xml",
+        "rss2_billion_laughs_one_line.xml",
+        "rss2_quadratic_blowup.xml",
+        "rss2_external_entity_file.xml",
+        "rss2_external_entity_url.xml",
+        "rss2_parameter_entity.xml",
+        "rss2_entity_behind_comment.xml",  # a "<rss>" in a comment, a "]" in the subset
+    ],
+)
+def test_feeds_declaring_entities_are_refused(name: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(name)
+    assert caught.value.problem == "feed declares XML entities, which are not allowed"
+
+
+def test_entity_declarations_in_any_encoding_are_refused() -> None:
+    body = (DATA / "rss2_external_entity_file.xml").read_bytes().replace(b"utf-8", b"utf-16")
+    with pytest.raises(ParseError, match="declares XML entities"):
+        parse_feed(body.decode().encode("utf-16"), url="https://xxe.test/", seen_at=SEEN)
+
+
+def test_an_external_dtd_is_never_loaded(tmp_path: Path, feed_server: FeedServer) -> None:
+    secret = "SECRET-7f3a9c"
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text(f'<!ENTITY leak "{secret}">')
+    feed_server.route("/evil.dtd", dtd.read_bytes(), content_type="application/xml-dtd")
+    for system_id in (dtd.as_uri(), feed_server.url("/evil.dtd")):
+        body = (
+            f'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "{system_id}">\n'
+            '<rss version="2.0"><channel><title>Ext</title>'
+            "<item><title>Leak: &leak;</title><description>&leak;</description></item>"
+            "</channel></rss>"
+        ).encode()
+        parsed = parse_feed(body, url="https://xxe.test/", seen_at=SEEN)
+        assert [(h.title, h.summary) for h in parsed.headlines] == [("Leak: &leak;", "&leak;")]
+    assert feed_server.requests == []
+
+
+def test_a_harmless_doctype_is_fine() -> None:
+    parsed = parse("rss091_netscape_doctype.xml")
+    assert (parsed.version, parsed.feed_title, parsed.problem) == ("rss091n", "Netscape Wire", None)
+    assert [(h.title, h.summary) for h in parsed.headlines] == [
+        ("Grain talks resume", "Café diplomacy.")
+    ]
+
+
+def test_entity_declarations_quoted_in_an_item_are_not_refused() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>XML tips</title><item><title>Entities</title>'
+        b'<description><![CDATA[Never write <!ENTITY x SYSTEM "file:///etc/passwd">]]>'
+        b"</description></item></channel></rss>"
+    )
+    parsed = parse_feed(body, url="https://tips.test/", seen_at=SEEN)
+    assert (parsed.problem, [h.title for h in parsed.headlines]) == (None, ["Entities"])
+
+
 def test_a_huge_author_does_not_stall_the_parser() -> None:
     # feedparser's author e-mail regex is quadratic: 60 KB took minutes before the cap.
     body = (
@@ -660,6 +817,8 @@ PREFIXES = [
     b'<rss version="2.0"><channel><item><title>',
     b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="html">',
     b"<!DOCTYPE html>",
+    b'<!DOCTYPE rss [<!ENTITY a "',
+    b"<?xml version='1.0'?><!DOCTYPE rss SYSTEM '",
 ]
 CONTENT_TYPES = [None, "text/html", "text/xml; charset=windows-1251", "application/xml; charset=x"]
 
