@@ -11,7 +11,7 @@ failing is tried less and less often (5 min, 10 min, … up to 2 h), whoever ask
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -201,11 +201,14 @@ def refresh_sources(
     on_done: Callable[[FetchResult], None] | None = None,
     session: requests.Session | None = None,
     on_plan: Callable[[int], None] | None = None,
+    untrusted: Collection[str] = (),
+    allow_private: bool = False,
 ) -> RefreshReport:
     """Fetch `sources` concurrently, store what is new, prune the window, report per source.
 
     Sources backing off (Retry-After, repeated failures) are not asked; `on_plan` is told
-    how many will be, before the first request.
+    how many will be, before the first request. URLs in `untrusted` (typed by a viewer) may
+    not reach private or loopback addresses unless `allow_private`.
     """
     states = store.feed_states([source.url for source in sources])
     due = [s for s in sources if not _backing_off(states[s.url], now)]
@@ -216,7 +219,13 @@ def refresh_sources(
         for s in due
     }
     results = fetch_all(
-        [s.url for s in due], validators, limits or FetchLimits(), on_done=on_done, session=session
+        [s.url for s in due],
+        validators,
+        limits or FetchLimits(),
+        on_done=on_done,
+        session=session,
+        untrusted=untrusted,
+        allow_private=allow_private,
     )
     fetched = {
         source.url: _absorb(source, result, store, states[source.url], now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from lib.buckets import format_clock, format_moment
@@ -25,6 +27,7 @@ from ui.links import (
 )
 from ui.page import setup
 from ui.sidebar import PUB_MODES, ZONES, sidebar_filters
+from ui.user_feeds import refresh_user_feeds, user_feeds, user_feeds_panel
 
 PAGE_SIZE = 50
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
@@ -40,14 +43,16 @@ status = st.container()  # progress bar and failure summary go here, above the h
 
 report: RefreshReport | None = None
 offline_reason = "NEWS_OFFLINE is set" if config.offline else None
+# The page shows the topic's feeds and the viewer's own (fetched separately, see the end).
+shown_topic = replace(topic, sources=(*topic.sources, *user_feeds()))
 if not offline_reason:
-    index = data.topic_index(db_path, topic, now)
+    index = data.topic_index(db_path, shown_topic, now)
     if not index.indexed:  # nothing stored yet: wait for the network before drawing
         report = data.refresh(config, topic, status)
         if report.unreachable:
             offline_reason = "no source could be reached"
         else:
-            index = data.topic_index(db_path, topic, now)
+            index = data.topic_index(db_path, shown_topic, now)
 has_snapshot = False
 if offline_reason:
     shot, shot_db = data.snapshot(str(config.snapshot_dir))
@@ -150,10 +155,13 @@ def _status_line(report: RefreshReport) -> None:
         st.rerun()
 
 
+user_report = None
 if not offline_reason:
     before = data.store(db_path).version()
     if report is None:
         report = data.refresh(config, topic, status)
+    user_report = refresh_user_feeds(config, status)
     _status_line(report)
-    if data.store(db_path).version() != before:
-        st.rerun()  # new headlines arrived while the stored ones were on screen
+user_feeds_panel(config, ctx.topic, user_report, enabled=not offline_reason)
+if not offline_reason and data.store(db_path).version() != before:
+    st.rerun()  # new headlines arrived while the stored ones were on screen

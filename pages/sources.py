@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import streamlit as st
 
@@ -12,6 +13,7 @@ from ui import data
 from ui.clock import now as clock_now
 from ui.page import setup
 from ui.sidebar import chosen_zone
+from ui.user_feeds import user_feeds
 
 ctx = setup("Sources")
 config, topic = ctx.settings, ctx.topic
@@ -24,9 +26,11 @@ st.caption(
     f"The {len(topic.sources)} feeds of {topic.title}, as of their last refresh. "
     "Click a column heading to sort. A failing feed keeps the headlines it gave before."
 )
-states = data.store(db_path).feed_states([source.url for source in topic.sources])
-kept = Counter(item.source for item in data.topic_index(db_path, topic, now).headlines)
-rows = source_health(topic.sources, states, kept, now, lambda moment: format_moment(moment, zone))
+mine = [replace(feed, name=f"{feed.name} (yours)") for feed in user_feeds()]
+shown = replace(topic, sources=(*topic.sources, *mine))
+states = data.store(db_path).feed_states([source.url for source in shown.sources])
+kept = Counter(item.source for item in data.topic_index(db_path, shown, now).headlines)
+rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
 failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
 if failing:
     st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")

@@ -425,3 +425,73 @@ def test_the_url_follows_the_view_with_short_codes(env, feed_server, monkeypatch
     shown = [t for titles in bucket_titles(at).values() for t in titles]
     again = run_with(params)
     assert [t for titles in bucket_titles(again).values() for t in titles] == shown
+
+
+def add_feed(at: AppTest, url: str) -> AppTest:
+    at.text_input(key="feed_url").input(url)
+    (submit,) = [b for b in at.button if b.label == "Add feed"]
+    return submit.click().run()
+
+
+def sidebar_errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.sidebar.error]
+
+
+def test_a_viewer_adds_a_feed_for_their_session(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    feed_server.route("/mine.xml", rss([
+        Item("China and Russia open a bridge", NOW - timedelta(minutes=5)),
+        Item("Local weather", NOW - timedelta(minutes=6)),
+    ], title="My Feed"))  # fmt: skip
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")  # the test server is on 127.0.0.1
+    at = add_feed(run(), feed_server.url("/mine.xml"))
+    assert sidebar_errors(at) == []
+    html = page_html(at)
+    assert "China and Russia open a bridge" in html  # matches the topic query
+    assert "Local weather" not in html
+    assert any(c.value.endswith("— ok") for c in at.sidebar.caption)
+    # Another viewer's session does not see it.
+    assert "China and Russia open a bridge" not in page_html(run())
+    at.switch_page("pages/sources.py").run()
+    table = at.dataframe[0].value.set_index("Source")
+    assert table.loc[f"{feed_server.url('/mine.xml')} (yours)", "Kept for topic"] == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("javascript:alert(1)", "only http:// and https://"),
+        ("file:///etc/passwd", "only http:// and https://"),
+        ("http://169.254.169.254/latest/meta-data", "metadata"),
+        ("http://127.0.0.1:9/feed", "loopback"),
+        ("http://10.1.2.3/feed", "private"),
+    ],
+)
+def test_untrusted_feed_urls_are_refused(env, feed_server, monkeypatch, url, problem) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.delenv("NEWS_ALLOW_PRIVATE_HOSTS", raising=False)
+    at = add_feed(run(), url)
+    (error,) = sidebar_errors(at)
+    assert error.startswith("Not added: ") and problem in error
+    assert "user_feeds" not in at.session_state
+
+
+def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")
+    for n in range(3):
+        feed_server.route(f"/u{n}.xml", rss([]))
+    opml = "".join(
+        f'<outline text="Feed {n}" xmlUrl="{feed_server.url(f"/u{n}.xml")}"/>' for n in range(7)
+    )
+    at = run()
+    at.file_uploader(key="opml").upload(
+        "mine.opml", f'<opml version="2.0"><body>{opml}</body></opml>'.encode(), "text/xml"
+    ).run()
+    assert [s.name for s in at.session_state["user_feeds"]] == [f"Feed {n}" for n in range(5)]
+    captions = [c.value for c in at.sidebar.caption]
+    assert "Imported 5 of 7 feeds." in captions
+    assert "At most 5 feeds of your own: remove one first." in captions

@@ -93,43 +93,53 @@ def _refresher(ttl: float) -> Callable[..., RefreshReport]:
 
             @st.cache_data(ttl=ttl, max_entries=64, show_spinner=False)
             def run(
-                db_path: str, slug: str, sources: tuple[Source, ...], deadline: float, at: str
+                db_path: str,
+                slug: str,
+                sources: tuple[Source, ...],
+                deadline: float,
+                at: str,
+                untrusted: bool,
             ) -> RefreshReport:
                 del at  # key only: the clock when NEWS_CLOCK is fixed, else empty
                 progress = _PROGRESS.setdefault(slug, _Progress())
                 progress.start(len(sources))
-                when = clock_now(settings())
+                config = settings()
                 return refresh_sources(
                     slug,
                     sources,
                     store(db_path),
-                    when,
+                    clock_now(config),
                     FetchLimits(deadline=deadline),
                     on_done=progress.tick,
                     on_plan=progress.start,
+                    untrusted=[s.url for s in sources] if untrusted else (),
+                    allow_private=config.allow_private_hosts,
                 )
 
             _REFRESHERS[ttl] = run
         return _REFRESHERS[ttl]
 
 
-def _refresh_args(
-    config: Settings, topic: Topic
-) -> tuple[str, str, tuple[Source, ...], float, str]:
+def _refresh_args(config: Settings, topic: Topic, untrusted: bool) -> tuple[object, ...]:
     at = config.clock.isoformat() if config.clock else ""
-    return (str(config.db_path), topic.slug, topic.sources, config.fetch_deadline, at)
+    return (str(config.db_path), topic.slug, topic.sources, config.fetch_deadline, at, untrusted)
 
 
 def refresh(
-    config: Settings, topic: Topic, status: st.delta_generator.DeltaGenerator
+    config: Settings,
+    topic: Topic,
+    status: st.delta_generator.DeltaGenerator,
+    *,
+    untrusted: bool = False,
 ) -> RefreshReport:
     """Refresh the topic unless a refresh within the TTL can be reused.
 
     The work runs on a worker thread while this thread draws a progress bar in `status`
     counting sources done, so the headlines already on screen stay there meanwhile.
+    `untrusted` marks feeds a viewer typed in (checked by lib/netguard.py).
     """
     run = _refresher(config.cache_ttl)
-    args = _refresh_args(config, topic)
+    args = _refresh_args(config, topic, untrusted)
     outcome: list[RefreshReport] = []
     failure: list[BaseException] = []
 
@@ -144,13 +154,14 @@ def refresh(
     worker.join(0.1)
     if worker.is_alive():
         progress = _PROGRESS.setdefault(topic.slug, _Progress())
-        bar = status.progress(0.0, text="Refreshing sources…")
+        slot = status.empty()
         while worker.is_alive():
             done, total = progress.read()
             total = total or len(topic.sources)
-            bar.progress(min(done / total, 1.0), text=f"Refreshing: {done} of {total} sources done")
+            text = f"Refreshing: {done} of {total} sources done"
+            slot.progress(min(done / total, 1.0), text=text)
             worker.join(0.2)
-        status.empty()
+        slot.empty()
     if failure:
         raise failure[0]
     return outcome[0]
@@ -163,7 +174,7 @@ def refresh_allowed(report: RefreshReport | None, now: datetime) -> bool:
 
 def forget_refresh(config: Settings, topic: Topic) -> None:
     """Drop the cached refresh of a topic, so the next run fetches again."""
-    _refresher(config.cache_ttl).clear(*_refresh_args(config, topic))
+    _refresher(config.cache_ttl).clear(*_refresh_args(config, topic, False))
 
 
 # --- the snapshot ------------------------------------------------------------------------------
