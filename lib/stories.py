@@ -1,0 +1,492 @@
+"""Story grouping: headlines about the same story from several publications, as one entry.
+
+The similarity rule (docs/STORIES.md has the reader's version and the pairs it cannot merge):
+
+- A title is cut into *content words*: a trailing " - Publication" (or " | ", " — ", " – ")
+  naming the headline's own publication is dropped; the rest goes through `normalize_text`
+  (case, accents, punctuation, curly quotes); "U.S." becomes "us", a possessive "s" goes;
+  stopwords, headline fillers ("says", "live", "exclusive") and words under three letters
+  go, except numbers and a few two-letter names (us, uk, eu, un, xi …); a demonym becomes its
+  country ("Chinese" → china); a light suffix strip makes "signs", "signed", "signing" one.
+- Two headlines published within `window` of each other are the same story when
+  (a) their normalised titles are equal and at least 3 words long ("Live updates" is not), or
+  (b) they share at least 3 content words and the Jaccard index (shared / all) is ≥ 0.6, or
+  they share at least 4 and the overlap coefficient (shared / the smaller set) is ≥ 0.7.
+- The *strong* test replaces (b) for the doubtful cases: at least 3 shared and Jaccard ≥ 0.8,
+  or at least 4 shared and every word of one title in the other. It applies to
+  - two headlines from one publication (rarely one story unless nearly the same title);
+  - titles that each have a name the other lacks ("Kyiv" vs "Kharkiv", "US" vs "EU"). A name
+    is on a short list (countries, capitals, leaders, blocs, months, north/south …), has
+    letters and digits ("G7") or is a year, or is capitalised inside a sentence-case title;
+  - titles that each have a number the other lacks ("kills 5" vs "kills 12"): the words other
+    than numbers must pass it (a death toll updated), then (b) applies to all words.
+- A story is its earliest headline (the lead) and later ones that match the lead: a headline
+  joins the story whose lead it matches best (ties: the older story), never one it matches
+  only through another member, so stories cannot chain. It must also pass the strong test
+  against any member from its own publication.
+
+Speed: candidates come from an inverted index of each lead's rarest words (prefix filtering:
+two titles sharing t words share one of each title's len - t + 1 rarest), so a pair is missed
+only when every word it shares is in more than 5% (and 50) of the batch's titles.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lib.model import Headline
+from lib.query import normalize_text
+
+__all__ = ["Story", "group_stories"]
+
+DEFAULT_WINDOW = timedelta(hours=48)
+
+MIN_SHARED = 3  # content words two titles must share, for either test
+JACCARD = 0.6  # the normal test: shared / union
+OVERLAP = 0.7  # … or shared / smaller set, with at least OVERLAP_SHARED words shared
+OVERLAP_SHARED = 4
+STRONG_JACCARD = 0.8  # the strong test: shared / union, or one title's words all in the other
+MIN_EQUAL_WORDS = 3  # equal titles shorter than this ("Live updates") say too little
+
+# Words in more titles than this share of the batch are too common to find candidates by
+# (a China-Russia page has "china" in most titles); they still count in the comparison.
+COMMON_SHARE = 0.05
+COMMON_FLOOR = 50  # …and a word in fewer titles than this is never too common
+
+_SEPARATORS = (" - ", " | ", " — ", " – ")
+
+
+def _listed(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOPWORDS = _listed(
+    """
+    a about above after again against ago all also am amid among an and any are as at be
+    because been before being below between both but by can could did do does doing down
+    during each even few for from further had has have having he her here hers him his how
+    i if in into is it its itself just may me might more most much must my near no nor not
+    now of off on once only onto or other our out over own per same she should since so some
+    such than that the their them then there these they this those through to too under
+    until up upon via vs was we were what when where which while who whom why will with
+    within without would yet you your least
+    say says said saying tell tells told new news latest live update updates breaking
+    exclusive analysis opinion explainer watch video photos podcast report reports
+    """
+)
+
+# Two-letter words that name something; "us" is the country far more often than the pronoun.
+_SHORT_KEPT = _listed("us uk eu un xi ai ev li yi nk")
+
+# Demonyms and other names of a country, as the country; "sino" is China in "Sino-Russian".
+_COUNTRY_OF = {
+    "chinese": "china",
+    "sino": "china",
+    "prc": "china",
+    "russian": "russia",
+    "russians": "russia",
+    "ukrainian": "ukraine",
+    "ukrainians": "ukraine",
+    "american": "us",
+    "americans": "us",
+    "america": "us",
+    "usa": "us",
+    "british": "uk",
+    "britain": "uk",
+    "indian": "india",
+    "japanese": "japan",
+    "korean": "korea",
+    "koreans": "korea",
+    "iranian": "iran",
+    "israeli": "israel",
+    "israelis": "israel",
+    "turkish": "turkey",
+    "turkiye": "turkey",
+    "german": "germany",
+    "french": "france",
+    "pakistani": "pakistan",
+    "syrian": "syria",
+    "serbian": "serbia",
+    "polish": "poland",
+    "kazakh": "kazakhstan",
+    "mongolian": "mongolia",
+    "taiwanese": "taiwan",
+    "vietnamese": "vietnam",
+    "belarusian": "belarus",
+    "european": "europe",
+    "african": "africa",
+    "asian": "asia",
+    "kiev": "kyiv",
+    "odessa": "odesa",
+    "zelenskyy": "zelensky",
+}
+
+# Names that make two titles about different things when each has one the other lacks.
+_NAMES = _listed(
+    """
+    afghanistan albania algeria angola argentina armenia australia austria azerbaijan
+    bahrain bangladesh belarus belgium bolivia bosnia brazil bulgaria cambodia canada chad
+    chile china colombia congo croatia cuba cyprus czech denmark ecuador egypt eritrea
+    estonia ethiopia finland france gabon georgia germany ghana greece guatemala guinea haiti
+    honduras hungary iceland india indonesia iran iraq ireland israel italy jamaica japan
+    jordan kazakhstan kenya korea kosovo kuwait kyrgyzstan laos latvia lebanon libya
+    lithuania luxembourg madagascar malaysia mali malta mexico moldova mongolia montenegro
+    morocco mozambique myanmar namibia nepal netherlands nicaragua niger nigeria norway oman
+    pakistan palestine panama paraguay peru philippines poland portugal qatar romania russia
+    rwanda saudi senegal serbia singapore slovakia slovenia somalia spain sudan sweden
+    switzerland syria taiwan tajikistan tanzania thailand tunisia turkey turkmenistan uganda
+    ukraine uk us uruguay uzbekistan venezuela vietnam yemen zambia zimbabwe eu nato un
+    asean brics sco europe asia africa arctic pacific atlantic baltic caucasus siberia
+    crimea donbas alaska
+    moscow beijing kyiv kharkiv odesa donetsk luhansk kursk belgorod zaporizhzhia kherson
+    mariupol bakhmut minsk washington london paris berlin brussels tokyo seoul pyongyang
+    delhi tehran ankara istanbul astana tashkent kazan vladivostok shanghai hong kong taipei
+    geneva jeddah riyadh doha dubai cairo jerusalem gaza manila hanoi canberra ottawa
+    putin xi jinping modi trump biden harris zelensky lavrov wang yi lukashenko erdogan kim
+    jong macron scholz starmer sunak kishida netanyahu blinken shoigu peskov lula li qiang
+    kremlin
+    north south east west northern southern eastern western
+    january february march april june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday
+    """
+)
+
+_PUNCTUATION = "\"'‘’“”«»()[],.;:!?…"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word(token: str) -> str | None:
+    """The content word for a token of normalised text, or None when it carries nothing."""
+    if token in _STOPWORDS:
+        return None
+    if any(char.isdigit() for char in token):
+        return token
+    if len(token) < 3 and token not in _SHORT_KEPT:
+        return None
+    token = _COUNTRY_OF.get(token, token)
+    if token in _NAMES or len(token) <= 3:
+        return token
+    return _stem(token)
+
+
+def _stem(word: str) -> str:
+    """A crude common form, so "signs", "signed" and "signing" compare equal."""
+    if word.endswith("ing") and len(word) > 5:
+        word = _undouble(word[:-3])
+    elif word.endswith(("ies", "ied")) and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ed") and len(word) > 4:
+        word = _undouble(word[:-2])
+    elif word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    # "raise", "raised" and "raises" meet at "rais".
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def _undouble(stem: str) -> str:
+    """ "plann" → "plan", "stopp" → "stop"; "kill" and "press" stay."""
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        return stem[:-1]
+    return stem
+
+
+_ONE_LETTER = re.compile(r" [^\W\d_] ")
+
+
+def _tokens(norm: str) -> list[str]:
+    """The tokens of a normalised text with "u s" joined into "us" and possessive "s" dropped."""
+    if _ONE_LETTER.search(norm) is None:
+        return norm.split()
+    out: list[str] = []
+    run: list[str] = []  # consecutive one-letter tokens: "u s", "e u"
+    for token in norm.split():
+        if len(token) == 1 and token.isalpha():
+            if token == "s" and not run and out:
+                continue  # "China's" → "china s": the "s" is a possessive
+            run.append(token)
+            continue
+        if run:
+            out.append("".join(run))
+            run = []
+        out.append(token)
+    if run:
+        out.append("".join(run))
+    return out
+
+
+def _words_of(norm: str) -> set[str]:
+    """The content words of a normalised text."""
+    return {word for word in map(_word, _tokens(norm)) if word is not None}
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _own_names(publication: str) -> str:
+    return normalize_text(publication)
+
+
+def _without_suffix(title: str, publication: str) -> str:
+    """The title without a trailing " - Publication" that names its own publication."""
+    own = _own_names(publication)
+    if own == " ":
+        return title
+    for separator in _SEPARATORS:
+        head, found, tail = title.rpartition(separator)
+        if not found or not head.strip():
+            continue
+        named = normalize_text(tail)
+        # "BBC" names "BBC News" and "The Guardian" names "Guardian".
+        if named != " " and (named in own or own in named):
+            return head.rstrip()
+    return title
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _chunk_words(chunk: str) -> frozenset[str]:
+    return frozenset(_words_of(normalize_text(chunk)))
+
+
+# A word after the first whose letter starts it, not after a colon, dash or quote (where
+# a sentence-case title capitalises anyway).
+_LATER_WORD = re.compile(r"(?<=[^\s:.!?—–|\-\"'‘’“”«»(]\s)[^\W\d_]\S*")
+
+
+def _capitalised_names(title: str) -> set[str]:
+    """Words capitalised inside a sentence-case title (not first, not after a colon or quote):
+    there a capital marks a name. Empty for a Title Case or all-capitals title."""
+    inside: list[str] = []
+    sentence_case = False
+    for chunk in _LATER_WORD.findall(title):
+        if chunk[0].isupper():
+            inside.append(chunk)
+        elif not sentence_case:
+            # A lower-case word that is not a stopword: Title Case would have capitalised it.
+            bare = chunk.rstrip(_PUNCTUATION).casefold()
+            sentence_case = len(bare) > 3 and bare not in _STOPWORDS
+    if not sentence_case:
+        return set()
+    names: set[str] = set()
+    for chunk in inside:
+        names |= _chunk_words(chunk)
+    return names
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_PLAIN, _NAME, _COUNT = 0, 1, 2
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _kind(word: str) -> int:
+    """Whether a content word is a name, a count or neither.
+
+    A name is on the list, or has letters and digits ("g7", "su35"), or is a year: a different
+    one is a different thing. A count ("5", "12", "190bn") may be updated as a story goes on.
+    """
+    if word in _NAMES or _YEAR.fullmatch(word):
+        return _NAME
+    if word.isalpha():
+        return _PLAIN
+    return _COUNT if word[0].isdigit() else _NAME
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """What the comparison needs of one headline."""
+
+    headline: Headline
+    order: int  # position in the input: breaks ties between equal times
+    equal_key: str | None  # the normalised title, when long enough for equal titles to merge
+    words: frozenset[str]
+    names: frozenset[str]
+    counts: frozenset[str]
+
+
+def _profile(headline: Headline, order: int) -> _Profile:
+    title = _without_suffix(headline.title, headline.publication)
+    norm = normalize_text(title)
+    equal_key = norm if len(norm.split()) >= MIN_EQUAL_WORDS else None
+    words = frozenset(_words_of(norm))
+    names = _capitalised_names(title) & words
+    counts = set()
+    for word in words:
+        kind = _kind(word)
+        if kind == _NAME:
+            names.add(word)
+        elif kind == _COUNT:
+            counts.add(word)
+    return _Profile(headline, order, equal_key, words, frozenset(names), frozenset(counts))
+
+
+def _normal(shared: int, a: int, b: int) -> bool:
+    if shared < MIN_SHARED:
+        return False
+    if shared >= JACCARD * (a + b - shared):
+        return True
+    return shared >= OVERLAP_SHARED and shared >= OVERLAP * min(a, b)
+
+
+def _strong(shared: int, a: int, b: int) -> bool:
+    if shared < MIN_SHARED:
+        return False
+    if shared >= STRONG_JACCARD * (a + b - shared):
+        return True
+    return shared >= OVERLAP_SHARED and shared == min(a, b)
+
+
+@functools.lru_cache(maxsize=64)
+def _least_shared(size: int) -> int:
+    """The fewest words a title of `size` words must share with any other to match it."""
+    fits = (
+        shared
+        for other in range(1, 2 * size + 2)
+        for shared in range(MIN_SHARED, min(size, other) + 1)
+        if _normal(shared, size, other)  # the strong test asks for at least as many
+    )
+    return min(fits, default=size + 1)
+
+
+def _similarity(a: _Profile, b: _Profile, strong: bool) -> float | None:
+    """The Jaccard index of two headlines when they tell the same story, else None.
+
+    `strong` asks for the strong test (two headlines of one publication).
+    """
+    if a.equal_key is not None and a.equal_key == b.equal_key:
+        return 1.0
+    shared_words = a.words & b.words
+    shared = len(shared_words)
+    if shared < MIN_SHARED:
+        return None
+    size_a, size_b = len(a.words), len(b.words)
+    if (a.names - shared_words) and (b.names - shared_words):
+        strong = True  # "Kyiv" against "Kharkiv": different places unless nearly all agrees
+    if (a.counts - b.counts) and (b.counts - a.counts):
+        # "kills 5" against "kills 12": an updated count when the other words agree.
+        rest = len(shared_words - a.counts)
+        if not _strong(rest, size_a - len(a.counts), size_b - len(b.counts)):
+            return None
+    if not (_strong if strong else _normal)(shared, size_a, size_b):
+        return None
+    return shared / (size_a + size_b - shared)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """Headlines about one story: the earliest (`lead`) and the rest, earliest first."""
+
+    lead: Headline
+    others: tuple[Headline, ...]
+
+    @property
+    def headlines(self) -> tuple[Headline, ...]:
+        """Every headline of the story, lead first, then earliest first."""
+        return (self.lead, *self.others)
+
+    @property
+    def newest(self) -> datetime:
+        """When the story last got a headline."""
+        return max(item.published for item in self.headlines)
+
+    @property
+    def publications(self) -> tuple[str, ...]:
+        """The distinct publications in order of first report, the lead's first."""
+        return tuple(dict.fromkeys(item.publication for item in self.headlines))
+
+
+def group_stories(headlines: Sequence[Headline], window: timedelta = DEFAULT_WINDOW) -> list[Story]:
+    """The headlines grouped into stories, the story with the newest headline first.
+
+    Every headline is in exactly one story. Two headlines are in one story only when they
+    were published within `window` of each other and their titles meet the rule in this
+    module's docstring. Stories whose newest headlines have equal times keep the input order
+    of those headlines.
+    """
+    profiles = [_profile(item, i) for i, item in enumerate(headlines)]
+    profiles.sort(key=lambda p: (p.headline.published, p.order))
+    counts = Counter(itertools.chain.from_iterable(p.words for p in profiles))
+    common = max(COMMON_FLOOR, COMMON_SHARE * len(profiles))
+    # Every word by rarity, in one order for the whole batch. A word in one title only cannot
+    # be shared, so it gets no rank; common words get the last ranks and are not looked up.
+    ranked = sorted((n, w) for w, n in counts.items() if n > 1)
+    rank = {w: i for i, (n, w) in enumerate(ranked)}
+    key_ranks = sum(1 for n, _ in ranked if n <= common)  # the ranks of the words to look up
+
+    def keys_of(profile: _Profile) -> list[str]:
+        # Prefix filtering: two titles that share at least t words share one of the
+        # len - t + 1 rarest words of each, so only those need indexing.
+        shareable = sorted((w for w in profile.words if w in rank), key=rank.__getitem__)
+        prefix = shareable[: len(shareable) - _least_shared(len(profile.words)) + 1]
+        return [w for w in prefix if rank[w] < key_ranks]
+
+    groups: list[list[_Profile]] = []  # per story, lead first
+    # Of each story's lead, kept apart for the hot loop: its time and words.
+    lead_times: list[float] = []
+    lead_words: list[frozenset[str]] = []
+    by_word: dict[str, list[int]] = {}  # a key word of a lead → its stories, oldest first
+    by_title: dict[str, list[int]] = {}  # a lead's `equal_key` → its stories, oldest first
+    span = window.total_seconds()
+    for profile in profiles:
+        keys = keys_of(profile)
+        words, equal_key = profile.words, profile.equal_key
+        # Stories are numbered in order of their leads' times, and so is each index list:
+        # the stories from `first` on have a lead within the window.
+        first = bisect_left(lead_times, profile.headline.published.timestamp() - span)
+        found: set[int] = set()
+        for word in keys:
+            stories = by_word.get(word)
+            if stories and stories[-1] >= first:
+                found.update(stories[bisect_left(stories, first) :])
+        # Most candidates share too few words: rule them out before the full test.
+        viable = [story for story in found if len(words & lead_words[story]) >= MIN_SHARED]
+        if equal_key in by_title:
+            stories = by_title[equal_key]
+            viable.extend(stories[bisect_left(stories, first) :])
+        best, best_score = -1, 0.0
+        for story in viable:
+            score = _fit(profile, groups[story])
+            # Ties go to the older story.
+            if score is not None and (score > best_score or (score == best_score and story < best)):
+                best, best_score = story, score
+        if best >= 0:
+            groups[best].append(profile)
+            continue
+        number = len(groups)
+        groups.append([profile])
+        lead_times.append(profile.headline.published.timestamp())
+        lead_words.append(words)
+        for word in keys:
+            by_word.setdefault(word, []).append(number)
+        if equal_key is not None:
+            by_title.setdefault(equal_key, []).append(number)
+
+    def newest_first(group: list[_Profile]) -> tuple[float, int]:
+        last = max(group, key=lambda p: (p.headline.published, -p.order))
+        return (-last.headline.published.timestamp(), last.order)
+
+    groups.sort(key=newest_first)
+    return [Story(group[0].headline, tuple(p.headline for p in group[1:])) for group in groups]
+
+
+def _fit(profile: _Profile, group: list[_Profile]) -> float | None:
+    """How well a headline fits a story: its similarity to the lead, or None when it must not
+    join (no match with the lead, or no strong match with a member of its own publication)."""
+    lead = group[0]
+    publication = profile.headline.publication
+    score = _similarity(profile, lead, strong=lead.headline.publication == publication)
+    if score is None:
+        return None
+    for member in group[1:]:
+        if member.headline.publication == publication and (
+            _similarity(profile, member, strong=True) is None
+        ):
+            return None
+    return score
