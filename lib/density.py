@@ -1,23 +1,76 @@
-"""Headline Density: how many headlines fall in each time slot of the window."""
+"""Headline Density: how many headlines fall in each time slot of the window.
+
+The window is the one the headline list shows: a headline is in it when it is less than
+`span` old (`now - span < published`, as `lib.buckets.bucket_of` counts the last 7 days); a
+time ahead of `now` (clock skew) counts in the newest slot, as the list shows it as the
+newest. So the counts over all slots add up to the headlines the list shows.
+
+Spike rule (`spike_threshold`): over the counts of every slot of the window, empty ones
+included, take the median `m` and the median absolute deviation `MAD`. The spread is
+`s = max(1.4826 * MAD, sqrt(m), 1)`: the MAD scaled to a standard deviation, but never below
+the Poisson noise of a slot that usually holds `m` headlines, nor below one headline. A slot
+is a spike when its count is at least `max(3, m + 3 * s)`. Medians are not pulled up by the
+burst itself; with flat data every slot sits at `m` and none is a spike; fewer than 3
+headlines in one slot are never a spike, so an empty or one-headline window has none.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from statistics import median
+from typing import TypedDict
 
 from lib.model import Headline
 
 _HOUR = timedelta(hours=1)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+TOP_PUBLICATIONS = 5  # publications with their own colour; the rest are stacked as OTHER
+OTHER = "Other"
+SPIKE_MIN = 3  # a slot with fewer headlines is never a spike
+SPIKE_K = 3.0  # how many spreads above the median a spike must be
+_MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its standard deviation
+_TOOLTIP_NAMES = 3  # publications named in a slot's tooltip
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One time slot of the chart: [start, end) in UTC, and its headline count."""
+    """One time slot of the chart: [start, end) in UTC, and its headline count.
+
+    `publications` holds each publication's count in the slot, most first (then by name);
+    `is_spike` follows the module's spike rule.
+    """
 
     start: datetime
     end: datetime
     count: int
+    publications: tuple[tuple[str, int], ...] = ()
+    is_spike: bool = False
+
+
+class DensityRow(TypedDict):
+    """One bar segment of the chart: a publication (or OTHER) in a slot.
+
+    An empty slot has one row with `publication` None and `count` 0, so every slot of the
+    window is there. `rank` is the stack and colour order: 0 for the biggest publication of
+    the window, OTHER last; `is_other` marks the OTHER row.
+    """
+
+    start: datetime
+    end: datetime
+    label: str
+    publication: str | None
+    rank: int
+    is_other: bool
+    count: int
+    slot_total: int
+    is_spike: bool
+    top_publications: str
 
 
 def slot_size(span: timedelta) -> timedelta:
@@ -52,21 +105,152 @@ def _next(start: datetime, size: timedelta, zone: tzinfo) -> datetime:
     return (local + size).replace(tzinfo=zone).astimezone(start.tzinfo)
 
 
+def _bounds(now: datetime, zone: tzinfo, span: timedelta) -> list[datetime]:
+    """The slot starts of the window, oldest first, and the end of the newest slot."""
+    size = slot_size(span)
+    cursor = _floor(now - span, size, zone)
+    bounds = [cursor]
+    while cursor <= now:
+        cursor = _next(cursor, size, zone)
+        bounds.append(cursor)
+    return bounds
+
+
+def spike_threshold(counts: Sequence[int]) -> float:
+    """The count at or above which a slot is a spike, per the module's rule."""
+    if not counts:
+        return math.inf
+    middle = median(counts)
+    mad = median(abs(c - middle) for c in counts)
+    spread = max(_MAD_TO_SD * mad, math.sqrt(middle), 1.0)
+    return max(SPIKE_MIN, middle + SPIKE_K * spread)
+
+
 def density(
     headlines: Iterable[Headline], now: datetime, zone: tzinfo, span: timedelta
 ) -> list[Slot]:
-    """Counts per slot from `now - span` to `now`, oldest first, empty slots included."""
-    size = slot_size(span)
-    start = _floor(now - span, size, zone)
-    counts: dict[datetime, int] = {}
+    """Counts per slot from `now - span` to `now`, oldest first, empty slots included.
+
+    Each slot also carries its counts per publication and whether it is a spike.
+    """
+    bounds = _bounds(now, zone, span)
+    starts = bounds[:-1]
+    oldest = now - span
+    newest = len(starts) - 1
+    per_slot: list[Counter[str]] = [Counter() for _ in starts]
     for item in headlines:
-        if now - span <= item.published <= now + timedelta(minutes=10):
-            key = _floor(item.published, size, zone)
-            counts[key] = counts.get(key, 0) + 1
-    slots = []
-    cursor = start
-    while cursor <= now:
-        following = _next(cursor, size, zone)
-        slots.append(Slot(cursor, following, counts.get(cursor, 0)))
-        cursor = following
-    return slots
+        published = item.published
+        if published <= oldest:
+            continue
+        # bisect on aware datetimes: a few comparisons per item, no zone conversion.
+        index = min(bisect_right(starts, published) - 1, newest)
+        per_slot[index][item.publication] += 1
+    counts = [sum(c.values()) for c in per_slot]
+    threshold = spike_threshold(counts)
+    return [
+        Slot(
+            start,
+            end,
+            count,
+            tuple(sorted(pubs.items(), key=lambda pair: (-pair[1], pair[0].casefold(), pair[0]))),
+            count >= threshold,
+        )
+        for start, end, count, pubs in zip(starts, bounds[1:], counts, per_slot, strict=True)
+    ]
+
+
+def top_publications(slots: Iterable[Slot], top: int = TOP_PUBLICATIONS) -> list[str]:
+    """The `top` publications with most headlines over the slots, most first, then by name."""
+    totals: Counter[str] = Counter()
+    for slot in slots:
+        for name, count in slot.publications:
+            totals[name] += count
+    ranked = sorted(totals.items(), key=lambda pair: (-pair[1], pair[0].casefold(), pair[0]))
+    return [name for name, _ in ranked[: max(top, 0)]]
+
+
+def other_label(top: Sequence[str]) -> str:
+    """The name of the stack that holds every publication outside `top`."""
+    # A publication really called "Other" must not merge with the rest.
+    label = OTHER
+    while label in top:
+        label += "*"
+    return label
+
+
+def slot_label(start: datetime, end: datetime, zone: tzinfo) -> str:
+    """A slot as the tooltip shows it, in `zone`: `03:00–04:00, 18 Sep`."""
+    first = start.astimezone(zone)
+    last = end.astimezone(zone)
+    return f"{first:%H:%M}–{last:%H:%M}, {first.day} {_MONTHS[first.month - 1]}"
+
+
+def _top_text(publications: Sequence[tuple[str, int]]) -> str:
+    """The tooltip's list of a slot's publications: `Reuters 4, AP 2, BBC 1 and 3 more`."""
+    named = ", ".join(f"{name} {count}" for name, count in publications[:_TOOLTIP_NAMES])
+    rest = len(publications) - _TOOLTIP_NAMES
+    return f"{named} and {rest} more" if rest > 0 else named
+
+
+def slot_rows(slots: Sequence[Slot], zone: tzinfo, top: int = TOP_PUBLICATIONS) -> list[DensityRow]:
+    """The slots as chart rows: per slot, one row per top publication in it, then OTHER.
+
+    Top publications are ranked over the whole window (`top_publications`); an empty slot
+    gives one row with publication None and count 0.
+    """
+    leaders = top_publications(slots, top)
+    rank = {name: i for i, name in enumerate(leaders)}
+    other = other_label(leaders)
+    rows: list[DensityRow] = []
+    for slot in slots:
+        parts = sorted((rank[n], n, c) for n, c in slot.publications if n in rank)
+        rest = sum(c for n, c in slot.publications if n not in rank)
+        if rest:
+            parts.append((len(leaders), other, rest))
+        if not slot.count:
+            parts = [(len(leaders), None, 0)]
+        label = slot_label(slot.start, slot.end, zone)
+        tooltip = _top_text(slot.publications)
+        rows.extend(
+            DensityRow(
+                start=slot.start,
+                end=slot.end,
+                label=label,
+                publication=name,
+                rank=position,
+                is_other=name is not None and position == len(leaders),
+                count=count,
+                slot_total=slot.count,
+                is_spike=slot.is_spike,
+                top_publications=tooltip,
+            )
+            for position, name, count in parts
+        )
+    return rows
+
+
+def density_rows(
+    headlines: Iterable[Headline],
+    now: datetime,
+    zone: tzinfo,
+    span: timedelta,
+    top: int = TOP_PUBLICATIONS,
+) -> list[DensityRow]:
+    """Chart rows for the window: `slot_rows(density(...))`; see `DensityRow`.
+
+    The counts of all rows add up to the number of `headlines` in the window.
+    """
+    return slot_rows(density(headlines, now, zone, span), zone, top)
+
+
+def headlines_in(
+    headlines: Iterable[Headline], start: datetime, end: datetime, now: datetime
+) -> list[Headline]:
+    """The headlines published in [start, end): what a slot or range of the chart holds.
+
+    A range that reaches past `now` also keeps the headlines dated ahead of it, as the
+    newest slot counts them.
+    """
+    if end > now:
+        return [item for item in headlines if start <= item.published]
+    return [item for item in headlines if start <= item.published < end]

@@ -1,16 +1,30 @@
-"""Headlines as plain records, JSON and CSV: the shape `check-feed` and `export` print."""
+"""Headlines as plain records, JSON, CSV and RSS: what `check-feed` and `export` print, and the
+feed of the page's current view.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from lib.model import Headline, TimeKind
+from lib.parse import safe_link
 
 FIELDS = ("title", "link", "publication", "label", "published")
+
+# Characters a spreadsheet reads as the start of a formula (OWASP's list: = + - @, tab, CR).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What XML 1.0 forbids (C0 controls but tab/newline/return, surrogates, U+FFFE/U+FFFF) and
+# the C1 controls it discourages, which readers turn into windows-1252 letters ("\x80" → €).
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# An "&" that a reader treating the text as HTML would take as the start of an entity.
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
 
 
 def headline_record(item: Headline) -> dict[str, str | None]:
@@ -32,11 +46,88 @@ def to_json(headlines: Iterable[Headline]) -> str:
     return json.dumps([headline_record(h) for h in headlines], ensure_ascii=False, indent=2)
 
 
+def csv_cell(value: str | None) -> str:
+    """A CSV cell: empty for None; a leading `'` on text a spreadsheet would run as a formula."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def to_csv(headlines: Iterable[Headline]) -> str:
-    """CSV with a header row; empty cells for missing values."""
+    """CSV with a header row; empty cells for missing values.
+
+    Cells that start with `=`, `+`, `-`, `@`, a tab or a return get a leading `'`, so a
+    spreadsheet shows them as text instead of running them as formulas (CSV injection).
+    """
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     for item in headlines:
-        writer.writerow({k: v or "" for k, v in headline_record(item).items()})
+        writer.writerow({k: csv_cell(v) for k, v in headline_record(item).items()})
     return out.getvalue()
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids (NUL, most C0 controls, ...) or
+    discourages (DEL and the C1 controls)."""
+    return _NOT_XML.sub("", text)
+
+
+def _html_safe(text: str) -> str:
+    """Plain text that reads the same to a feed reader that takes it as HTML.
+
+    RSS does not say whether a title is text or HTML, and readers guess (feedparser: HTML when
+    it sees a closing tag or an entity). So `<` and entity-like `&` are entity-encoded: an
+    HTML reader decodes them back to the characters, and ordinary text ("Tom & Jerry", "$5")
+    stays as it is for readers that take it as text.
+    """
+    return _ENTITY_START.sub("&amp;", xml_text(text)).replace("<", "&lt;")
+
+
+def _rfc822(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _add(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    element.text = text
+    return element
+
+
+def to_rss(
+    headlines: Iterable[Headline], *, title: str, link: str, description: str, now: datetime
+) -> bytes:
+    """An RSS 2.0 document (UTF-8) of `headlines`, in the order given, built at `now`.
+
+    Each item has its title, link (http/https only), guid (isPermaLink="false"), pubDate
+    (RFC 822; none when the feed gave no date) and `<source url=…>` naming the publication
+    when the item's feed URL is http/https. Text is XML-escaped (characters XML forbids are
+    dropped), and `<` and entity-like `&` are entity-encoded once more so readers that take
+    titles as HTML show them literally (see `_html_safe`).
+    """
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    _add(channel, "title", _html_safe(title))
+    _add(channel, "link", safe_link(link) or "")
+    _add(channel, "description", _html_safe(description))
+    _add(channel, "lastBuildDate", _rfc822(now))
+    for headline in headlines:
+        item = ET.SubElement(channel, "item")
+        _add(item, "title", _html_safe(headline.title))
+        href = safe_link(headline.link)
+        if href:
+            _add(item, "link", xml_text(href))
+        guid = xml_text(headline.guid).strip()
+        if guid:
+            _add(item, "guid", guid, isPermaLink="false")
+        if headline.time_kind is not TimeKind.SEEN:
+            _add(item, "pubDate", _rfc822(headline.published))
+        if headline.summary:
+            # A description is HTML by the RSS spec: escape it as HTML.
+            _add(item, "description", _html_safe(headline.summary).replace(">", "&gt;"))
+        feed = safe_link(headline.source)
+        publication = xml_text(headline.publication).strip()
+        if feed and publication:
+            # Plain text in readers (and in lib.parse): only entity-like "&" needs encoding.
+            _add(item, "source", _ENTITY_START.sub("&amp;", publication), url=xml_text(feed))
+    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)

@@ -3,16 +3,25 @@
 Feed text is data, never markup: titles and publications go through `html.escape`, and only
 http/https links become hrefs. The page inserts these blocks with `st.html` (no Markdown
 pass, so `$`, `*`, `:red[…]` and `[x](y)` stay literal characters).
+
+Keyword highlighting (`highlight_title`): the words and phrases the keyword box looks for are
+found the way `lib.query` matches them (whole words, case and accents ignored, over
+`normalize_text`), and the title's *original* characters they came from are wrapped in
+`<mark>`; the pieces between are escaped one by one, so markup in a title stays text.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import tzinfo
 
 from lib.buckets import format_headline_time
 from lib.model import Headline, TimeKind
+from lib.query import Query, Term, normalize_text
 
 _SAFE_SCHEMES = ("http://", "https://")
 
@@ -29,6 +38,7 @@ div.np-bucket ul.np-list a:hover { text-decoration: underline; }
 .np-pub { margin-left: .45rem; }
 .np-time { margin-left: .45rem; font-variant-numeric: tabular-nums; }
 .np-seen { border-bottom: 1px dotted #8a8f98; cursor: help; }
+div.np-bucket mark { background: #fff1a8; color: inherit; padding: 0 .08em; border-radius: 2px; }
 </style>
 """
 
@@ -42,9 +52,157 @@ def _href(link: str | None) -> str | None:
     return link
 
 
-def headline_html(item: Headline, zone: tzinfo) -> str:
-    """One headline as an `<li>`: linked title, publication, "(label)", time."""
-    title = html.escape(item.title)
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+# A span of the title: [start, end) indexes of its characters.
+Span = tuple[int, int]
+
+
+@functools.lru_cache(maxsize=8192)
+def _joins_previous(char: str) -> bool:
+    """Whether `char` combines with the character before it when text is normalised: an
+    accent or other combining mark, or a Hangul vowel or final consonant jamo."""
+    first = unicodedata.normalize("NFKD", char)[:1]
+    return bool(first) and (unicodedata.combining(first) != 0 or "\u1160" <= first <= "\u11ff")
+
+
+@functools.lru_cache(maxsize=8192)
+def _cluster_shape(cluster: str) -> tuple[bool, tuple[str, ...], bool] | None:
+    """How a character (with the marks that combine with it) takes part in the words of
+    `normalize_text`.
+
+    None for what it drops entirely (a soft hyphen): part of the word around it. Otherwise
+    (starts with a separator, the normalised word pieces, ends with a separator): "é" gives
+    (False, ("e",), False), "-" (True, (), True), "½" (False, ("1", "2"), False). Found by
+    normalising the cluster between two letters, so the rule is exactly lib.query's.
+    """
+    inner = normalize_text(f"a{cluster}a").strip()[1:-1]
+    if not inner:
+        return None
+    return inner[0] == " ", tuple(inner.split()), inner[-1] == " "
+
+
+def _words(title: str) -> list[tuple[str, list[Span]]]:
+    """The normalised words of `title` (as `normalize_text` cuts them), each with the span of
+    `title` that each of its characters came from ("ß" gives "ss": two characters, one span).
+    """
+    if title.isascii():
+        return [
+            (m.group().lower(), [(i, i + 1) for i in range(m.start(), m.end())])
+            for m in _ASCII_WORD.finditer(title)
+        ]
+    words: list[tuple[str, list[Span]]] = []
+    text: list[str] = []
+    origin: list[Span] = []
+
+    def close() -> None:
+        if text:
+            words.append(("".join(text), origin.copy()))
+            text.clear()
+            origin.clear()
+
+    start, size = 0, len(title)
+    while start < size:
+        # Marks that combine with a character are normalised with it, so "e" + U+0301 and
+        # "ｶ" + "ﾞ" come out as lib.query sees them, and a mark is never cut from its letter;
+        # so is what normalising drops (a soft hyphen), which may stand between the two.
+        end = start + 1
+        while end < size and (_joins_previous(title[end]) or _cluster_shape(title[end]) is None):
+            end += 1
+        shape = _cluster_shape(title[start:end])
+        if shape is not None:
+            lead, pieces, trail = shape
+            if lead or not pieces:
+                close()
+            for number, piece in enumerate(pieces):
+                if number:
+                    close()
+                text.append(piece)
+                origin.extend([(start, end)] * len(piece))
+            if trail:
+                close()
+        start = end
+    close()
+    return words
+
+
+def _needles(query: Query) -> list[tuple[str, bool]]:
+    """The substrings of a normalised text that mean a positive term of `query` is there,
+    each with whether it is a prefix (marked to the end of its word)."""
+    needles = []
+    for term in query.terms():
+        prefix = term.endswith("*")
+        text = term.removesuffix("*")
+        if text:
+            needles.append((Term(text, prefix).needle, prefix))
+    return needles
+
+
+def _marked_spans(title: str, query: Query) -> list[Span]:
+    """The spans of `title` that the query's positive terms match, in order, merged."""
+    needles = _needles(query)
+    if not needles:
+        return []
+    norm = normalize_text(title)
+    if not any(needle in norm for needle, _ in needles):
+        return []
+    words = _words(title)
+    # The normalised title rebuilt from the words, with each character's span in `title`
+    # (None for the spaces) and the position just after its word.
+    joined = " " + " ".join(word for word, _ in words) + " "
+    origin: list[Span | None] = [None]
+    word_end = [0]
+    for _, spans in words:
+        end = len(origin) + len(spans)
+        origin.extend(spans)
+        word_end.extend([end] * len(spans))
+        origin.append(None)
+        word_end.append(0)
+    found: list[Span] = []
+    for needle, prefix in needles:
+        at = joined.find(needle)
+        while at >= 0:
+            first = at + (needle[0] == " ")
+            last = at + len(needle) - 1 - (needle[-1] == " ")
+            if prefix:
+                last = word_end[last] - 1  # a prefix marks the whole word it begins
+            head, tail = origin[first], origin[last]
+            if first <= last and head is not None and tail is not None:
+                found.append((head[0], tail[1]))
+            at = joined.find(needle, at + 1)
+    merged: list[Span] = []
+    for start, end in sorted(found):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlight_title(title: str, query: Query | None) -> str:
+    """`title` as escaped HTML, with what `query`'s positive terms match wrapped in `<mark>`.
+
+    Matching follows `lib.query` (whole words, case and accents ignored; a prefix term marks
+    the whole word; a phrase is one mark); the marks cover the title's original characters.
+    """
+    if query is None or query.is_empty:
+        return html.escape(title)
+    pieces = []
+    done = 0
+    for start, end in _marked_spans(title, query):
+        pieces.append(html.escape(title[done:start]))
+        pieces.append(f"<mark>{html.escape(title[start:end])}</mark>")
+        done = end
+    pieces.append(html.escape(title[done:]))
+    return "".join(pieces)
+
+
+def headline_html(item: Headline, zone: tzinfo, highlight: Query | None = None) -> str:
+    """One headline as an `<li>`: linked title, publication, "(label)", time.
+
+    With `highlight`, the words of the title that the query looks for are marked.
+    """
+    title = highlight_title(item.title, highlight)
     href = _href(item.link)
     if href:
         title = (
@@ -72,16 +230,22 @@ def headline_html(item: Headline, zone: tzinfo) -> str:
     )
 
 
-def buckets_html(groups: Sequence[tuple[str, Sequence[Headline]]], zone: tzinfo) -> str:
+def buckets_html(
+    groups: Sequence[tuple[str, Sequence[Headline]]],
+    zone: tzinfo,
+    highlight: Query | None = None,
+) -> str:
     """Every bucket of the page as one HTML block: one element for the page to draw."""
-    return "".join(bucket_html(heading, items, zone) for heading, items in groups)
+    return "".join(bucket_html(heading, items, zone, highlight) for heading, items in groups)
 
 
-def bucket_html(heading: str, items: Sequence[Headline], zone: tzinfo) -> str:
+def bucket_html(
+    heading: str, items: Sequence[Headline], zone: tzinfo, highlight: Query | None = None
+) -> str:
     """A bucket heading and its headlines as one HTML block."""
     if not items:
         return f'<div class="np-bucket"><h3 class="np-empty">{html.escape(heading)}</h3></div>'
-    rows = "".join(headline_html(item, zone) for item in items)
+    rows = "".join(headline_html(item, zone, highlight) for item in items)
     return (
         f'<div class="np-bucket"><h3>{html.escape(heading)}</h3>'
         f'<ul class="np-list">{rows}</ul></div>'

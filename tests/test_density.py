@@ -1,4 +1,4 @@
-"""Headline Density slots: sizes, zones, DST days, empty windows."""
+"""Headline Density: slots, zones, DST days, publications, spikes, agreement with the list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from lib.density import density, slot_size
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.density import density, density_rows, headlines_in, slot_size, spike_threshold
 from lib.model import Headline
 
 LONDON = ZoneInfo("Europe/London")
@@ -48,3 +51,185 @@ def test_dst_change_day_keeps_local_hours() -> None:
     day = [s for s in starts if s.date() == datetime(2024, 10, 27).date()]
     assert len(day) == 25  # 01:00 happens twice
     assert all((b.start - a.start) == timedelta(hours=1) for a, b in pairwise(slots))
+
+
+# --- publications, rows and the window -----------------------------------------------------
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+
+def by(publication: str, moment: datetime, n: int = 1) -> list[Headline]:
+    return [
+        Headline("t", None, publication, None, moment, "s", f"{publication}{moment}{i}")
+        for i in range(n)
+    ]
+
+
+def test_the_window_is_the_lists_window() -> None:
+    span = timedelta(days=7)
+    items = [
+        at(NOW - span),  # exactly 7 days old: the list leaves it out, so does the chart
+        at(NOW - span + timedelta(seconds=1)),
+        at(NOW + timedelta(minutes=5)),  # clock skew: the list shows it as the newest
+        at(NOW + timedelta(hours=3)),  # beyond the newest slot: still counted, in it
+    ]
+    slots = density(items, NOW, LONDON, span)
+    assert sum(s.count for s in slots) == 3
+    assert slots[-1].count == 2 and slots[0].count == 1
+
+
+def test_slots_count_per_publication() -> None:
+    items = by("Reuters", NOW - timedelta(minutes=10), 3) + by("AP", NOW - timedelta(minutes=5))
+    newest = density(items, NOW, LONDON, timedelta(days=1))[-1]
+    assert newest.count == 4
+    assert newest.publications == (("Reuters", 3), ("AP", 1))
+
+
+def test_rows_stack_the_top_publications_and_the_rest_as_other() -> None:
+    hour = NOW - timedelta(minutes=30)
+    items: list[Headline] = []
+    for n, name in enumerate(["A", "B", "C", "D", "E", "F", "G"], start=1):
+        items += by(name, hour - timedelta(hours=2), 10 - n)  # A 9 ... G 3 in an earlier slot
+    items += by("G", hour) + by("A", hour, 2) + by("F", hour)
+    rows = density_rows(items, NOW, LONDON, timedelta(days=1), top=5)
+    newest = [r for r in rows if r["start"] <= hour < r["end"]]
+    assert [(r["publication"], r["count"], r["rank"]) for r in newest] == [
+        ("A", 2, 0),
+        ("Other", 2, 5),
+    ]
+    assert newest[-1]["is_other"] and not newest[0]["is_other"]
+    assert all(r["slot_total"] == 4 for r in newest)
+    assert newest[0]["top_publications"] == "A 2, F 1, G 1"
+    assert newest[0]["label"] == "03:00–04:00, 18 Sep"  # London wall-clock time (BST)
+    assert newest[0]["start"] == datetime(2024, 9, 18, 2, tzinfo=UTC)
+    earlier = [r for r in rows if r["slot_total"] == 42]
+    assert [r["publication"] for r in earlier] == ["A", "B", "C", "D", "E", "Other"]
+    assert earlier[-1]["count"] == 4 + 3
+    assert earlier[0]["top_publications"] == "A 9, B 8, C 7 and 4 more"
+
+
+def test_a_publication_called_other_keeps_its_name() -> None:
+    items = by("Other", NOW, 3) + by("X", NOW, 2) + by("Y", NOW)
+    rows = density_rows(items, NOW, UTC, timedelta(days=1), top=2)
+    assert [(r["publication"], r["count"]) for r in rows if r["count"]] == [
+        ("Other", 3),
+        ("X", 2),
+        ("Other*", 1),
+    ]
+
+
+def test_empty_slots_keep_one_empty_row() -> None:
+    rows = density_rows([], NOW, UTC, timedelta(days=1))
+    assert len(rows) == 25
+    assert all(r["count"] == 0 and r["publication"] is None for r in rows)
+    assert not any(r["is_spike"] or r["is_other"] for r in rows)
+    assert all(r["top_publications"] == "" for r in rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    offsets=st.lists(st.integers(-3_600, 9 * 86_400), max_size=300),
+    publications=st.lists(st.sampled_from("ABCDEFGH"), min_size=1),
+    span_days=st.sampled_from([1, 2, 3, 7]),
+    zone=st.sampled_from([UTC, LONDON, ZoneInfo("America/St_Johns"), ZoneInfo("Asia/Kolkata")]),
+    now_shift=st.integers(0, 366 * 86_400),
+    top=st.integers(0, 6),
+)
+def test_counts_agree_with_the_list(
+    offsets: list[int],
+    publications: list[str],
+    span_days: int,
+    zone: ZoneInfo,
+    now_shift: int,
+    top: int,
+) -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=now_shift)
+    span = timedelta(days=span_days)
+    items = [
+        by(publications[i % len(publications)], now - timedelta(seconds=s))[0]
+        for i, s in enumerate(offsets)
+    ]
+    rows = density_rows(items, now, zone, span, top=top)
+    inside = [h for h in items if now - h.published < span]
+    assert sum(r["count"] for r in rows) == len(inside)
+    per_slot: dict[datetime, int] = {}
+    for r in rows:
+        per_slot[r["start"]] = per_slot.get(r["start"], 0) + r["count"]
+        assert r["count"] <= r["slot_total"]
+    assert all(per_slot[r["start"]] == r["slot_total"] for r in rows)
+    named = {r["publication"] for r in rows if r["count"] and not r["is_other"]}
+    assert len(named) <= top
+    starts = sorted(per_slot)
+    assert starts[0] <= now - span and starts[-1] <= now
+
+
+def test_ten_thousand_headlines() -> None:
+    items = [
+        by(f"P{i % 37}", NOW - timedelta(seconds=(i * 7919) % (8 * 86_400)))[0]
+        for i in range(10_000)
+    ]
+    rows = density_rows(items, NOW, LONDON, timedelta(days=7))
+    inside = sum(1 for h in items if NOW - h.published < timedelta(days=7))
+    assert sum(r["count"] for r in rows) == inside
+    assert len({r["publication"] for r in rows}) == 6  # five leaders and "Other"
+
+
+# --- spikes --------------------------------------------------------------------------------
+
+
+def test_flat_data_has_no_spikes() -> None:
+    for per_hour in (1, 3, 10, 50):
+        items = [
+            h
+            for hours in range(48)
+            for h in by("P", NOW - timedelta(hours=hours, minutes=1), per_hour)
+        ]
+        slots = density(items, NOW, UTC, timedelta(days=2))
+        assert not any(s.is_spike for s in slots), per_hour
+
+
+def test_one_burst_slot_is_a_spike() -> None:
+    items = [h for hours in range(48) for h in by("P", NOW - timedelta(hours=hours, minutes=1), 2)]
+    items += by("Burst", NOW - timedelta(hours=20, minutes=30), 12)
+    slots = density(items, NOW, UTC, timedelta(days=2))
+    spikes = [s for s in slots if s.is_spike]
+    assert len(spikes) == 1 and spikes[0].count == 14
+    assert spikes[0].start == datetime(2024, 9, 17, 6, tzinfo=UTC)
+    rows = density_rows(items, NOW, UTC, timedelta(days=2))
+    assert {r["start"] for r in rows if r["is_spike"]} == {spikes[0].start}
+
+
+def test_ordinary_ups_and_downs_are_not_spikes() -> None:
+    # A busy topic: 8-14 an hour by day, 1-3 by night, no burst.
+    items = []
+    for hours in range(48):
+        local_hour = (NOW - timedelta(hours=hours)).hour
+        n = 8 + hours % 7 if 7 <= local_hour <= 22 else 1 + hours % 3
+        items += by("P", NOW - timedelta(hours=hours, minutes=1), n)
+    assert not any(s.is_spike for s in density(items, NOW, UTC, timedelta(days=2)))
+
+
+def test_empty_and_one_headline_windows_have_no_spikes() -> None:
+    assert not any(s.is_spike for s in density([], NOW, UTC, timedelta(days=7)))
+    one = density([at(NOW - timedelta(hours=3))], NOW, UTC, timedelta(days=7))
+    assert not any(s.is_spike for s in one)
+    two = density(by("P", NOW - timedelta(hours=3), 2), NOW, UTC, timedelta(days=7))
+    assert not any(s.is_spike for s in two)
+
+
+def test_spike_threshold_rule() -> None:
+    assert spike_threshold([]) == float("inf")
+    assert spike_threshold([0] * 20) == 3  # a quiet window: three at once stand out
+    assert spike_threshold([4] * 20) == 4 + 3 * 2  # flat: Poisson noise sqrt(4) = 2
+    # A burst barely moves the median, so it does not hide itself.
+    assert spike_threshold([2] * 30 + [40]) == spike_threshold([2] * 31)
+
+
+def test_a_chosen_slot_holds_what_its_bar_counts() -> None:
+    items = [at(NOW - timedelta(minutes=m)) for m in (-50, -5, 10, 30, 70, 200)]
+    slots = density(items, NOW, UTC, timedelta(days=1))
+    for slot in slots:
+        assert len(headlines_in(items, slot.start, slot.end, NOW)) == slot.count
+    newest = slots[-1]
+    # 03:00-04:00 holds 03:12, 03:27 and, though dated 04:12, the one ahead of the clock.
+    assert len(headlines_in(items, newest.start, newest.end, NOW)) == newest.count == 3

@@ -8,11 +8,13 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from lib.errors import QuerySyntaxError
 from lib.model import Headline, TimeKind
-from lib.render import bucket_html, headline_html
+from lib.query import Query, Term, normalize_text, parse_query
+from lib.render import STYLE, bucket_html, buckets_html, headline_html, highlight_title
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -95,6 +97,155 @@ def test_empty_bucket_is_a_heading_only() -> None:
     out = parsed(bucket_html("In the last hour", [], LONDON))
     assert "".join(out.text) == "In the last hour"
     assert "li" not in {tag for tag, _ in out.tags}
+
+
+class _Marks(HTMLParser):
+    """The text inside <mark> elements, one string per mark."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.marks: list[str] = []
+        self.inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "mark":
+            self.inside = True
+            self.marks.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "mark":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.marks[-1] += data
+
+
+def marks(title: str, query: str) -> list[str]:
+    collector = _Marks()
+    collector.feed(headline_html(make(title=title), LONDON, highlight=parse_query(query)))
+    return collector.marks
+
+
+@pytest.mark.parametrize(
+    ("title", "query", "expected"),
+    [
+        ("Xi Jinping meets Putin", "Xi", ["Xi"]),
+        ("Xi Jinping meets Putin in a taxi", "xi", ["Xi"]),
+        ("Pedro Sánchez wins", "sánchez", ["Sánchez"]),
+        ("Pedro Sanchez wins", "sánchez", ["Sanchez"]),
+        ("Pedro Sa\u0301nchez wins", "sanchez", ["Sa\u0301nchez"]),  # a combining accent
+        ("Xi Jinping meets Putin", '"xi jinping"', ["Xi Jinping"]),
+        ("Xi  Jinping, again", '"xi jinping"', ["Xi  Jinping"]),
+        ("Russian navy, Russia and Belarus", "russ*", ["Russian", "Russia"]),
+        ("China-Russia ties", "China-Russia", ["China-Russia"]),
+        ("Putin and Xi", "putin -xi", ["Putin"]),
+        ("Putin and Xi", "putin NOT (xi OR biden)", ["Putin"]),
+        ("Nothing here", "putin", []),
+        ("Łódź and Straße", "lodz OR strasse", ["Łódź", "Straße"]),
+        ("在北京市举行", "北京", ["北京"]),
+        ("Rus\u00adsia", "russia", ["Rus\u00adsia"]),  # a soft hyphen
+        ("PUTIN putin Putin", "Putin", ["PUTIN", "putin", "Putin"]),
+        ("\u1100\u1161 ｶﾞ か\u3099", "가 OR ガ OR が", ["\u1100\u1161", "ｶﾞ", "か\u3099"]),
+        ("Fußball and FUSSBALL", "fussball", ["Fußball", "FUSSBALL"]),
+        ("カ\u00ad\u3099 and ｶﾞ", "ガ", ["カ\u00ad\u3099", "ｶﾞ"]),  # a soft hyphen in between
+    ],
+)
+def test_keywords_are_marked_on_the_original_characters(
+    title: str, query: str, expected: list[str]
+) -> None:
+    assert marks(title, query) == expected
+
+
+def test_a_marked_title_keeps_markup_literal() -> None:
+    title = "<b>Xi</b> pays $5 & $10 for [x](y) *now*"
+    fragment = headline_html(make(title=title), LONDON, highlight=parse_query("xi OR now"))
+    out = parsed(fragment)
+    assert "".join(out.text).startswith(title)
+    assert {tag for tag, _ in out.tags} == {"li", "a", "span", "time", "mark"}
+    assert "&lt;b&gt;<mark>Xi</mark>&lt;/b&gt; pays $5 &amp; $10 for [x](y) *<mark>now</mark>*" in (
+        fragment
+    )
+
+
+def test_no_query_or_a_blank_one_marks_nothing() -> None:
+    title = "Xi & Putin"
+    assert highlight_title(title, None) == "Xi &amp; Putin"
+    assert highlight_title(title, parse_query("  ")) == "Xi &amp; Putin"
+    assert headline_html(make(title=title), LONDON) == headline_html(
+        make(title=title), LONDON, highlight=None
+    )
+
+
+def test_buckets_pass_the_highlight_on() -> None:
+    fragment = buckets_html([("Today", [make(title="Xi meets Putin")])], LONDON, parse_query("xi"))
+    assert "<mark>Xi</mark>" in fragment
+    assert "mark" in STYLE and "background" in STYLE
+
+
+def _query(draw: st.DrawFn, title: str) -> str:
+    """A query of pieces of the title and random words, quoted, prefixed or negated."""
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        if title and draw(st.booleans()):
+            start = draw(st.integers(0, len(title) - 1))
+            piece = title[start : start + draw(st.integers(1, 12))]
+        else:
+            piece = draw(st.text(max_size=6))
+        piece = piece.replace('"', " ")
+        style = draw(st.sampled_from(["plain", "quoted", "prefix", "not"]))
+        if style == "quoted":
+            parts.append(f'"{piece}"')
+        elif style == "prefix":
+            parts.append(f'"{piece}*"')
+        elif style == "not":
+            parts.append(f'-"{piece}"')
+        else:
+            parts.append(f'"{piece}"')
+    return draw(st.sampled_from([" ", " OR "])).join(parts)
+
+
+def _needles(query: Query) -> list[str]:
+    return [
+        Term(t.removesuffix("*"), t.endswith("*")).needle
+        for t in query.terms()
+        if t.removesuffix("*")
+    ]
+
+
+# Characters where normalising changes length or joins across characters.
+_TRICKY = st.sampled_from(list("aAxé\u0301\u0308\u1100\u1161\u11a8가ｶﾞか\u3099 -'ß½\u00adİŁø北京ﬁ①"))
+
+
+@st.composite
+def title_and_query(draw: st.DrawFn) -> tuple[str, str]:
+    title = draw(st.text() | st.text(_TRICKY))
+    return title, _query(draw, title)
+
+
+@given(pair=title_and_query())
+def test_any_title_and_query_stay_text_with_only_marks_added(pair: tuple[str, str]) -> None:
+    title, query_text = pair
+    try:
+        query = parse_query(query_text)
+    except QuerySyntaxError:
+        assume(False)
+        return
+    fragment = headline_html(make(title=title), LONDON, highlight=query)
+    out = parsed(fragment)
+    assert {tag for tag, _ in out.tags} <= {"li", "a", "span", "time", "mark"}
+    assert all(not attrs for tag, attrs in out.tags if tag == "mark")
+    # The marks add no text and lose none: the title reads as it was.
+    plain = headline_html(make(title=title), LONDON)
+    assert "".join(out.text) == "".join(parsed(plain).text)
+    # Marks appear exactly when lib.query finds a positive term in the title.
+    collector = _Marks()
+    collector.feed(fragment)
+    norm = normalize_text(title)
+    found = [t for t in _needles(query) if t in norm]
+    assert bool(collector.marks) == bool(found)
+    for marked in collector.marks:
+        assert normalize_text(marked).strip()
 
 
 @given(title=st.text(), publication=st.text(min_size=1), link=st.text())

@@ -1,36 +1,151 @@
-"""The Headline Density chart (Altair), drawn from `lib.density` slots."""
+"""The Headline Density chart (Altair), drawn from `lib.density`, and what its selection means.
+
+The page draws it with selections on, and turns what the viewer picked into a time range:
+
+    event = st.altair_chart(
+        density_chart(slots, zone), width="stretch", key="density",
+        on_select="rerun", selection_mode=SELECTION_MODE,
+    )
+    chosen = selected_range(event, zone)  # (start, end) in UTC, or None
+
+Clicking a bar selects its slot (point selection `SLOT`); dragging along the time axis
+selects a range (interval selection `BRUSH`); a double click clears either.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 import altair as alt
 
-from lib.density import Slot
+from lib.density import DensityRow, Slot, slot_rows
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SLOT = "slot"  # the point selection: the slot of the bar clicked
+BRUSH = "brush"  # the interval selection: a range dragged along the time axis
+SELECTION_MODE = (SLOT, BRUSH)
+
+# The colours of the top publications, in rank order, then grey for the rest.
+PALETTE = ("#1a3d7c", "#4c8fd6", "#e0892b", "#3a9a6a", "#9b5fb5", "#c9a227", "#2aa3a3")
+OTHER_COLOUR = "#b5bac2"
+SPIKE_COLOUR = "#c62828"
+SPIKE_LEGEND = "Spike"
+SPIKE_NOTE = "▼ marks a spike: a slot with far more headlines than is usual in this window."
+
+_EPOCH = datetime(1970, 1, 1)
+_MS = timedelta(milliseconds=1)
+# Instants Python can hold; selection values outside this are malformed.
+_MIN_MS, _MAX_MS = -62135596800000, 253402300799000
 
 
-def density_chart(slots: Sequence[Slot], zone: tzinfo) -> alt.Chart:
-    """A bar per slot; times are wall-clock times in `zone`."""
-    rows = []
-    for slot in slots:
-        start = slot.start.astimezone(zone)
-        end = slot.end.astimezone(zone)
-        rows.append(
+def _wall_ms(moment: datetime, zone: tzinfo) -> int:
+    """`moment`'s wall-clock time in `zone`, written as if it were UTC, in epoch ms.
+
+    Vega-Lite shows real instants in the *viewer's* zone, which may not be the display zone
+    the page chose. A wall-clock time on a UTC scale is drawn exactly as written, so the
+    axis reads in the display zone. A number rather than a date-time string, so no browser
+    date parsing (which reads a string without an offset as local time) is involved.
+    """
+    return (moment.astimezone(zone).replace(tzinfo=None) - _EPOCH) // _MS
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rows(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> list[DensityRow]:
+    if data and isinstance(data[0], Slot):
+        return slot_rows([s for s in data if isinstance(s, Slot)], zone)
+    return [row for row in data if isinstance(row, dict)]  # type: ignore[misc]
+
+
+def _chart_values(rows: Sequence[DensityRow], zone: tzinfo) -> list[dict[str, Any]]:
+    """The rows as Vega-Lite values, stacked: each segment from `base` to `top`.
+
+    Stacked here rather than by Vega-Lite: a bar with both x and x2 counts as ranged on x,
+    and Vega-Lite then draws y as a thin tick instead of stacking it. An empty slot keeps a
+    zero-height row, so the time axis always spans the whole window (an explicit temporal
+    domain would do it too, but Vega-Lite warns that x and x2 disagree on it).
+    """
+    values: list[dict[str, Any]] = []
+    stacked: dict[int, int] = {}  # per slot, how high its bar is stacked so far
+    for row in sorted(rows, key=lambda r: (r["start"], r["rank"])):
+        start = _wall_ms(row["start"], zone)
+        base = stacked.get(start, 0)
+        stacked[start] = base + row["count"]
+        values.append(
             {
-                # Vega-Lite would shift real instants into the viewer's zone; a wall-clock
-                # time on a UTC scale is drawn exactly as written, in the display zone.
-                "start": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                "end": end.strftime("%Y-%m-%dT%H:%M:%S"),
-                "slot": f"{start:%H:%M}–{end:%H:%M}, {start.day} {_MONTHS[start.month - 1]}",
-                "headlines": slot.count,
+                "start": start,
+                "end": _wall_ms(row["end"], zone),
+                "slot_start": _utc_text(row["start"]),
+                "slot_end": _utc_text(row["end"]),
+                "label": row["label"],
+                "publication": row["publication"],
+                "count": row["count"],
+                "base": base,
+                "top": base + row["count"],
+                "slot_total": row["slot_total"],
+                "is_spike": row["is_spike"],
+                "top_publications": row["top_publications"],
             }
         )
-    return (
-        alt.Chart(alt.Data(values=rows))
-        .mark_bar(color="#1a3d7c")
+    return values
+
+
+def _colours(rows: Sequence[DensityRow]) -> tuple[list[str], list[str]]:
+    """The colour scale: publications in rank order, OTHER last in grey."""
+    ranks: dict[str, int] = {}
+    others: set[str] = set()
+    for row in rows:
+        name = row["publication"]
+        if name is not None and row["count"] > 0:
+            ranks.setdefault(name, row["rank"])
+            if row["is_other"]:
+                others.add(name)
+    domain = sorted(ranks, key=lambda name: (name in others, ranks[name]))
+    colours = [
+        OTHER_COLOUR if name in others else PALETTE[i % len(PALETTE)]
+        for i, name in enumerate(domain)
+    ]
+    return domain, colours
+
+
+def density_chart(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> alt.LayerChart:
+    """Bars per slot stacked by publication, spikes marked, times wall-clock in `zone`.
+
+    `data` is `lib.density.density(...)` slots or `density_rows(...)` rows. The chart has the
+    point selection `SLOT` (fields `slot_start`, `slot_end`: the slot's UTC bounds as ISO
+    text) and the interval selection `BRUSH` (on x, in wall-clock epoch ms); read them with
+    `selected_range`. Spike slots get a red triangle above the bar, with its own legend entry.
+    """
+    rows = _rows(data, zone)
+    values = _chart_values(rows, zone)
+    spikes: dict[int, dict[str, Any]] = {}
+    for value in values:
+        if value["is_spike"] and value["start"] not in spikes:
+            spikes[value["start"]] = {**value, "mid": (value["start"] + value["end"]) // 2}
+    domain, colours = _colours(rows)
+    highest = max((row["slot_total"] for row in rows), default=0)
+    # Room above the highest bar for its spike mark; an empty window still draws its axes.
+    y_scale = alt.Scale(domain=[0, max(1, round(highest * 1.15 + 0.5))], nice=True)
+
+    slot = alt.selection_point(
+        name=SLOT, fields=["slot_start", "slot_end"], toggle=False, clear="dblclick"
+    )
+    brush = alt.selection_interval(name=BRUSH, encodings=["x"], clear="dblclick")
+    colour = (
+        alt.Color(
+            "publication:N",
+            scale=alt.Scale(domain=domain, range=colours),
+            legend=alt.Legend(title=None, orient="top", symbolType="square"),
+        )
+        if domain
+        else alt.value(PALETTE[0])
+    )
+    bars = (
+        alt.Chart(alt.Data(values=values))
+        .mark_bar()
         .encode(
             x=alt.X(
                 "start:T",
@@ -38,9 +153,135 @@ def density_chart(slots: Sequence[Slot], zone: tzinfo) -> alt.Chart:
                 axis=alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7),
             ),
             x2="end:T",
-            y=alt.Y("headlines:Q", axis=alt.Axis(title="Headlines", tickMinStep=1)),
-            y2=alt.datum(0),
-            tooltip=[alt.Tooltip("slot:N", title="Slot"), alt.Tooltip("headlines:Q")],
+            y=alt.Y("top:Q", scale=y_scale, axis=alt.Axis(title="Headlines", tickMinStep=1)),
+            y2="base:Q",
+            color=colour,
+            opacity=alt.when(slot & brush).then(alt.value(1.0)).otherwise(alt.value(0.4)),
+            tooltip=[
+                alt.Tooltip("label:N", title="Slot"),
+                alt.Tooltip("slot_total:Q", title="Headlines"),
+                alt.Tooltip("top_publications:N", title="Top publications"),
+                alt.Tooltip("publication:N", title="This colour"),
+                alt.Tooltip("count:Q", title="Its headlines"),
+            ],
         )
-        .properties(height=130)
+        .add_params(slot, brush)
     )
+    if not spikes:
+        return alt.layer(bars).properties(height=150)
+    marks = (
+        alt.Chart(alt.Data(values=list(spikes.values())))
+        .mark_point(filled=True, size=70, yOffset=-8, color=SPIKE_COLOUR, opacity=1)
+        .encode(
+            x=alt.X("mid:T"),  # shares the bars' scale
+            y=alt.Y("slot_total:Q"),
+            shape=alt.Shape(
+                "marker:N",
+                scale=alt.Scale(domain=[SPIKE_LEGEND], range=["triangle-down"]),
+                legend=alt.Legend(
+                    title=None,
+                    orient="top",
+                    symbolFillColor=SPIKE_COLOUR,
+                    symbolStrokeColor=SPIKE_COLOUR,
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Spike"),
+                alt.Tooltip("slot_total:Q", title="Headlines"),
+                alt.Tooltip("top_publications:N", title="Top publications"),
+            ],
+        )
+        .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
+    )
+    return alt.layer(bars, marks).properties(height=150)
+
+
+def _as_wall(value: object) -> datetime | None:
+    """A selection bound (epoch ms, or ISO text) as a naive wall-clock time, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not _MIN_MS <= value <= _MAX_MS:  # also refuses NaN
+            return None
+        return _EPOCH + timedelta(milliseconds=value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        # A wall-clock time labelled UTC (as Vega writes a Date) stays as written.
+        return moment.replace(tzinfo=None)
+    return None
+
+
+def _as_utc(value: object) -> datetime | None:
+    """A slot bound of the point selection (UTC ISO text) as an aware UTC datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _localize(wall: datetime, zone: tzinfo, fold: int) -> datetime:
+    return wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+
+
+def _brush_range(brush: object, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    if not isinstance(brush, Mapping):
+        return None
+    for bounds in brush.values():
+        if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+            continue
+        first, second = _as_wall(bounds[0]), _as_wall(bounds[1])
+        if first is None or second is None:
+            continue
+        low, high = min(first, second), max(first, second)
+        try:
+            # An hour that happens twice (clocks going back): take all of both.
+            start, end = _localize(low, zone, 0), _localize(high, zone, 1)
+        except (OverflowError, ValueError):
+            continue
+        if start < end:
+            return start, end
+    return None
+
+
+def _slot_range(points: object) -> tuple[datetime, datetime] | None:
+    if not isinstance(points, list | tuple):
+        return None
+    starts, ends = [], []
+    for point in points:
+        if not isinstance(point, Mapping):
+            continue
+        start, end = _as_utc(point.get("slot_start")), _as_utc(point.get("slot_end"))
+        if start is not None and end is not None and start < end:
+            starts.append(start)
+            ends.append(end)
+    if not starts:
+        return None
+    return min(starts), max(ends)
+
+
+def selected_range(state: object, zone: tzinfo) -> tuple[datetime, datetime] | None:
+    """The UTC range [start, end) the viewer picked on the chart, or None.
+
+    `state` is what `st.altair_chart(..., on_select="rerun")` returned (or its `selection`
+    part): `{"selection": {"slot": [{"slot_start": ..., "slot_end": ...}], "brush":
+    {"start": [low, high]}}}`. A dragged range wins over a clicked slot (a click also leaves
+    an empty brush behind); several clicked slots give the span from the first to the last.
+    `zone` is the display zone the chart was drawn in. Malformed state gives None.
+    """
+    try:
+        if not isinstance(state, Mapping):
+            return None
+        selection = state.get("selection", state)
+        if not isinstance(selection, Mapping):
+            return None
+        return _brush_range(selection.get(BRUSH), zone) or _slot_range(selection.get(SLOT))
+    except Exception:  # the state comes from the browser: never fail the page over it
+        return None

@@ -1,0 +1,284 @@
+"""The Headline Density chart and its selection state, read back as a UTC range.
+
+The selection shapes below are what Streamlit 1.67 returned in a real browser (chromium,
+clicking a bar and dragging along the axis of this chart):
+
+    click a bar:  {"selection": {"slot": [{"slot_start": "2024-09-11T11:00:00Z",
+                                           "slot_end": "2024-09-11T17:00:00Z"}]}}
+    drag:         {"selection": {"slot": {}, "brush": {"start": [1726161351838, 1726297879876]}}}
+    nothing yet:  {"selection": {"brush": {}, "slot": {}}}
+
+A point selection comes as a list of the clicked rows' fields; an interval selection as the
+x field's [low, high] in the scale's own values (here wall-clock epoch milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib.density import density, density_rows
+from lib.model import Headline
+from ui.chart import (
+    BRUSH,
+    OTHER_COLOUR,
+    SELECTION_MODE,
+    SLOT,
+    SPIKE_COLOUR,
+    density_chart,
+    selected_range,
+)
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1)
+
+
+def wall_ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    """A wall-clock time as the chart's x values hold it."""
+    return int((datetime(year, month, day, hour, minute) - EPOCH) / timedelta(milliseconds=1))
+
+
+def items(n: int, publications: int = 9) -> list[Headline]:
+    return [
+        Headline(
+            f"t{i}",
+            None,
+            f"P{i % publications}",
+            None,
+            NOW - timedelta(seconds=(i * 7919) % (7 * 86_400)),
+            "s",
+            str(i),
+        )
+        for i in range(n)
+    ]
+
+
+# --- selected_range ------------------------------------------------------------------------
+
+
+def test_a_clicked_slot_is_its_utc_bounds() -> None:
+    state = {
+        "selection": {
+            SLOT: [{"slot_start": "2024-09-11T11:00:00Z", "slot_end": "2024-09-11T17:00:00Z"}]
+        }
+    }
+    assert selected_range(state, LONDON) == (
+        datetime(2024, 9, 11, 11, tzinfo=UTC),
+        datetime(2024, 9, 11, 17, tzinfo=UTC),
+    )
+
+
+def test_a_brush_is_wall_clock_in_the_display_zone() -> None:
+    state = {
+        "selection": {
+            SLOT: {},
+            BRUSH: {"start": [wall_ms(2024, 9, 12, 6), wall_ms(2024, 9, 13, 18, 30)]},
+        }
+    }
+    # 06:00 BST is 05:00 UTC.
+    assert selected_range(state, LONDON) == (
+        datetime(2024, 9, 12, 5, tzinfo=UTC),
+        datetime(2024, 9, 13, 17, 30, tzinfo=UTC),
+    )
+    assert selected_range(state, UTC) == (
+        datetime(2024, 9, 12, 6, tzinfo=UTC),
+        datetime(2024, 9, 13, 18, 30, tzinfo=UTC),
+    )
+
+
+def test_a_brush_as_iso_text_and_reversed_is_read_too() -> None:
+    state = {"selection": {BRUSH: {"start": ["2024-09-13T18:30:00.000Z", "2024-09-12T06:00:00"]}}}
+    assert selected_range(state, UTC) == (
+        datetime(2024, 9, 12, 6, tzinfo=UTC),
+        datetime(2024, 9, 13, 18, 30, tzinfo=UTC),
+    )
+
+
+def test_a_brush_over_the_repeated_hour_takes_both() -> None:
+    # 27 Oct 2024: London's clocks went back, so 01:00-02:00 happened twice.
+    state = {BRUSH: {"start": [wall_ms(2024, 10, 27, 1), wall_ms(2024, 10, 27, 1, 59)]}}
+    assert selected_range(state, LONDON) == (
+        datetime(2024, 10, 27, 0, tzinfo=UTC),
+        datetime(2024, 10, 27, 1, 59, tzinfo=UTC),
+    )
+
+
+def test_a_drag_wins_over_a_click_and_an_empty_brush_does_not() -> None:
+    clicked = [{"slot_start": "2024-09-11T11:00:00Z", "slot_end": "2024-09-11T17:00:00Z"}]
+    brush = {"start": [wall_ms(2024, 9, 12), wall_ms(2024, 9, 13)]}
+    both = selected_range({"selection": {SLOT: clicked, BRUSH: brush}}, UTC)
+    assert both == (datetime(2024, 9, 12, tzinfo=UTC), datetime(2024, 9, 13, tzinfo=UTC))
+    flat = {"start": [wall_ms(2024, 9, 12), wall_ms(2024, 9, 12)]}
+    assert selected_range({"selection": {SLOT: clicked, BRUSH: flat}}, UTC) == (
+        datetime(2024, 9, 11, 11, tzinfo=UTC),
+        datetime(2024, 9, 11, 17, tzinfo=UTC),
+    )
+
+
+def test_several_clicked_slots_give_their_span() -> None:
+    clicked = [
+        {"slot_start": "2024-09-12T11:00:00Z", "slot_end": "2024-09-12T17:00:00Z"},
+        {"slot_start": "2024-09-11T05:00:00Z", "slot_end": "2024-09-11T11:00:00Z"},
+    ]
+    assert selected_range({"selection": {SLOT: clicked}}, UTC) == (
+        datetime(2024, 9, 11, 5, tzinfo=UTC),
+        datetime(2024, 9, 12, 17, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        None,
+        "slot",
+        [],
+        {},
+        {"selection": None},
+        {"selection": {SLOT: {}, BRUSH: {}}},
+        {"selection": {SLOT: [], BRUSH: {"start": []}}},
+        {"selection": {SLOT: [{"slot_start": "x", "slot_end": "2024-09-11T17:00:00Z"}]}},
+        {"selection": {SLOT: [{"slot_start": "2024-09-11T11:00:00"}]}},  # no end, no zone
+        {"selection": {SLOT: [{"slot_start": 5, "slot_end": 6}]}},
+        {
+            "selection": {
+                SLOT: [{"slot_start": "2024-09-11T17:00Z", "slot_end": "2024-09-11T11:00Z"}]
+            }
+        },
+        {"selection": {SLOT: ["2024-09-11T11:00:00Z"]}},
+        {"selection": {BRUSH: {"start": [1, 2, 3]}}},
+        {"selection": {BRUSH: {"start": [float("nan"), 5]}}},
+        {"selection": {BRUSH: {"start": [True, 5]}}},
+        {"selection": {BRUSH: {"start": [-1e300, 1e300]}}},
+        {"selection": {BRUSH: {"start": "2024"}}},
+        {"selection": {BRUSH: [1, 2]}},
+        {"selection": {BRUSH: {"start": [None, 5]}}},
+    ],
+)
+def test_malformed_state_is_no_range(state: object) -> None:
+    assert selected_range(state, LONDON) is None
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=12,
+    ),
+    st.sampled_from([SLOT, BRUSH, "selection"]),
+)
+def test_any_state_never_raises(value: object, key: str) -> None:
+    for state in (value, {key: value}, {"selection": {key: value}}):
+        result = selected_range(state, LONDON)
+        assert result is None or (result[0] < result[1] and result[0].tzinfo is not None)
+
+
+# --- the chart -----------------------------------------------------------------------------
+
+
+def spec(chart: object) -> dict:
+    """The Vega-Lite spec, with each layer's data values put back in the layer."""
+    out = json.loads(chart.to_json())  # type: ignore[attr-defined]
+    for layer in out["layer"]:
+        data = layer.get("data", out.get("data"))  # one layer's data is hoisted to the top
+        name = data.get("name")
+        layer["data"] = {"values": out["datasets"][name]} if name is not None else data
+    return out
+
+
+def test_an_empty_window_still_draws_its_axes() -> None:
+    out = spec(density_chart(density([], NOW, LONDON, timedelta(days=7)), LONDON))
+    (bars,) = out["layer"]
+    assert len(bars["data"]["values"]) == 29  # one zero-height row per slot spans the axis
+    assert all(v["top"] == 0 for v in bars["data"]["values"])
+    assert {p["name"] for p in out["params"]} == {SLOT, BRUSH}
+
+
+def test_bars_stack_by_publication_with_other_last_in_grey() -> None:
+    out = spec(density_chart(density_rows(items(300), NOW, LONDON, timedelta(days=7)), LONDON))
+    bars = out["layer"][0]
+    scale = bars["encoding"]["color"]["scale"]
+    assert scale["domain"][-1] == "Other" and len(scale["domain"]) == 6
+    assert scale["range"][-1] == OTHER_COLOUR and OTHER_COLOUR not in scale["range"][:-1]
+    values = bars["data"]["values"]
+    for slot_start in {v["slot_start"] for v in values}:
+        stack = sorted(
+            (v for v in values if v["slot_start"] == slot_start), key=lambda v: v["base"]
+        )
+        assert stack[0]["base"] == 0 and stack[-1]["top"] == stack[0]["slot_total"]
+        assert all(a["top"] == b["base"] for a, b in pairwise(stack))
+    tooltips = {t["title"] for t in bars["encoding"]["tooltip"]}
+    assert {"Slot", "Headlines", "Top publications"} <= tooltips
+
+
+def test_the_same_data_gives_the_same_colours() -> None:
+    first = spec(density_chart(density(items(200), NOW, LONDON, timedelta(days=7)), LONDON))
+    again = spec(density_chart(density(items(200)[::-1], NOW, LONDON, timedelta(days=7)), LONDON))
+    assert first["layer"][0]["encoding"]["color"] == again["layer"][0]["encoding"]["color"]
+
+
+def test_times_are_wall_clock_in_the_display_zone() -> None:
+    one = [Headline("t", None, "P", None, datetime(2024, 9, 17, 14, 21, tzinfo=UTC), "s", "g")]
+    values = spec(density_chart(density(one, NOW, LONDON, timedelta(days=7)), LONDON))["layer"][0][
+        "data"
+    ]["values"]
+    (bar,) = [v for v in values if v["count"]]
+    # 14:21 UTC is 15:21 BST, in the 12:00-18:00 London slot; drawn as 12:00 on a UTC scale.
+    assert bar["start"] == wall_ms(2024, 9, 17, 12) and bar["end"] == wall_ms(2024, 9, 17, 18)
+    assert (bar["slot_start"], bar["slot_end"]) == ("2024-09-17T11:00:00Z", "2024-09-17T17:00:00Z")
+    assert bar["label"] == "12:00–18:00, 17 Sep"
+
+
+def test_spikes_are_marked_with_a_legend() -> None:
+    burst = [
+        Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
+    ]
+    out = spec(density_chart(density(items(40) + burst, NOW, LONDON, timedelta(days=7)), LONDON))
+    marks = out["layer"][1]
+    assert marks["mark"]["type"] == "point" and marks["mark"]["color"] == SPIKE_COLOUR
+    assert marks["encoding"]["shape"]["scale"]["domain"] == ["Spike"]
+    assert len(marks["data"]["values"]) == 1
+
+
+def test_ten_thousand_headlines_make_a_small_chart() -> None:
+    out = spec(density_chart(density(items(10_000, 50), NOW, LONDON, timedelta(days=7)), LONDON))
+    values = out["layer"][0]["data"]["values"]
+    assert len(values) <= 29 * 6
+    assert sum(v["count"] for v in values) == 10_000
+
+
+def _chart_app() -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import streamlit as st  # noqa: TID251 - an AppTest script of UI code
+
+    from lib.density import density
+    from ui.chart import SELECTION_MODE, density_chart, selected_range
+
+    zone = ZoneInfo("Europe/London")
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    event = st.altair_chart(
+        density_chart(density([], now, zone, timedelta(days=7)), zone),
+        key="density",
+        on_select="rerun",
+        selection_mode=SELECTION_MODE,
+    )
+    st.text(repr(dict(event["selection"])))
+    st.text(repr(selected_range(event, zone)))
+
+
+def test_streamlit_accepts_the_selections() -> None:
+    from streamlit.testing.v1 import AppTest  # noqa: TID251 - ui/chart.py is UI code
+
+    app = AppTest.from_function(_chart_app).run()
+    assert not app.exception
+    assert app.text[0].value in ("{'slot': {}, 'brush': {}}", "{'brush': {}, 'slot': {}}")
+    assert app.text[1].value == "None"
+    assert set(SELECTION_MODE) == {SLOT, BRUSH}
