@@ -17,11 +17,12 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from lib.buckets import format_headline_time
 from lib.model import Headline, TimeKind
 from lib.query import Query, Term, normalize_text
+from lib.stories import Story
 
 _SAFE_SCHEMES = ("http://", "https://")
 
@@ -38,6 +39,13 @@ div.np-bucket ul.np-list a:hover { text-decoration: underline; }
 .np-pub { margin-left: .45rem; }
 .np-time { margin-left: .45rem; font-variant-numeric: tabular-nums; }
 .np-seen { border-bottom: 1px dotted #8a8f98; cursor: help; }
+.np-first { display: block; color: #5b616b; font-size: .8rem; }
+details.np-more { font-size: .86rem; color: #5b616b; }
+details.np-more summary { cursor: pointer; }
+div.np-bucket ul.np-sub { margin-left: 1rem; }
+div.np-bucket ul.np-list li.np-new { border-left: 3px solid #2f6fde; padding-left: .5rem; }
+.np-new-note { color: #2f6fde; font-size: .86rem; margin: .3rem 0; }
+div.np-bucket ul.np-sub li { border-bottom: none; padding: .15rem 0; }
 div.np-bucket mark { background: #fff1a8; color: inherit; padding: 0 .08em; border-radius: 2px; }
 </style>
 """
@@ -197,10 +205,17 @@ def highlight_title(title: str, query: Query | None) -> str:
     return "".join(pieces)
 
 
-def headline_html(item: Headline, zone: tzinfo, highlight: Query | None = None) -> str:
+def headline_html(
+    item: Headline,
+    zone: tzinfo,
+    highlight: Query | None = None,
+    extra: str = "",
+    new: bool = False,
+) -> str:
     """One headline as an `<li>`: linked title, publication, "(label)", time.
 
-    With `highlight`, the words of the title that the query looks for are marked.
+    With `highlight`, the words of the title that the query looks for are marked; `extra`
+    is HTML (already safe) appended inside the item.
     """
     title = highlight_title(item.title, highlight)
     href = _href(item.link)
@@ -224,28 +239,68 @@ def headline_html(item: Headline, zone: tzinfo, highlight: Query | None = None) 
         )
     else:
         time_html = f'<time class="np-time" datetime="{iso}">{when}</time>'
+    opening = '<li class="np-new">' if new else "<li>"
     return (
-        f'<li>{title}<span class="np-meta"><span class="np-pub">{publication}</span>'
-        f"{time_html}</span></li>"
+        f"{opening}{title}"
+        f'<span class="np-meta"><span class="np-pub">{publication}</span>'
+        f"{time_html}</span>{extra}</li>"
     )
 
 
+def story_html(
+    story: Story, zone: tzinfo, highlight: Query | None = None, new_since: datetime | None = None
+) -> str:
+    """A story: its first headline, then "+N more: Publication, …" to open, earliest first.
+
+    A story with a headline after `new_since` is marked new.
+    """
+    new = new_since is not None and story.newest > new_since
+    if not story.others:
+        return headline_html(story.lead, zone, highlight, new=new)
+    lead = story.lead
+    names = [p for p in story.publications if p != lead.publication] or [lead.publication]
+    shown = ", ".join(html.escape(name) for name in names[:4])
+    more = f" and {len(names) - 4} other{'s' if len(names) > 5 else ''}" if len(names) > 4 else ""
+    first = (
+        f'<span class="np-first">first reported by {html.escape(lead.publication)} at '
+        f"{html.escape(format_headline_time(lead.published, zone)[:5])}</span>"
+    )
+    rows = "".join(headline_html(item, zone, highlight) for item in story.others)
+    details = (
+        f'<details class="np-more"><summary>+{len(story.others)} more: {shown}{more}</summary>'
+        f'<ul class="np-list np-sub">{rows}</ul></details>'
+    )
+    return headline_html(lead, zone, highlight, extra=f"{first}{details}", new=new)
+
+
 def buckets_html(
-    groups: Sequence[tuple[str, Sequence[Headline]]],
+    groups: Sequence[tuple[str, Sequence[Headline | Story]]],
     zone: tzinfo,
     highlight: Query | None = None,
+    new_since: datetime | None = None,
 ) -> str:
     """Every bucket of the page as one HTML block: one element for the page to draw."""
-    return "".join(bucket_html(heading, items, zone, highlight) for heading, items in groups)
+    return "".join(
+        bucket_html(heading, items, zone, highlight, new_since) for heading, items in groups
+    )
 
 
 def bucket_html(
-    heading: str, items: Sequence[Headline], zone: tzinfo, highlight: Query | None = None
+    heading: str,
+    items: Sequence[Headline | Story],
+    zone: tzinfo,
+    highlight: Query | None = None,
+    new_since: datetime | None = None,
 ) -> str:
-    """A bucket heading and its headlines as one HTML block."""
+    """A bucket heading and its headlines (or stories) as one HTML block."""
     if not items:
         return f'<div class="np-bucket"><h3 class="np-empty">{html.escape(heading)}</h3></div>'
-    rows = "".join(headline_html(item, zone, highlight) for item in items)
+    rows = "".join(
+        story_html(item, zone, highlight, new_since)
+        if isinstance(item, Story)
+        else headline_html(item, zone, highlight)
+        for item in items
+    )
     return (
         f'<div class="np-bucket"><h3>{html.escape(heading)}</h3>'
         f'<ul class="np-list">{rows}</ul></div>'

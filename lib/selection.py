@@ -7,13 +7,16 @@ fast substring test per headline rather than a regex over raw text.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TypeVar
 
 from lib.buckets import BUCKETS, Bucket, bucket_of
 from lib.model import Headline, Topic
 from lib.query import Query, normalize_text, parse_query
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,28 +81,35 @@ def publication_counts(headlines: Iterable[Headline]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold()))
 
 
+def _published(item: Headline) -> datetime:
+    return item.published
+
+
 def group_by_bucket(
-    headlines: Iterable[Headline], now: datetime, zone: tzinfo
-) -> list[tuple[Bucket, list[Headline]]]:
-    """Every bucket in page order with its headlines, newest first; older items are left out."""
-    groups: dict[Bucket, list[Headline]] = {bucket: [] for bucket in BUCKETS}
-    for item in sorted(headlines, key=lambda h: h.published, reverse=True):
-        bucket = bucket_of(item.published, now, zone)
+    items: Iterable[T], now: datetime, zone: tzinfo, when: Callable[[T], datetime] = _published
+) -> list[tuple[Bucket, list[T]]]:
+    """Every bucket in page order with its items, newest first; older items are left out.
+
+    `when` gives an item's time: a headline's publication, or a story's newest headline.
+    """
+    groups: dict[Bucket, list[T]] = {bucket: [] for bucket in BUCKETS}
+    for item in sorted(items, key=when, reverse=True):
+        bucket = bucket_of(when(item), now, zone)
         if bucket is not None:
             groups[bucket].append(item)
     return list(groups.items())
 
 
 def first_page(
-    groups: Sequence[tuple[Bucket, list[Headline]]], limit: int
-) -> tuple[list[tuple[Bucket, list[Headline]]], int]:
+    groups: Sequence[tuple[Bucket, list[T]]], limit: int
+) -> tuple[list[tuple[Bucket, list[T]]], int]:
     """The groups cut to the first `limit` headlines in page order, and how many were left out.
 
     Buckets after the cut are left out, so the page never shows an empty heading for a
     bucket whose headlines are behind "view more"; empty buckets after the last shown
     headline are left out too. Empty ones before it keep their heading, as on the seed page.
     """
-    shown: list[tuple[Bucket, list[Headline]]] = []
+    shown: list[tuple[Bucket, list[T]]] = []
     left = limit
     hidden = 0
     for bucket, items in groups:

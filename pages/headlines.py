@@ -7,18 +7,20 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.buckets import format_clock, format_moment
-from lib.density import density
+from lib.density import density, headlines_in
 from lib.refresh import RefreshReport
 from lib.render import buckets_html
 from lib.selection import filter_headlines, first_page, group_by_bucket
 from lib.store import WINDOW
-from ui import data
-from ui.chart import density_chart
+from ui import data, explore
+from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_chart
 from ui.clock import now as clock_now
 from ui.links import (
+    END,
     KEYWORD,
     PUB_MODE,
     PUBS,
+    START,
     TOPIC,
     ZONE,
     seed_from_link,
@@ -28,6 +30,7 @@ from ui.links import (
 from ui.page import setup
 from ui.sidebar import PUB_MODES, ZONES, sidebar_filters
 from ui.user_feeds import refresh_user_feeds, user_feeds, user_feeds_panel
+from ui.visits import previous_visit
 
 PAGE_SIZE = 50
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
@@ -68,6 +71,7 @@ link_notices = [
     *seed_from_link(ctx.link, PUBS, [n for n, _ in index.publications], "Publication", many=True),
     *seed_from_link(ctx.link, ZONE, ZONES, "Time zone"),
     *seed_from_link(ctx.link, KEYWORD, None, "Keyword"),
+    *explore.range_from_link(ctx.link),
 ]
 filters = sidebar_filters(index.publications, topic.timezone)
 zone = filters.zone
@@ -89,6 +93,22 @@ elif offline_reason:
 if filters.zone_note:
     st.caption(filters.zone_note)
 show_notices(link_notices)
+
+shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
+
+st.subheader("Headline Density")
+event = st.altair_chart(
+    density_chart(density(shown, now, zone, WINDOW), zone),  # the chart shows the whole filter
+    width="stretch",
+    key=explore.chart_key(),
+    on_select="rerun",
+    selection_mode=SELECTION_MODE,
+)
+st.caption(SPIKE_NOTE + " Click a bar or drag across bars to list only that time.")
+chosen = explore.chosen_range(event, zone)
+listed = headlines_in(shown, *chosen, now) if chosen else shown
+if chosen:
+    explore.range_chip(chosen, zone, len(listed))
 write_link(
     {
         TOPIC: ctx.topic.slug,
@@ -96,30 +116,37 @@ write_link(
         PUB_MODE: st.session_state.get(PUB_MODE),
         PUBS: st.session_state.get(PUBS),
         ZONE: st.session_state.get(ZONE),
+        START: chosen[0].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+        END: chosen[1].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
     },
     {TOPIC: ctx.topics[0].slug, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},
 )
 
-shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
-
-st.subheader("Headline Density")
-st.altair_chart(
-    density_chart(density(shown, now, zone, WINDOW), zone), width="stretch", key="density"
-)
-
-if st.session_state.get("page_filters") != filters.signature:
-    st.session_state["page_filters"] = filters.signature
+signature = (*filters.signature, chosen, filters.grouped)
+if st.session_state.get("page_filters") != signature:
+    st.session_state["page_filters"] = signature
     st.session_state["page_limit"] = PAGE_SIZE
 limit = st.session_state.get("page_limit", PAGE_SIZE)
 
-if not shown:
+if not listed:
     st.markdown(EMPTY)
 else:
-    groups, hidden = first_page(group_by_bucket(shown, now, zone), limit)
-    st.html(buckets_html([(bucket.heading, items) for bucket, items in groups], zone))
+    key = (db_path, data.store(db_path).version(), shown_topic, signature)
+    entries = explore.stories(key, listed, filters.grouped)
+    groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
+    since = previous_visit(now) if not offline_reason else None
+    fresh = sum(1 for entry in entries if since and entry.newest > since)
+    if fresh:
+        st.html(
+            f'<div class="np-new-note">{fresh} new since your last visit at '
+            f"{format_moment(since, zone)}, marked in blue</div>"
+        )
+    blocks = [(bucket.heading, items) for bucket, items in groups]
+    st.html(buckets_html(blocks, zone, highlight=filters.keyword, new_since=since))
     if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
         st.session_state["page_limit"] = limit + PAGE_SIZE
         st.rerun()
+    explore.downloads(listed, ctx.topic, now)
 
 
 def _status_line(report: RefreshReport) -> None:

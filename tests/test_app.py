@@ -140,7 +140,8 @@ def bucket_titles(at: AppTest) -> dict[str, list[str]]:
     for block in page_html(at).split('<div class="np-bucket">')[1:]:
         heading = re.search(r"<h3[^>]*>(.*?)</h3>", block)
         assert heading, block
-        found[heading.group(1)] = re.findall(r"<li><(?:a|span)[^>]*>(.*?)</(?:a|span)>", block)
+        titles = re.findall(r"<li[^>]*><(?:a|span)[^>]*>(.*?)</(?:a|span)>", block)
+        found[heading.group(1)] = [re.sub(r"</?mark>", "", title) for title in titles]
     return found
 
 
@@ -173,6 +174,7 @@ def test_keyword_and_publication_filters(env: Path, feed_server: FeedServer, mon
     at.text_input(key="q").input("pipeline OR treaty").run()
     shown = [t for titles in bucket_titles(at).values() for t in titles]
     assert shown == ["Gas pipeline deal signed", "China and Russia sign treaty"]
+    assert "Gas <mark>pipeline</mark> deal signed" in page_html(at)  # the match is marked
     at.radio(key="pub_mode").set_value("except").run()
     at.multiselect(key="pubs").select("AP").run()
     shown = [t for titles in bucket_titles(at).values() for t in titles]
@@ -495,3 +497,52 @@ def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkey
     captions = [c.value for c in at.sidebar.caption]
     assert "Imported 5 of 7 feeds." in captions
     assert "At most 5 feeds of your own: remove one first." in captions
+
+
+def test_copies_of_a_story_collapse_into_one_entry(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    feed_server.route("/agg.xml", rss([
+        Item("Xi and Putin sign new energy deal in Moscow - Reuters", NOW - timedelta(hours=3),
+             source="Reuters"),
+        Item("Putin and Xi sign new energy deal in Moscow - AP", NOW - timedelta(hours=1),
+             source="AP"),
+        Item("China and Russia hold naval drills - AP", NOW - timedelta(hours=2), source="AP"),
+    ]))  # fmt: skip
+    feed_server.route("/world.xml", rss([]))
+    feed_server.route("/broken.xml", rss([]))
+    at = run()
+    html = page_html(at)
+    assert "+1 more: AP" in html
+    assert "first reported by Reuters at 01:22" in html  # 3 hours before 04:22
+    # Placed by its newest report (1 hour ago), shown by its first.
+    first = bucket_titles(at)["In the last 2 hours"][0]
+    assert first == "Xi and Putin sign new energy deal in Moscow"
+    at.toggle(key="group").set_value(False).run()
+    assert "+1 more" not in page_html(at)
+    assert sum(len(t) for t in bucket_titles(at).values()) == 3
+
+
+def test_a_time_range_narrows_the_list_and_resets(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    start = (NOW - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    end = (NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = run_with({"from": start, "to": end})
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["China and Russia sign treaty", "Navies drill together"]
+    (chip,) = [i.value for i in at.info if "chosen on the chart" in i.value]
+    assert chip.startswith("Showing 2 headlines from 00:22 18 Sep 2024 to 03:22 18 Sep 2024")
+    assert dict(at.query_params)["from"] == start
+    at.button(key="range-reset").click().run()
+    assert sum(len(t) for t in bucket_titles(at).values()) == 6
+    assert "from" not in dict(at.query_params)
+    bad = run_with({"from": "yesterday", "to": end})
+    assert any("time range in the link" in c.value for c in bad.caption)
+
+
+def test_the_view_downloads(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["CSV", "JSON", "RSS", "Export sources as OPML"]

@@ -257,3 +257,22 @@ def test_any_text_renders_as_text(title: str, publication: str, link: str) -> No
         if tag == "a":
             assert re.match(r"^https?://", attrs["href"] or "", re.IGNORECASE)
         assert not any(name.startswith("on") for name in attrs)
+
+
+def test_a_story_shows_its_first_report_and_the_others_to_open() -> None:
+    from lib.stories import Story
+
+    first = make(title="Deal signed", publication="Reuters", guid="a")
+    later = make(title="Deal <b>signed</b> $5", publication="AP", guid="b",
+                 published=datetime(2024, 9, 17, 15, 0, tzinfo=UTC))  # fmt: skip
+    fragment = bucket_html("Yesterday", [Story(first, (later,))], LONDON)
+    out = parsed(fragment)
+    assert {tag for tag, _ in out.tags} <= {"div", "h3", "ul", "li", "a", "span", "time",
+                                            "details", "summary"}  # fmt: skip
+    text = "".join(out.text)
+    assert "first reported by Reuters at 15:21" in text
+    assert "+1 more: AP" in text
+    assert "Deal <b>signed</b> $5" in text  # the other report's title stays text too
+    new = bucket_html("Yesterday", [Story(first, (later,))], LONDON,
+                      new_since=datetime(2024, 9, 17, 14, 30, tzinfo=UTC))  # fmt: skip
+    assert new.count('class="np-new"') == 1  # the story, once

@@ -16,9 +16,10 @@ _SET_COOKIE = (
 )
 
 NOTICE = (
-    'By clicking "OK" or continuing to use this page, you agree to the one cookie it sets. '
-    f"**What this page stores:** one cookie, `{COOKIE}`, so that this notice does not come "
-    "back; no other cookies, no advertising, no tracking. "
+    'By clicking "OK" or continuing to use this page, you agree to the two cookies it sets. '
+    f"**What this page stores:** `{COOKIE}`, so that this notice does not come back, and "
+    "`news_last_visit`, the time of your last visit, to mark the headlines that are new "
+    "since; no other cookies, no advertising, no tracking. "
     "**What it sends:** nothing about you: usage statistics are switched off, and your "
     "keyword and filter choices stay in this browser tab. The server fetches headlines from "
     "the news feeds listed on the About page; a headline you open takes you to its "

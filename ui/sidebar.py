@@ -35,6 +35,7 @@ class Filters:
     exclude: tuple[str, ...]
     zone: ZoneInfo
     zone_note: str | None
+    grouped: bool = True
 
     @property
     def signature(self) -> tuple[object, ...]:
@@ -116,6 +117,15 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         persist_state="session",
     )
     zone, note = _zone(zone_choice, topic_zone)
+    bar.header("Stories")
+    grouped = bar.toggle(
+        "Group copies of a story",
+        value=True,
+        key="group",
+        persist_state="session",
+        help="Headlines about the same story from several publications become one entry: "
+        "the first report, then the others. See docs/STORIES.md for the rule.",
+    )
     return Filters(
         keyword=keyword,
         keyword_problem=problem,
@@ -123,4 +133,5 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         exclude=tuple(picked) if mode == EXCEPT else (),
         zone=zone,
         zone_note=note,
+        grouped=grouped,
     )

@@ -1,0 +1,110 @@
+"""Exploring the list: the chart's chosen range, story grouping, and downloads of the view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
+
+import streamlit as st
+
+from lib.buckets import format_moment
+from lib.export import to_csv, to_json, to_rss
+from lib.model import Headline, Topic
+from lib.stories import Story, group_stories
+from ui.chart import selected_range
+from ui.links import END, START
+
+Range = tuple[datetime, datetime]
+
+
+def _read_time(raw: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def range_from_link(link: dict[str, list[str]]) -> list[str]:
+    """On a session's first run, take the time range a link carries; notices for bad ones."""
+    if START not in link and END not in link:
+        return []
+    start = _read_time((link.get(START) or [""])[0])
+    end = _read_time((link.get(END) or [""])[0])
+    if start is None or end is None or start >= end:
+        return ["the time range in the link is not a valid from/to pair"]
+    st.session_state["range"] = (start, end)
+    return []
+
+
+def chart_key() -> str:
+    """The chart's widget key; a new key clears its selection (the chip's reset)."""
+    return f"density-{st.session_state.get('chart_generation', 0)}"
+
+
+def chosen_range(event: object, zone: tzinfo) -> Range | None:
+    """The range to list: a new click or brush on the chart, else the one chosen before."""
+    picked = selected_range(event, zone)
+    if picked != st.session_state.get("last_pick"):
+        st.session_state["last_pick"] = picked
+        st.session_state["range"] = picked
+    return st.session_state.get("range")
+
+
+def _reset_range() -> None:
+    st.session_state["range"] = None
+    st.session_state["last_pick"] = None
+    st.session_state["chart_generation"] = st.session_state.get("chart_generation", 0) + 1
+
+
+def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
+    """A visible chip for the active range, with a one-click reset."""
+    text, button = st.columns([6, 1], vertical_alignment="center")
+    start, end = chosen
+    text.info(
+        f"Showing {count} headlines from {format_moment(start, zone)} "
+        f"to {format_moment(end, zone)}, chosen on the chart.",
+        icon=":material/filter_alt:",
+    )
+    button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _stories(key: tuple[object, ...], _headlines: tuple[Headline, ...]) -> tuple[Story, ...]:
+    del key  # the cache key: which list this is (store version, topic, filters, range)
+    return tuple(group_stories(_headlines))
+
+
+def stories(key: tuple[object, ...], headlines: Sequence[Headline], grouped: bool) -> list[Story]:
+    """The headlines as stories: grouped (cached per list), or one story per headline."""
+    if not grouped:
+        return [Story(item, ()) for item in headlines]
+    return list(_stories(key, tuple(headlines)))
+
+
+def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> None:
+    """CSV, JSON and RSS of the headlines in view (made only when a button is clicked)."""
+    items = tuple(headlines)
+    name = f"{topic.slug}-{now:%Y%m%d-%H%M}"
+    csv_col, json_col, rss_col = st.columns(3)
+    icon = ":material/download:"
+    csv_col.download_button("CSV", lambda: to_csv(items), f"{name}.csv", "text/csv",
+                            on_click="ignore", key="dl-csv", icon=icon)  # fmt: skip
+    json_col.download_button("JSON", lambda: to_json(items), f"{name}.json", "application/json",
+                             on_click="ignore", key="dl-json", icon=icon)  # fmt: skip
+    rss_col.download_button(
+        "RSS",
+        lambda: to_rss(
+            items,
+            title=f"{topic.title} (filtered view)",
+            link="https://example.invalid/",
+            description=f"{len(items)} headlines from the {topic.title} page",
+            now=now,
+        ),
+        f"{name}.xml",
+        "application/rss+xml",
+        on_click="ignore",
+        key="dl-rss",
+        icon=":material/rss_feed:",
+        help="This view as an RSS feed file for a feed reader.",
+    )
