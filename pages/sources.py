@@ -32,12 +32,15 @@ states = data.store(db_path).feed_states([source.url for source in shown.sources
 kept = Counter(item.source for item in data.topic_index(db_path, shown, now).headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
 failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
+if config.offline:
+    st.info("Offline (NEWS_OFFLINE is set): no feed is fetched; the page shows the snapshot.")
 if failing:
     st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")
 st.dataframe(
     rows,
     hide_index=True,
     width="stretch",
+    height=38 * (len(rows) + 1),  # every row at once: no scrolling inside the table
     column_config={
         "Feed": st.column_config.LinkColumn("Feed", help="The feed's address"),
         "HTTP": st.column_config.NumberColumn("HTTP", format="%d"),

@@ -86,7 +86,8 @@ def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> Non
     """CSV, JSON and RSS of the headlines in view (made only when a button is clicked)."""
     items = tuple(headlines)
     name = f"{topic.slug}-{now:%Y%m%d-%H%M}"
-    csv_col, json_col, rss_col = st.columns(3)
+    label, csv_col, json_col, rss_col = st.columns([2, 1, 1, 1], vertical_alignment="center")
+    label.caption(f"Download the {len(items)} headlines in view:")
     icon = ":material/download:"
     csv_col.download_button("CSV", lambda: to_csv(items), f"{name}.csv", "text/csv",
                             on_click="ignore", key="dl-csv", icon=icon)  # fmt: skip
