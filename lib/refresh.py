@@ -136,19 +136,12 @@ def _absorb(
     common = {"source": source, "http_status": result.http_status, "elapsed_ms": result.elapsed_ms}
     if result.status is FetchStatus.FAILED:
         return _fail(source, result, store, state, now, result.error or "failed")
-    if result.status is FetchStatus.NOT_MODIFIED:
-        store.record_success(
-            source.url,
-            now,
-            status=str(FetchStatus.NOT_MODIFIED),
-            http_status=result.http_status,
-            elapsed_ms=result.elapsed_ms,
-        )
-        return SourceReport(status=FetchStatus.NOT_MODIFIED, **common)
-    body = result.body or b""
-    digest = hashlib.sha256(body).hexdigest()
     validators = result.validators
-    if digest == state.body_hash:
+    body = result.body or b""
+    # A 304, or a body identical to the last one parsed, costs no parse.
+    unchanged = result.status is FetchStatus.NOT_MODIFIED
+    digest = None if unchanged else hashlib.sha256(body).hexdigest()
+    if unchanged or digest == state.body_hash:
         store.record_success(
             source.url,
             now,
