@@ -199,3 +199,187 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
             assert page.get_by_text("Refreshing:").count() == 0
             assert page.get_by_role("link", name="Stored earlier").is_visible()
             context.close()
+
+
+# The headlines on the page, in order: the lead of each story (never the copies folded in it).
+LISTED = "div.np-bucket ul.np-list:not(.np-sub) > li"
+KEYWORD_BOX = 'e.g. trade OR "gas pipeline"'
+
+
+def listed_titles(page) -> list[str]:
+    return page.locator(f"{LISTED} > a").all_inner_texts()
+
+
+def wait_for_listed(page, count: int, timeout: float = 20_000) -> None:
+    """Until the page lists exactly `count` headlines (a rerun replaces the list)."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n",
+        arg=[LISTED, count],
+        timeout=timeout,
+    )
+
+
+def test_clicking_a_density_bar_narrows_the_list(browser, tmp_path: Path) -> None:
+    from datetime import datetime
+    from urllib.parse import parse_qs, urlsplit
+
+    env = {"NEWS_OFFLINE": "1", "NEWS_DB": str(tmp_path / "news.db")}
+    with app_server(env) as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 1100})
+        context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+        page = context.new_page()
+        page.goto(base)
+        page.get_by_text(SEED_TITLES[-1]).wait_for(timeout=30_000)
+        wait_for_listed(page, len(SEED_TITLES))
+        # The chart is vega-embed's SVG: each bar segment is a <path> whose aria-label holds
+        # its tooltip fields, so the 06:00–12:00 slot of 16 Sep (Europe/London) is found by
+        # its label, and clicked where it is drawn (Vega picks the mark under the pointer).
+        slot_label = "Slot: 06:00–12:00, 16 Sep;"
+        segments = page.locator(f'.vega-embed g.mark-rect path[aria-label*="{slot_label}"]')
+        segments.first.wait_for(timeout=15_000)
+        label = segments.first.get_attribute("aria-label") or ""
+        in_slot = int(label.split("Headlines: ")[1].split(";")[0])
+        assert 0 < in_slot < len(SEED_TITLES)
+        box = segments.first.bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+        chip = page.get_by_text("chosen on the chart")
+        chip.wait_for(timeout=15_000)
+        wait_for_listed(page, in_slot)
+        assert chip.inner_text().startswith(f"Showing {in_slot} headlines from ")
+        assert page.get_by_role("button", name="Show all").is_visible()
+        page.wait_for_function(
+            "location.search.includes('from=') && location.search.includes('to=')",
+            timeout=15_000,
+        )
+        params = parse_qs(urlsplit(page.url).query)
+        start = datetime.fromisoformat(params["from"][0].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(params["to"][0].replace("Z", "+00:00"))
+        # 06:00–12:00 BST is 05:00–11:00 UTC.
+        assert (params["from"], params["to"]) == (
+            ["2024-09-16T05:00:00Z"],
+            ["2024-09-16T11:00:00Z"],
+        )
+        titles = listed_titles(page)
+        assert titles == ["Connecting alliances in Asia and Europe",
+                          "Global conflicts and stable instability"]  # fmt: skip
+        stamps = page.locator(f"{LISTED} > .np-meta time").evaluate_all(
+            "els => els.map(e => e.getAttribute('datetime'))"
+        )
+        assert len(stamps) == len(titles)
+        for stamp in stamps:
+            assert start <= datetime.fromisoformat(stamp.replace("Z", "+00:00")) < end, stamp
+        page.mouse.move(700, 80)  # off the chart: no tooltip over the screenshot
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "drilldown.png"), full_page=True)
+
+        page.get_by_role("button", name="Show all").click()
+        wait_for_listed(page, len(SEED_TITLES))
+        chip.wait_for(state="detached", timeout=15_000)
+        assert sorted(listed_titles(page)) == sorted(SEED_TITLES)
+        page.wait_for_function("!location.search.includes('from=')", timeout=15_000)
+        context.close()
+
+
+def test_a_copied_link_reproduces_the_view(browser, tmp_path: Path) -> None:
+    keyword = "China"
+    # The snapshot's headlines with the whole word "China" (not "Chinese"), newest first.
+    expected = [SEED_TITLES[i] for i in (0, 6, 7, 9)]
+    env = {"NEWS_OFFLINE": "1", "NEWS_DB": str(tmp_path / "news.db")}
+    with app_server(env) as base:
+        first = browser.new_context(viewport={"width": 1280, "height": 1100})
+        first.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+        page = first.new_page()
+        page.goto(base)
+        page.get_by_text(SEED_TITLES[-1]).wait_for(timeout=30_000)
+        box = page.get_by_placeholder(KEYWORD_BOX)
+        box.fill(keyword)
+        box.press("Enter")
+        wait_for_listed(page, len(expected))
+        page.get_by_test_id("stSidebar").get_by_text("UTC", exact=True).click()
+        page.wait_for_function(
+            "location.search.includes('q=') && location.search.includes('tz=utc')",
+            timeout=15_000,
+        )
+        # The clock line is in UTC now (the snapshot's 04:22 BST).
+        page.wait_for_function("document.body.innerText.includes('03:22 · UTC')", timeout=15_000)
+        wait_for_listed(page, len(expected))
+        link = page.url
+        assert "q=China" in link and "tz=utc" in link
+        assert page.get_by_role("radio", name="UTC").is_checked()
+        titles = listed_titles(page)
+        times = page.locator(f"{LISTED} > .np-meta time").all_inner_texts()
+        assert titles == expected
+        first.close()
+
+        second = browser.new_context(viewport={"width": 1280, "height": 1100})
+        second.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+        page = second.new_page()
+        page.goto(link)
+        page.get_by_text(expected[-1]).wait_for(timeout=30_000)
+        wait_for_listed(page, len(expected))
+        assert listed_titles(page) == titles
+        assert page.locator(f"{LISTED} > .np-meta time").all_inner_texts() == times
+        assert page.get_by_placeholder(KEYWORD_BOX).input_value() == keyword
+        assert page.get_by_role("radio", name="UTC").is_checked()
+        second.close()
+
+
+def test_new_since_last_visit_is_marked(browser, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.feeds import Item, rss
+    from tests.feedserver import FeedServer
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    last_visit = datetime(2024, 9, 17, 21, 0, tzinfo=UTC)
+    ages = {
+        "Pipeline talks resume in Beijing": timedelta(minutes=10),
+        "Joint naval drill ends early": timedelta(hours=2),
+        "Grain deal extended for a year": timedelta(hours=5),
+        "Border crossing reopens to trucks": timedelta(hours=9),
+        "Summit date still undecided": timedelta(hours=30),
+    }
+    fresh = [title for title, age in ages.items() if now - age > last_visit]
+    assert 0 < len(fresh) < len(ages)
+    with FeedServer() as feeds:
+        feeds.route("/feed.xml", rss([Item(title, now - age) for title, age in ages.items()]))
+        topics = tmp_path / "topics.toml"
+        topics.write_text(
+            '[[topic]]\nslug = "t"\ntitle = "Visit test"\nabout = "x"\nquery = "x"\n'
+            'timezone = "UTC"\n[[topic.source]]\nname = "Wire"\n'
+            f'url = "{feeds.url("/feed.xml")}"\ntopical = true\n'
+        )
+        env = {
+            "NEWS_TOPICS": str(topics),
+            "NEWS_DB": str(tmp_path / "news.db"),
+            "NEWS_CLOCK": now.isoformat(),
+        }
+        with app_server(env) as base:
+            context = browser.new_context(viewport={"width": 1280, "height": 1100})
+            context.add_cookies([
+                {"name": "news_consent", "value": "1", "url": base},
+                {"name": "news_last_visit", "value": last_visit.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "url": base},
+            ])  # fmt: skip
+            page = context.new_page()
+            page.goto(base)
+            page.get_by_text(f"{len(fresh)} new since your last visit").wait_for(timeout=30_000)
+            wait_for_listed(page, len(ages))
+            note = page.locator(".np-new-note").inner_text()
+            assert (
+                note
+                == f"{len(fresh)} new since your last visit at 21:00 17 Sep 2024, marked in blue"
+            )
+            marked = page.locator(f"{LISTED}.np-new > a").all_inner_texts()
+            assert sorted(marked) == sorted(fresh)
+            assert page.locator("li.np-new").count() == len(fresh)
+            # This visit is remembered for the next one.
+            page.wait_for_function(
+                "document.cookie.includes('news_last_visit=2024-09-18T03:22:00Z')",
+                timeout=15_000,
+            )
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "new-since-visit.png"), full_page=True)
+            context.close()
