@@ -128,6 +128,7 @@ if st.session_state.get("page_filters") != signature:
     st.session_state["page_limit"] = PAGE_SIZE
 limit = st.session_state.get("page_limit", PAGE_SIZE)
 
+explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
 else:

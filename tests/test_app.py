@@ -546,3 +546,16 @@ def test_the_view_downloads(env, feed_server, monkeypatch) -> None:
     at = run()
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["CSV", "JSON", "RSS", "Export sources as OPML"]
+
+
+def test_clicking_a_publication_narrows_to_it(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    pills = at.pills(key="pub_pick")
+    assert pills.options[:2] == ["AP (2)", "Reuters (2)"]
+    pills.set_value("Reuters").run()
+    assert at.radio(key="pub_mode").value == "only"
+    assert at.multiselect(key="pubs").value == ["Reuters"]
+    shown = [t for titles in bucket_titles(at).values() for t in titles]
+    assert shown == ["Xi and Putin meet", "Navies drill together"]

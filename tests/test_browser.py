@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,8 +174,18 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
     with FeedServer() as feeds:
         fast, slow = feeds.url("/fast.xml"), feeds.url("/slow.xml")
         feeds.route("/fast.xml", rss([Item("Fast feed story", now - timedelta(minutes=5))]))
-        feeds.route("/slow.xml", rss([Item("Slow feed story", now - timedelta(minutes=2))]),
-                    delay=4)  # fmt: skip
+        slow_body = rss([Item("Slow feed story", now - timedelta(minutes=2))])
+        release = threading.Event()  # the slow feed answers once the test has seen the bar
+
+        def answer_when_released(handler) -> None:
+            release.wait(60)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/rss+xml")
+            handler.send_header("Content-Length", str(len(slow_body)))
+            handler.end_headers()
+            handler.wfile.write(slow_body)
+
+        feeds.route_handler("/slow.xml", answer_when_released)
         topics = tmp_path / "topics.toml"
         topics.write_text(
             '[[topic]]\nslug = "t"\ntitle = "Refresh test"\nabout = "x"\nquery = "x"\n'
@@ -186,7 +197,8 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
         # What an earlier refresh stored: on screen at once, while the new one runs.
         Store(db).save([Headline("Stored earlier", "https://x.test/s", "Fast", None,
                                  now - timedelta(hours=1), fast, "s1")], now)  # fmt: skip
-        env = {"NEWS_TOPICS": str(topics), "NEWS_DB": str(db), "NEWS_CLOCK": now.isoformat()}
+        env = {"NEWS_TOPICS": str(topics), "NEWS_DB": str(db), "NEWS_CLOCK": now.isoformat(),
+               "NEWS_FETCH_DEADLINE": "60"}  # fmt: skip
         with app_server(env) as base:
             context = browser.new_context()
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
@@ -195,6 +207,7 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
             page.get_by_text("Refreshing: 1 of 2 sources done").wait_for(timeout=30_000)
             assert page.get_by_role("link", name="Stored earlier").is_visible()
             page.screenshot(path=str(ARTIFACTS / "refreshing.png"))
+            release.set()
             page.get_by_role("link", name="Slow feed story").wait_for(timeout=30_000)
             assert page.get_by_text("Refreshing:").count() == 0
             assert page.get_by_role("link", name="Stored earlier").is_visible()

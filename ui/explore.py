@@ -109,3 +109,29 @@ def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> Non
         icon=":material/rss_feed:",
         help="This view as an RSS feed file for a feed reader.",
     )
+
+
+def _narrow_to_publication() -> None:
+    picked = st.session_state.get("pub_pick")
+    if picked:
+        st.session_state["pub_mode"] = "only"
+        st.session_state["pubs"] = [picked]
+    st.session_state["pub_pick"] = None
+
+
+def publication_pills(headlines: Sequence[Headline], top: int = 8) -> None:
+    """The publications most present in view; clicking one narrows the list to it."""
+    counts: dict[str, int] = {}
+    for item in headlines:
+        counts[item.publication] = counts.get(item.publication, 0) + 1
+    if len(counts) < 2:
+        return
+    names = sorted(counts, key=lambda name: (-counts[name], name.casefold()))[:top]
+    st.pills(
+        "Narrow to one publication",
+        names,
+        format_func=lambda name: f"{name} ({counts[name]})",
+        key="pub_pick",
+        on_change=_narrow_to_publication,
+        label_visibility="collapsed",
+    )
