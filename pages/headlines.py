@@ -15,6 +15,7 @@ from lib.store import WINDOW
 from ui import data, explore
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_chart
 from ui.clock import now as clock_now
+from ui.freshness import freshness_line
 from ui.links import (
     END,
     KEYWORD,
@@ -150,46 +151,13 @@ else:
     explore.downloads(listed, ctx.topic, now)
 
 
-def _status_line(report: RefreshReport) -> None:
-    """When the page was updated, a refresh button, and which sources failed."""
-    left, right = status.columns([5, 1], vertical_alignment="center")
-    total = len(report.sources)
-    failed = report.failed
-    if failed:
-        names = ", ".join(f"{r.source.name} ({r.error or 'failed'})" for r in failed[:4])
-        more = f" and {len(failed) - 4} more" if len(failed) > 4 else ""
-        left.warning(
-            f"{len(failed)} of {total} sources failed: {names}{more}. "
-            "Their earlier headlines are still shown.",
-            icon=":material/warning:",
-        )
-        states = data.store(db_path).feed_states([r.source.url for r in failed[:4]])
-        for r in failed[:4]:
-            since = states[r.source.url].last_success
-            stale = f"showing headlines from {format_moment(since, zone)}; " if since else ""
-            wait = r.waiting_until
-            later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
-            left.caption(f"{r.source.name}: {stale}last attempt failed: {r.error}{later}")
-        left.page_link("pages/sources.py", label="See Sources for details and what to do")
-    noun = "source" if total == 1 else "sources"
-    left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} {noun}")
-    if right.button(
-        "Refresh now",
-        key="refresh",
-        disabled=not data.refresh_allowed(report, now),
-        help="Fetch every source again (at most once every 30 seconds).",
-    ):
-        data.forget_refresh(config, ctx.topic)
-        st.rerun()
-
-
 user_report = None
 if not offline_reason:
     before = data.store(db_path).version()
     if report is None:
         report = data.refresh(config, topic, status)
     user_report = refresh_user_feeds(config, status)
-    _status_line(report)
+    freshness_line(status, report, config, ctx.topic, zone, now)
 user_feeds_panel(config, ctx.topic, user_report, enabled=not offline_reason)
 if not offline_reason and data.store(db_path).version() != before:
     st.rerun()  # new headlines arrived while the stored ones were on screen
