@@ -39,6 +39,10 @@ lint: install-dev
 test: install-dev chromium lint
 	$(BIN)/python -m pytest -q
 
+## The benchmark suite (about four minutes on 2 cores): prints one table, writes BENCHMARKS.md.
+bench: install-dev chromium
+	$(BIN)/python -m bench
+
 ## Refresh the store from the live feeds (for cron).
 fetch: install
 	$(BIN)/python -m lib fetch

@@ -1,0 +1,1 @@
+"""The benchmark suite: `make bench` (or `python -m bench`); see BENCHMARKS.md."""

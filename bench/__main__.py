@@ -1,0 +1,93 @@
+"""`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
+
+`--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
+Progress goes to standard error; the table to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.browser import BrowserSizes, run_browser
+from bench.refresh import RefreshSizes, run_refresh
+from bench.report import Row, browser_rows, markdown_block, refresh_rows, table, write_benchmarks
+from tests.browser import ROOT
+
+# The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+
+FULL = (
+    RefreshSizes(sources=40, items=(50, 200), delays=(0.2, 0.8), repeats=3, slow_candidates=3),
+    BrowserSizes(main=10_000, growth=(1_000, 10_000, 100_000), repeats=12),
+)
+QUICK = (
+    RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
+    BrowserSizes(main=300, growth=(100, 300, 1_000), repeats=1),
+)
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when it ran, whatever the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument(
+        "--only", choices=("refresh", "browser"), help="run one part (writes nothing)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
+    )
+    args = parser.parse_args(argv)
+    refresh_sizes, browser_sizes = QUICK if args.quick else FULL
+
+    started_at, started = datetime.now(UTC), time.monotonic()
+    rows: list[Row] = []
+    details: list[str] = []
+    if args.only in (None, "refresh"):
+        figures = run_refresh(refresh_sizes, NOW, _log)
+        rows += refresh_rows(figures)
+        details += [
+            f"refresh: cold runs {_list(figures.cold_all)}; slowest source alone "
+            f"{figures.slowest_alone:.3f} ({figures.slowest_name}); feedparser loop "
+            f"{figures.feedparser_loop:.3f}; all-304 runs {_list(figures.not_modified_all)}; "
+            f"slowest 304 round trip {figures.slowest_round_trip:.3f}",
+        ]
+    if args.only in (None, "browser"):
+        browser = run_browser(browser_sizes, NOW, _log)
+        rows += browser_rows(browser)
+        for size, f in sorted(browser.by_size.items()):
+            opened = (
+                f"; page open {_ms(f.opened)}, trivial {_ms(f.trivial_opened)}" if f.opened else ""
+            )
+            details.append(
+                f"browser, {size:,} headlines: first open (cold cache) {f.first_open * 1000:.0f}; "
+                f"keyword {_ms(f.typed)}, trivial {_ms(f.trivial_typed)}{opened}; "
+                f"memory {f.rss_mb:.0f} MB, trivial {f.trivial_rss_mb:.0f} MB"
+            )
+    seconds = time.monotonic() - started
+
+    print(table(rows))
+    print(f"\n{len(rows)} rows, {sum(row.met for row in rows)} targets met, in {seconds:.0f} s")
+    if not args.quick and args.only is None:
+        write_benchmarks(args.output, markdown_block(rows, details, started_at, seconds))
+        print(f"written to {args.output}")
+    return 0
+
+
+def _list(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def _ms(values: list[float]) -> str:
+    return ", ".join(f"{v * 1000:.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Browser figures: the real app against the trivial Streamlit app, in one chromium.
+
+For each store size the app is started on a store filled with that many headlines of its
+one topical source (served by a local feed server that answers 304, so a refresh costs a
+round trip), with the clock fixed. The trivial app runs throughout. Measurements are
+interleaved, app then trivial app, so both share the machine's noise.
+
+"Done" means the expected text is on the page and Streamlit is idle: the app root's
+`data-test-script-state` is `notRunning` (the attribute Streamlit's own tests use).
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from bench.apps import APP, TRIVIAL_APP, Server, streamlit_server
+from bench.corpus import headlines, rss, stories
+from lib.model import Headline
+from lib.store import Store
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.feedserver import FeedServer
+
+# Each typed keyword is new to the server (no cache hit); the first one is a warm-up.
+KEYWORDS = (
+    "pipeline", "summit", "sanctions", "yuan", "arctic", "oil", "navies", "bomber",
+    "envoy", "trade", "grain", "tariffs", "floods", "election", "wildfires", "earthquake",
+)  # fmt: skip
+PUBLICATION = "Bench Desk"
+TIMEOUT_MS = 180_000
+
+# True once the text `want` is on the page, `unwanted` is not, no script is running and every
+# chart on the page has drawn itself (vega draws into a canvas, after its code has loaded).
+_READY = """([want, unwanted]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+  if (!charts.every((chart) => chart.querySelector('canvas, svg'))) return false;
+  const text = document.body.textContent;
+  return text.includes(want) && !(unwanted && text.includes(unwanted));
+}"""
+
+
+def marker(keyword: str) -> str:
+    """The newest headline matching `keyword`: first in the list when it is typed."""
+    return f"Desk note {KEYWORDS.index(keyword) + 1}: {keyword} briefing from the newsroom"
+
+
+def trivial_output(text: str) -> str:
+    """What the trivial app writes for `text`."""
+    return f"Output: {text or 'nothing yet'}."
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSizes:
+    """How big the browser benchmark is."""
+
+    main: int  # headlines stored for the page-open and keyword figures
+    growth: tuple[int, ...]  # stored sizes for the growth figure (includes main)
+    repeats: int  # timed repetitions of each browser figure (the median is kept)
+
+
+@dataclass
+class SizeFigures:
+    """Seconds (every repetition) and memory measured at one stored size."""
+
+    size: int
+    first_open: float = 0.0  # the first open, cache cold: information only
+    typed: list[float] = field(default_factory=list)
+    trivial_typed: list[float] = field(default_factory=list)
+    opened: list[float] = field(default_factory=list)
+    trivial_opened: list[float] = field(default_factory=list)
+    rss_mb: float = 0.0
+    trivial_rss_mb: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserFigures:
+    """Everything the browser part measured, by stored size."""
+
+    by_size: dict[int, SizeFigures]
+    main: int
+
+    @staticmethod
+    def median(values: Sequence[float]) -> float:
+        """The median of the repetitions."""
+        return statistics.median(values)
+
+
+def _topics_file(path: Path, feed_url: str) -> None:
+    path.write_text(
+        '[[topic]]\nslug = "china-russia"\ntitle = "China-Russia news"\n'
+        "query = '(china OR chinese OR beijing OR xi) AND (russia OR russian OR moscow OR putin)'\n"
+        'timezone = "Europe/London"\nabout = "The benchmark\'s topic."\n'
+        f'[[topic.source]]\nname = "Bench wire"\nurl = "{feed_url}"\ntopical = true\n'
+    )
+
+
+def fill_store(
+    path: Path, count: int, now: datetime, feed_url: str, etag: str, modified: str
+) -> None:
+    """A store of `count` headlines of `feed_url` (markers included) whose feed state has the
+    validators the feed server sends, so the app's refresh is a 304."""
+    store = Store(path)
+    markers = [
+        Headline(
+            title=marker(keyword),
+            link=f"https://desk.example.com/notes/{number}",
+            publication=PUBLICATION,
+            label=None,
+            published=now - timedelta(seconds=30 + number),
+            source=feed_url,
+            guid=f"urn:bench:marker-{number}",
+        )
+        for number, keyword in enumerate(KEYWORDS)
+    ]
+    store.save([*markers, *headlines(count - len(markers), now, feed_url)], now)
+    store.record_success(
+        feed_url, now, status="not modified", http_status=304, elapsed_ms=1.0,
+        etag=etag, last_modified=modified, feed_title="Bench wire", items=20,
+    )  # fmt: skip
+    if store.count() != count:
+        raise RuntimeError(f"the store holds {store.count()} headlines, not {count}")
+
+
+def _wait(page: Page, want: str, unwanted: str | None) -> None:
+    page.wait_for_function(_READY, arg=[want, unwanted], polling="raf", timeout=TIMEOUT_MS)
+
+
+def _open(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
+    """Seconds from navigation until `want` is shown and the app is idle; and the page."""
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+    _wait(page, want, None)
+    return time.perf_counter() - started, page
+
+
+def _type(page: Page, text: str, want: str, unwanted: str | None) -> float:
+    """Seconds from Enter in the keyword box until `want` is shown and the app is idle."""
+    box = page.locator('input[aria-label="Keyword"]')
+    box.fill(text)
+    started = time.perf_counter()
+    box.press("Enter")
+    _wait(page, want, unwanted)
+    return time.perf_counter() - started
+
+
+@contextmanager
+def _chromium() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def run_browser(sizes: BrowserSizes, now: datetime, log: Callable[[str], None]) -> BrowserFigures:
+    """Start the servers and the browser; measure every size."""
+    if sizes.repeats + 1 > len(KEYWORDS):
+        raise ValueError(f"at most {len(KEYWORDS) - 1} repetitions (one keyword each)")
+    results: dict[int, SizeFigures] = {}
+    modified = format_datetime(now - timedelta(minutes=5), usegmt=True)
+    etag = '"bench-app-1"'
+    with (
+        FeedServer() as feeds,
+        tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp,
+        _chromium() as browser,
+    ):
+        folder = Path(tmp)
+        feeds.route(
+            "/wire.xml",
+            rss(
+                "Bench wire",
+                stories(20, now, random.Random(99), "wire", timedelta(hours=6)),
+                aggregator=True,
+            ),
+            etag=etag,
+            last_modified=modified,
+        )
+        feed_url = feeds.url("/wire.xml")
+        topics = folder / "topics.toml"
+        _topics_file(topics, feed_url)
+        # The floor runs with Streamlit's defaults: no project config (its cwd has none).
+        floor = folder / "trivial"
+        floor.mkdir()
+        with streamlit_server(TRIVIAL_APP, {}, folder / "trivial.log", cwd=floor) as trivial:
+            trivial_context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            for size in sorted(set(sizes.growth) | {sizes.main}):
+                db = folder / f"news-{size}.db"
+                started = time.perf_counter()
+                fill_store(db, size, now, feed_url, etag, modified)
+                log(f"browser: {size} headlines stored in {time.perf_counter() - started:.1f} s")
+                env = {
+                    "NEWS_TOPICS": str(topics),
+                    "NEWS_DB": str(db),
+                    "NEWS_CLOCK": now.isoformat(),
+                    "NEWS_CACHE_TTL": "3600",
+                }
+                with streamlit_server(APP, env, folder / f"app-{size}.log") as app:
+                    results[size] = _measure(
+                        browser, trivial_context, app, trivial, size, sizes, log
+                    )
+            trivial_context.close()
+    return BrowserFigures(by_size=results, main=sizes.main)
+
+
+def _measure(
+    browser: Browser,
+    trivial_context: BrowserContext,
+    app: Server,
+    trivial: Server,
+    size: int,
+    sizes: BrowserSizes,
+    log: Callable[[str], None],
+) -> SizeFigures:
+    figures = SizeFigures(size=size)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_cookies([{"name": "news_consent", "value": "1", "url": app.url}])
+    try:
+        # The first open fills the caches (store read, index, refresh): not timed as warm.
+        figures.first_open, page = _open(context, app.url, marker(KEYWORDS[0]))
+        page.close()
+        seconds, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+        trivial_page.close()
+        log(f"browser: {size}: first open {figures.first_open:.2f} s (cache cold)")
+
+        if size == sizes.main:
+            for _ in range(sizes.repeats):
+                seconds, page = _open(context, app.url, marker(KEYWORDS[0]))
+                figures.opened.append(seconds)
+                page.close()
+                seconds, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+                figures.trivial_opened.append(seconds)
+                trivial_page.close()
+            log(
+                f"browser: {size}: page open {_ms(figures.opened)} ms; "
+                f"trivial {_ms(figures.trivial_opened)} ms"
+            )
+
+        _, page = _open(context, app.url, marker(KEYWORDS[0]))
+        _, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+        # Warm-up: the first keyword of the session (and the box's first use).
+        _type(page, KEYWORDS[0], marker(KEYWORDS[0]), marker(KEYWORDS[1]))
+        _type(trivial_page, "w00", trivial_output("w00"), None)
+        for rep in range(1, sizes.repeats + 1):
+            keyword, before = KEYWORDS[rep], KEYWORDS[rep - 1]
+            figures.typed.append(_type(page, keyword, marker(keyword), marker(before)))
+            text = f"w{rep:02d}"
+            figures.trivial_typed.append(
+                _type(trivial_page, text, trivial_output(text), trivial_output(f"w{rep - 1:02d}"))
+            )
+        log(
+            f"browser: {size}: keyword typed {_ms(figures.typed)} ms; "
+            f"trivial {_ms(figures.trivial_typed)} ms"
+        )
+        figures.rss_mb = app.rss_mb()
+        figures.trivial_rss_mb = trivial.rss_mb()
+        log(
+            f"browser: {size}: server memory {figures.rss_mb:.0f} MB; "
+            f"trivial {figures.trivial_rss_mb:.0f} MB"
+        )
+        page.close()
+        trivial_page.close()
+    finally:
+        context.close()
+    return figures
+
+
+def _ms(times: Sequence[float]) -> str:
+    return ", ".join(f"{t * 1000:.0f}" for t in times)

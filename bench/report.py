@@ -1,0 +1,176 @@
+"""The benchmark's table: one row per figure, each a ratio to a baseline of the same run."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.browser import BrowserFigures
+from bench.refresh import RefreshFigures
+
+# Every row's label, in table order; `make test` checks the quick run printed each one.
+COLD_VS_SLOWEST = "cold refresh vs slowest source"
+COLD_VS_FEEDPARSER = "cold refresh vs feedparser loop"
+ALL_304 = "refresh when every source answers 304"
+KEYWORD = "keyword typed → list updated"
+PAGE_OPEN = "page opened, warm cache"
+GROWTH = "growth of the keyword time"
+MEMORY = "server memory"
+LABELS = (COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY)
+
+START = "<!-- bench:start (written by `make bench`; edit outside these markers) -->"
+END = "<!-- bench:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table."""
+
+    label: str
+    detail: str  # sizes, after the label
+    baseline: str  # what the baseline is
+    measured: str  # absolute figure
+    base_value: str  # absolute baseline figure
+    ratio: str
+    target: str
+    met: bool
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+
+
+def _size(count: int) -> str:
+    return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
+
+
+def refresh_rows(f: RefreshFigures) -> list[Row]:
+    """The three refresh rows."""
+    cold_ratio = f.cold / f.slowest_alone
+    faster = f.feedparser_loop / f.cold
+    nm_ratio = f.not_modified / f.slowest_round_trip
+    no_parsing = (
+        f.parses_in_304_round == 0
+        and f.feedparser_calls_in_304_round == 0
+        and f.answered_304 == f.sources
+    )
+    sizes = f"{f.sources} sources, {f.items} items"
+    return [
+        Row(COLD_VS_SLOWEST, sizes, "slowest single source alone (fetch + parse)",
+            _s(f.cold), _s(f.slowest_alone), f"{cold_ratio:.2f}×", "≤ 1.5×", cold_ratio <= 1.5),
+        Row(COLD_VS_FEEDPARSER, sizes, "serial loop of `feedparser.parse(url)`",
+            _s(f.cold), _s(f.feedparser_loop), f"{faster:.1f}× faster", "≥ 10× faster",
+            faster >= 10),
+        Row(ALL_304, f"{f.sources} sources", "slowest single round trip (304)",
+            f"{_s(f.not_modified)}; {f.answered_304}/{f.sources} got 304; "
+            f"{f.parses_in_304_round} parses, {f.feedparser_calls_in_304_round} feedparser calls",
+            _s(f.slowest_round_trip), f"{nm_ratio:.2f}×", "≤ 1.3×, no parsing",
+            nm_ratio <= 1.3 and no_parsing),
+    ]  # fmt: skip
+
+
+def browser_rows(f: BrowserFigures) -> list[Row]:
+    """The four browser rows."""
+    main = f.by_size[f.main]
+    median = BrowserFigures.median
+    typed, trivial_typed = median(main.typed), median(main.trivial_typed)
+    opened, trivial_opened = median(main.opened), median(main.trivial_opened)
+    sizes = sorted(f.by_size)
+    growth = [median(f.by_size[size].typed) for size in sizes]
+    growth_ratio = growth[-1] / growth[0]
+    steps = " → ".join(_size(size) for size in sizes)
+    largest = f.by_size[sizes[-1]]
+    above = largest.rss_mb - largest.trivial_rss_mb
+    repeats = len(main.typed)
+    return [
+        Row(KEYWORD, f"{main.size:,} headlines, median of {repeats}",
+            "the trivial Streamlit app, same browser", _s(typed), _s(trivial_typed),
+            f"{typed / trivial_typed:.2f}×", "≤ 1.5×", typed / trivial_typed <= 1.5),
+        Row(PAGE_OPEN, f"{main.size:,} headlines, median of {len(main.opened)}",
+            "the trivial Streamlit app, same browser", _s(opened), _s(trivial_opened),
+            f"{opened / trivial_opened:.2f}×", "≤ 1.5×", opened / trivial_opened <= 1.5),
+        Row(GROWTH, f"{steps} headlines", f"the {_size(sizes[0])} figure",
+            " → ".join(_s(t) for t in growth), _s(growth[0]),
+            " → ".join(f"{t / growth[0]:.2f}×" for t in growth), "≤ 2× at 100× the data",
+            growth_ratio <= 2),
+        Row(MEMORY, f"{largest.size:,} headlines", "the trivial app's",
+            f"{largest.rss_mb:.0f} MB", f"{largest.trivial_rss_mb:.0f} MB",
+            f"+{above:.0f} MB", "≤ 250 MB above", above <= 250),
+    ]  # fmt: skip
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as a Markdown table."""
+    lines = [
+        "| what | baseline (same run) | measured | baseline | ratio | target | met? |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.label} ({row.detail}) | {row.baseline} | {row.measured} | {row.base_value} "
+            f"| {row.ratio} | {row.target} | {'yes' if row.met else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, str]:
+    """What this machine is: cores, CPU model, memory, software versions."""
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = found.group(1).strip() if found else platform.processor() or "unknown"
+        kib = re.search(r"^MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text(), re.M)
+        memory = f"{int(kib.group(1)) / 1024 / 1024:.1f} GiB" if kib else "unknown"
+    except OSError:
+        pass
+    return {
+        "cores (nproc)": str(len(os.sched_getaffinity(0))),
+        "CPU": cpu,
+        "memory": memory,
+        "system": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "streamlit": version("streamlit"),
+        "feedparser": version("feedparser"),
+        "load average at the end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def markdown_block(rows: list[Row], details: list[str], started: datetime, seconds: float) -> str:
+    """The generated part of BENCHMARKS.md: date, machine, table, the raw figures."""
+    info = machine()
+    lines = [
+        START,
+        f"Run of `make bench` on {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{seconds / 60:.1f} minutes.",
+        "",
+        "Machine: " + "; ".join(f"{key} {value}" for key, value in info.items()) + ".",
+        "",
+        table(rows),
+        "",
+        "Every figure of the run (seconds, milliseconds for the browser):",
+        "",
+        *[f"- {line}" for line in details],
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_benchmarks(path: Path, block: str) -> None:
+    """Put `block` between the markers of `path`, keeping what is outside them."""
+    text = path.read_text() if path.exists() else ""
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+        path.write_text(head + block + tail)
+    else:
+        path.write_text(
+            "# Benchmarks\n\nRun them with `make bench` (about four minutes; "
+            "`python -m bench --quick` is the smoke run that `make test` does).\n\n"
+            f"{block}\n"
+        )

@@ -1,0 +1,33 @@
+"""The benchmark still runs: `python -m bench --quick` exits 0 and prints every row.
+
+The benchmark is not a test: no time is asserted here, only that the suite works.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import LABELS
+from tests.browser import CHROMIUM, ROOT
+
+pytestmark = pytest.mark.browser
+
+
+def test_quick_bench_prints_every_row() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    for label in LABELS:
+        assert any(row.startswith(f"| {label} (") for row in rows), f"{label}:\n{done.stdout}"
