@@ -447,6 +447,37 @@ def test_fetch_all_many_sources_share_one_session(feed_server: FeedServer) -> No
     assert sum(feed_server.hits(f"/f{i}.xml") for i in range(40)) == 40
 
 
+def test_fetch_all_asks_forty_sources_at_once_by_default(feed_server: FeedServer) -> None:
+    # Each handler waits at a barrier of 40: it only opens if all 40 requests are in flight
+    # together; asked in waves (fewer workers than sources), it breaks and they answer 503.
+    barrier = threading.Barrier(40, timeout=5.0)
+
+    def together(handler: BaseHTTPRequestHandler) -> None:
+        try:
+            barrier.wait()
+            status, body = 200, RSS
+        except threading.BrokenBarrierError:
+            status, body = 503, b"asked in waves"
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    for i in range(40):
+        feed_server.route_handler(f"/f{i}.xml", together)
+    urls = [feed_server.url(f"/f{i}.xml") for i in range(40)]
+    results = fetch_all(urls, limits=FetchLimits(deadline=10.0))
+    assert [r.status for r in results] == [FetchStatus.OK] * 40
+
+
+def test_the_default_session_pool_fits_the_default_workers() -> None:
+    limits = FetchLimits()
+    with make_session(limits) as session:
+        adapter = session.get_adapter("http://example.org/")
+        # A smaller pool would open and drop a connection per request beyond its size.
+        assert adapter._pool_maxsize >= limits.workers >= 40  # type: ignore[attr-defined]
+
+
 def test_make_session_pool_fits_workers() -> None:
     with make_session(FetchLimits(workers=24)) as session:
         adapter = session.get_adapter("https://example.org/")
