@@ -24,11 +24,11 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from bench.apps import APP, TRIVIAL_APP, Server, streamlit_server
+from bench.apps import APP, TRIVIAL_APP, rss_mb
 from bench.corpus import headlines, rss, stories
 from lib.model import Headline
 from lib.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
 from tests.feedserver import FeedServer
 
 # Each typed keyword is new to the server (no cache hit); the first one is a warm-up.
@@ -265,8 +265,8 @@ def _measure(
             f"browser: {size}: keyword typed {_ms(figures.typed)} ms; "
             f"trivial {_ms(figures.trivial_typed)} ms"
         )
-        figures.rss_mb = app.rss_mb()
-        figures.trivial_rss_mb = trivial.rss_mb()
+        figures.rss_mb = rss_mb(app)
+        figures.trivial_rss_mb = rss_mb(trivial)
         log(
             f"browser: {size}: server memory {figures.rss_mb:.0f} MB; "
             f"trivial {figures.trivial_rss_mb:.0f} MB"

@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,21 +34,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A running `streamlit run`: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def app_server(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free port of 127.0.0.1; yields its base URL."""
+def streamlit_server(
+    script: Path, env: dict[str, str], log: Path, cwd: Path = ROOT, timeout: float = 120
+) -> Iterator[Server]:
+    """`streamlit run script` on a free port of 127.0.0.1, until the block ends.
+
+    Streamlit reads `.streamlit/config.toml` from `cwd`. Its output goes to the file `log`
+    (a pipe nobody reads would fill up and stall it) and is quoted if it fails to start.
+    """
     port = free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
+    output = log.open("wb")
     process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        command, cwd=cwd, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -59,13 +72,25 @@ def app_server(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"the app server did not start:\n{output}")
-            time.sleep(0.2)
-        yield base
+                process.kill()
+                said = log.read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"{script.name}: the server did not start:\n{said}")
+            time.sleep(0.1)
+        yield Server(url=base, pid=process.pid)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+        output.close()
+
+
+@contextmanager
+def app_server(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
+    """The real app (`streamlit run streamlit_app.py`) on 127.0.0.1; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="app-server-") as folder:
+        log = Path(folder) / "streamlit.log"
+        with streamlit_server(ROOT / "streamlit_app.py", env, log, timeout=timeout) as server:
+            yield server.url

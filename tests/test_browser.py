@@ -261,7 +261,7 @@ def test_clicking_a_density_bar_narrows_the_list(browser, tmp_path: Path) -> Non
         chip.wait_for(timeout=15_000)
         wait_for_listed(page, in_slot)
         assert chip.inner_text().startswith(f"Showing {in_slot} headlines from ")
-        assert page.get_by_role("button", name="Show all").is_visible()
+        page.get_by_role("button", name="Show all").wait_for(state="visible", timeout=15_000)
         page.wait_for_function(
             "location.search.includes('from=') && location.search.includes('to=')",
             timeout=15_000,
@@ -318,6 +318,13 @@ def test_a_copied_link_reproduces_the_view(browser, tmp_path: Path) -> None:
         # The clock line is in UTC now (the snapshot's 04:22 BST).
         page.wait_for_function("document.body.innerText.includes('03:22 · UTC')", timeout=15_000)
         wait_for_listed(page, len(expected))
+        # The list is redrawn after the clock line: wait until its newest time is in UTC too
+        # (the seed's 15:21 BST).
+        page.wait_for_function(
+            "sel => document.querySelector(sel)?.textContent === '14:21 17-Sep-24'",
+            arg=f"{LISTED} > .np-meta time",
+            timeout=15_000,
+        )
         link = page.url
         assert "q=China" in link and "tz=utc" in link
         assert page.get_by_role("radio", name="UTC").is_checked()
