@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
-from lib.fetch import FetchLimits, FetchStatus
+import pytest
+
+import lib.refresh
+from lib.fetch import FetchLimits, FetchResult, FetchStatus
 from lib.model import Source, Topic
-from lib.refresh import refresh_topic, retry_time
+from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_time
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
@@ -121,3 +133,190 @@ def test_a_single_failure_does_not_back_off() -> None:
     assert retry_time(1, 429, None, NOW) == NOW + timedelta(minutes=10)
     assert retry_time(1, 503, 10**9, NOW) == NOW + timedelta(hours=6)  # capped
     assert retry_time(9, None, None, NOW) == NOW + timedelta(hours=2)
+
+
+# --- taking results in as they arrive; the parse worker pool -------------------------------
+
+
+@pytest.fixture(autouse=True)
+def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.refresh._ParsePool]:
+    """A pool of parse workers of this test's own, stopped (workers joined) at its end."""
+    pool = lib.refresh._ParsePool()
+    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def parses_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs of the bodies parsed in this process (workers are not counted)."""
+    urls: list[str] = []
+    real = lib.refresh.parse_feed
+
+    def counted(body: bytes, **kwargs: Any) -> Any:
+        urls.append(kwargs["url"])
+        return real(body, **kwargs)
+
+    monkeypatch.setattr(lib.refresh, "parse_feed", counted)
+    return urls
+
+
+def feed_of(name: str, count: int) -> bytes:
+    """A feed of `count` items; 40 items make a body the pool takes."""
+    return rss([Item(f"{name} story {i}", NOW - timedelta(minutes=i)) for i in range(count)])
+
+
+def big_sources(server: FeedServer, count: int = 3) -> tuple[Source, ...]:
+    """`count` sources of 40 items each, routed on `server`."""
+    for i in range(count):
+        server.route(f"/big{i}.xml", feed_of(f"Big {i}", 40))
+    return tuple(Source(f"Big {i}", server.url(f"/big{i}.xml"), topical=True) for i in range(count))
+
+
+def answer(handler: BaseHTTPRequestHandler, body: bytes) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.mark.parametrize("items", [1, 40], ids=["parsed-here", "parsed-in-a-worker"])
+def test_a_fast_source_is_stored_while_a_slow_one_is_still_answering(
+    feed_server: FeedServer, tmp_path: Path, items: int
+) -> None:
+    store = Store(tmp_path / "news.db")
+    fast = feed_of("Fast", items)
+    assert (len(fast) >= POOL_MIN_BYTES) == (items > 1)
+    feed_server.route("/fast.xml", fast)
+    stored_meanwhile: list[int] = []
+
+    def slow(handler: BaseHTTPRequestHandler) -> None:
+        # Answers once the fast feed's headlines are in the store, or gives up after 2 s.
+        for _ in range(200):
+            if store.count() or feed_server.wait(0.01):
+                break
+        stored_meanwhile.append(store.count())
+        answer(handler, feed_of("Slow", 1))
+
+    feed_server.route_handler("/slow.xml", slow)
+    sources = (
+        Source("Slow", feed_server.url("/slow.xml"), topical=True),
+        Source("Fast", feed_server.url("/fast.xml"), topical=True),
+    )
+    report = refresh_sources("t", sources, store, NOW, LIMITS)
+    assert stored_meanwhile == [items]
+    assert [(r.status, r.new) for r in report.sources] == [
+        (FetchStatus.OK, 1),
+        (FetchStatus.OK, items),
+    ]
+
+
+def test_big_bodies_are_parsed_in_worker_processes(
+    feed_server: FeedServer, tmp_path: Path, parses_here: list[str]
+) -> None:
+    store = Store(tmp_path / "news.db")
+    sources = big_sources(feed_server)
+    feed_server.route("/small.xml", feed_of("Small", 1))
+    sources += (Source("Small", feed_server.url("/small.xml"), topical=True),)
+    report = refresh_sources("t", sources, store, NOW, LIMITS)
+    assert [(r.status, r.items, r.new, r.parsed) for r in report.sources] == [
+        (FetchStatus.OK, 40, 40, True)
+    ] * 3 + [(FetchStatus.OK, 1, 1, True)]
+    assert parses_here == [feed_server.url("/small.xml")]  # only the small one, here
+    assert store.count() == 121
+    state = store.feed_states([sources[0].url])[sources[0].url]
+    assert state.items == 40 and state.feed_title == "Test feed" and state.body_hash
+
+
+def test_a_single_source_is_parsed_here(
+    feed_server: FeedServer, tmp_path: Path, parses_here: list[str]
+) -> None:
+    (source,) = big_sources(feed_server, 1)
+    refresh_sources("t", (source,), Store(tmp_path / "news.db"), NOW, LIMITS)
+    assert parses_here == [source.url]  # nothing to overlap: no process is worth starting
+
+
+def test_without_a_pool_bodies_are_parsed_here(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    parses_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    starts: list[int] = []
+
+    def cannot_start() -> ProcessPoolExecutor:
+        starts.append(1)
+        raise PermissionError(13, "sem_open: Permission denied")  # as in some sandboxes
+
+    monkeypatch.setattr(lib.refresh, "_new_executor", cannot_start)
+    store = Store(tmp_path / "news.db")
+    sources = big_sources(feed_server)
+    report = refresh_sources("t", sources, store, NOW, LIMITS)
+    assert [(r.status, r.new) for r in report.sources] == [(FetchStatus.OK, 40)] * 3
+    assert sorted(parses_here) == sorted(s.url for s in sources)
+    # Not tried again at every body or refresh: one failed start settles it.
+    for i in range(3):
+        feed_server.route(f"/big{i}.xml", feed_of(f"Again {i}", 40))
+    again = refresh_sources("t", sources, store, NOW + timedelta(minutes=5), LIMITS)
+    assert [(r.status, r.new) for r in again.sources] == [(FetchStatus.OK, 40)] * 3
+    assert starts == [1]
+
+
+def test_a_broken_pool_falls_back_to_parsing_here(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    parses_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def dying_workers() -> ProcessPoolExecutor:
+        # Every worker exits as it starts: what the OOM killer does to a worker mid-parse.
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(2, mp_context=context, initializer=os._exit, initargs=(1,))
+
+    monkeypatch.setattr(lib.refresh, "_new_executor", dying_workers)
+    store = Store(tmp_path / "news.db")
+    sources = big_sources(feed_server)
+    report = refresh_sources("t", sources, store, NOW, LIMITS)
+    assert [(r.status, r.new) for r in report.sources] == [(FetchStatus.OK, 40)] * 3
+    assert sorted(parses_here) == sorted(s.url for s in sources)
+    assert store.count() == 120
+
+
+def test_workers_do_not_run_the_apps_main_script(
+    feed_server: FeedServer,
+    tmp_path: Path,
+    parses_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Streamlit installs the app script as __main__; multiprocessing would run it again in
+    # every worker it starts (importing Streamlit and running the page there).
+    marker = tmp_path / "main-ran"
+    script = tmp_path / "app.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    app_main = types.ModuleType("__main__")
+    app_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", app_main)
+    store = Store(tmp_path / "news.db")
+    report = refresh_sources("t", big_sources(feed_server), store, NOW, LIMITS)
+    assert [r.status for r in report.sources] == [FetchStatus.OK] * 3
+    assert parses_here == []  # parsed in workers...
+    assert not marker.exists()  # ...that did not run the app
+    assert sys.modules["__main__"] is app_main
+
+
+def test_on_done_is_called_in_the_calling_thread(feed_server: FeedServer, tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    topic = topic_for(feed_server)
+    feed_server.route("/etag.xml", rss([Item("One", NOW)]), etag='"v1"')
+    feed_server.route("/plain.xml", rss([Item("Two", NOW)]))
+    feed_server.route("/flaky.xml", b"down", status=500)
+    calls: list[tuple[str, threading.Thread]] = []
+
+    def on_done(result: FetchResult) -> None:
+        calls.append((result.url, threading.current_thread()))
+
+    report = refresh_topic(topic, store, NOW, LIMITS, on_done=on_done)
+    main = threading.main_thread()
+    assert sorted(calls) == sorted((s.url, main) for s in topic.sources)
+    assert len(report.failed) == 1
