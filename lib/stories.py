@@ -37,14 +37,14 @@ import itertools
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lib.model import Headline
 from lib.query import normalize_text
 
-__all__ = ["Story", "group_stories"]
+__all__ = ["Story", "group_stories", "narrow"]
 
 DEFAULT_WINDOW = timedelta(hours=48)
 
@@ -59,6 +59,9 @@ MIN_EQUAL_WORDS = 3  # equal titles shorter than this ("Live updates") say too l
 # (a China-Russia page has "china" in most titles); they still count in the comparison.
 COMMON_SHARE = 0.05
 COMMON_FLOOR = 50  # …and a word in fewer titles than this is never too common
+# Of the stories one key word leads to, only the newest this many are compared: a copy of a
+# story comes soon after it, and a busy week must not make every headline meet thousands.
+CANDIDATES_PER_WORD = 32
 
 _SEPARATORS = (" - ", " | ", " — ", " – ")
 
@@ -444,7 +447,11 @@ def group_stories(headlines: Sequence[Headline], window: timedelta = DEFAULT_WIN
         for word in keys:
             stories = by_word.get(word)
             if stories and stories[-1] >= first:
-                found.update(stories[bisect_left(stories, first) :])
+                newest = max(len(stories) - CANDIDATES_PER_WORD, 0)
+                if stories[newest] >= first:
+                    found.update(stories[newest:])
+                else:
+                    found.update(stories[bisect_left(stories, first, lo=newest) :])
         # Most candidates share too few words: rule them out before the full test.
         viable = [story for story in found if len(words & lead_words[story]) >= MIN_SHARED]
         if equal_key in by_title:
@@ -490,3 +497,26 @@ def _fit(profile: _Profile, group: list[_Profile]) -> float | None:
         ):
             return None
     return score
+
+
+def narrow(stories: Sequence[Story], kept: Iterable[Headline]) -> list[Story]:
+    """The stories as far as they hold `kept` headlines, the story with the newest first.
+
+    Grouping a whole topic once and narrowing it for each filter is what lets a keyword
+    change skip the grouping. `kept` must be the very objects the stories hold (a filtered
+    subset of the grouped list); a story keeps its kept headlines in order, the earliest
+    becoming its lead, and a story with none kept is dropped.
+    """
+    wanted = {id(item) for item in kept}
+    out: list[Story] = []
+    for story in stories:
+        if id(story.lead) in wanted and all(id(item) in wanted for item in story.others):
+            out.append(story)
+            continue
+        items = [item for item in story.headlines if id(item) in wanted]
+        if items:
+            out.append(Story(items[0], tuple(items[1:])))
+    # Stories whose newest headline was dropped may now sort later; sorted() keeps the
+    # grouping's order among equal times.
+    out.sort(key=lambda story: story.newest, reverse=True)
+    return out

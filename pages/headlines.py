@@ -13,7 +13,7 @@ from lib.render import buckets_html
 from lib.selection import filter_headlines, first_page, group_by_bucket
 from lib.store import WINDOW
 from ui import data, explore
-from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_chart
+from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec
 from ui.clock import now as clock_now
 from ui.freshness import freshness_line
 from ui.links import (
@@ -98,8 +98,8 @@ show_notices(link_notices)
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
 st.subheader("Headline Density")
-event = st.altair_chart(
-    density_chart(density(shown, now, zone, WINDOW), zone),  # the chart shows the whole filter
+event = st.vega_lite_chart(
+    density_spec(density(shown, now, zone, WINDOW), zone),  # the chart shows the whole filter
     width="stretch",
     key=explore.chart_key(),
     on_select="rerun",
@@ -133,8 +133,8 @@ explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
 else:
-    key = (db_path, data.store(db_path).version(), shown_topic, signature)
-    entries = explore.stories(key, listed, filters.grouped)
+    grouped = data.topic_stories(db_path, index) if filters.grouped else ()
+    entries = explore.stories(grouped, listed, filters.grouped)
     groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = previous_visit(now) if not offline_reason else None
     fresh = sum(1 for entry in entries if since and entry.newest > since)

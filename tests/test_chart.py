@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+import altair as alt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ from ui.chart import (
     SELECTION_MODE,
     SLOT,
     SPIKE_COLOUR,
-    density_chart,
+    density_spec,
     selected_range,
 )
 
@@ -182,18 +183,15 @@ def test_any_state_never_raises(value: object, key: str) -> None:
 # --- the chart -----------------------------------------------------------------------------
 
 
-def spec(chart: object) -> dict:
-    """The Vega-Lite spec, with each layer's data values put back in the layer."""
-    out = json.loads(chart.to_json())  # type: ignore[attr-defined]
-    for layer in out["layer"]:
-        data = layer.get("data", out.get("data"))  # one layer's data is hoisted to the top
-        name = data.get("name")
-        layer["data"] = {"values": out["datasets"][name]} if name is not None else data
+def spec(data: object) -> dict:
+    """The spec the page draws for `data`, after checking it against Vega-Lite's schema."""
+    out = density_spec(data, LONDON)  # type: ignore[arg-type]
+    alt.LayerChart.from_dict(json.loads(json.dumps(out)))  # raises when the spec is invalid
     return out
 
 
 def test_an_empty_window_still_draws_its_axes() -> None:
-    out = spec(density_chart(density([], NOW, LONDON, timedelta(days=7)), LONDON))
+    out = spec(density([], NOW, LONDON, timedelta(days=7)))
     (bars,) = out["layer"]
     assert len(bars["data"]["values"]) == 29  # one zero-height row per slot spans the axis
     assert all(v["top"] == 0 for v in bars["data"]["values"])
@@ -201,7 +199,7 @@ def test_an_empty_window_still_draws_its_axes() -> None:
 
 
 def test_bars_stack_by_publication_with_other_last_in_grey() -> None:
-    out = spec(density_chart(density_rows(items(300), NOW, LONDON, timedelta(days=7)), LONDON))
+    out = spec(density_rows(items(300), NOW, LONDON, timedelta(days=7)))
     bars = out["layer"][0]
     scale = bars["encoding"]["color"]["scale"]
     assert scale["domain"][-1] == "Other" and len(scale["domain"]) == 6
@@ -218,16 +216,14 @@ def test_bars_stack_by_publication_with_other_last_in_grey() -> None:
 
 
 def test_the_same_data_gives_the_same_colours() -> None:
-    first = spec(density_chart(density(items(200), NOW, LONDON, timedelta(days=7)), LONDON))
-    again = spec(density_chart(density(items(200)[::-1], NOW, LONDON, timedelta(days=7)), LONDON))
+    first = spec(density(items(200), NOW, LONDON, timedelta(days=7)))
+    again = spec(density(items(200)[::-1], NOW, LONDON, timedelta(days=7)))
     assert first["layer"][0]["encoding"]["color"] == again["layer"][0]["encoding"]["color"]
 
 
 def test_times_are_wall_clock_in_the_display_zone() -> None:
     one = [Headline("t", None, "P", None, datetime(2024, 9, 17, 14, 21, tzinfo=UTC), "s", "g")]
-    values = spec(density_chart(density(one, NOW, LONDON, timedelta(days=7)), LONDON))["layer"][0][
-        "data"
-    ]["values"]
+    values = spec(density(one, NOW, LONDON, timedelta(days=7)))["layer"][0]["data"]["values"]
     (bar,) = [v for v in values if v["count"]]
     # 14:21 UTC is 15:21 BST, in the 12:00-18:00 London slot; drawn as 12:00 on a UTC scale.
     assert bar["start"] == wall_ms(2024, 9, 17, 12) and bar["end"] == wall_ms(2024, 9, 17, 18)
@@ -239,7 +235,7 @@ def test_spikes_are_marked_with_a_legend() -> None:
     burst = [
         Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
     ]
-    out = spec(density_chart(density(items(40) + burst, NOW, LONDON, timedelta(days=7)), LONDON))
+    out = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
     marks = out["layer"][1]
     assert marks["mark"]["type"] == "point" and marks["mark"]["color"] == SPIKE_COLOUR
     assert marks["encoding"]["shape"]["scale"]["domain"] == ["Spike"]
@@ -247,7 +243,7 @@ def test_spikes_are_marked_with_a_legend() -> None:
 
 
 def test_ten_thousand_headlines_make_a_small_chart() -> None:
-    out = spec(density_chart(density(items(10_000, 50), NOW, LONDON, timedelta(days=7)), LONDON))
+    out = spec(density(items(10_000, 50), NOW, LONDON, timedelta(days=7)))
     values = out["layer"][0]["data"]["values"]
     assert len(values) <= 29 * 6
     assert sum(v["count"] for v in values) == 10_000
@@ -260,12 +256,12 @@ def _chart_app() -> None:
     import streamlit as st  # noqa: TID251 - an AppTest script of UI code
 
     from lib.density import density
-    from ui.chart import SELECTION_MODE, density_chart, selected_range
+    from ui.chart import SELECTION_MODE, density_spec, selected_range
 
     zone = ZoneInfo("Europe/London")
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
-    event = st.altair_chart(
-        density_chart(density([], now, zone, timedelta(days=7)), zone),
+    event = st.vega_lite_chart(
+        density_spec(density([], now, zone, timedelta(days=7)), zone),
         key="density",
         on_select="rerun",
         selection_mode=SELECTION_MODE,
@@ -282,3 +278,17 @@ def test_streamlit_accepts_the_selections() -> None:
     assert app.text[0].value in ("{'slot': {}, 'brush': {}}", "{'brush': {}, 'slot': {}}")
     assert app.text[1].value == "None"
     assert set(SELECTION_MODE) == {SLOT, BRUSH}
+
+
+def test_each_draw_is_its_own_spec() -> None:
+    """The spec is filled from one template per shape: a draw never leaks into the next."""
+    burst = [
+        Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
+    ]
+    busy = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
+    small = spec(density(items(3, 3), NOW, LONDON, timedelta(days=7)))
+    again = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
+    assert busy == again
+    assert small["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["P0", "P1", "P2"]
+    assert busy["layer"][0]["encoding"]["color"]["scale"]["domain"] != ["P0", "P1", "P2"]
+    assert sum(v["count"] for v in small["layer"][0]["data"]["values"]) == 3

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.model import Headline
-from lib.stories import Story, _fit, _profile, group_stories
+from lib.stories import CANDIDATES_PER_WORD, Story, _fit, _profile, group_stories, narrow
 
 T0 = datetime(2024, 9, 17, 6, 0, tzinfo=UTC)
 
@@ -430,7 +430,11 @@ def brute_force(headlines: list[Headline], window: timedelta) -> list[list[int]]
     return sorted([p.order for p in group] for group in groups)
 
 
-@given(headlines_strategy, st.integers(1, 100))
+# Up to CANDIDATES_PER_WORD headlines, no key word can lead to more stories than are compared.
+few_headlines = headlines_strategy.map(lambda items: items[:CANDIDATES_PER_WORD])
+
+
+@given(few_headlines, st.integers(1, 100))
 @settings(max_examples=300, deadline=None)
 def test_index_finds_what_comparing_every_pair_finds(headlines: list[Headline], hours: int) -> None:
     window = timedelta(hours=hours)
@@ -438,3 +442,53 @@ def test_index_finds_what_comparing_every_pair_finds(headlines: list[Headline], 
     stories = group_stories(headlines, window)
     found = sorted([position[id(item)] for item in story.headlines] for story in stories)
     assert found == brute_force(headlines, window)
+
+
+def test_a_copy_soon_after_its_story_merges_in_a_busy_week() -> None:
+    """More stories than are compared share the copy's words; the newest one is compared."""
+    busy = [
+        make(f"Pipeline talks round {i} ends in Moscow without deal", f"Pub {i}", i)
+        for i in range(2 * CANDIDATES_PER_WORD)
+    ]
+    story = make("Arctic pipeline talks in Moscow end without gas deal", "Reuters", 500)
+    copy = make("Gas deal eludes Arctic pipeline talks in Moscow", "BBC News", 510)
+    stories = group_stories([*busy, story, copy])
+    assert titles(stories)[0] == [story.title, copy.title]
+
+
+# --- narrowing a grouping to a filter --------------------------------------------------------
+
+
+def test_narrowing_keeps_the_kept_headlines_of_each_story() -> None:
+    a1 = make("Xi and Putin sign energy deal in Moscow", "Reuters", 0)
+    a2 = make("Putin, Xi sign new energy agreement in Moscow", "BBC News", 30)
+    a3 = make("Xi, Putin sign energy deal in Moscow, Kremlin says", "AP", 300)
+    b1 = make("Joint naval drills begin in the Sea of Japan", "Reuters", 100)
+    b2 = make("China and Russia begin joint naval drills in Sea of Japan", "AP", 120)
+    everything = [a3, b2, b1, a2, a1]
+    stories = group_stories(everything)
+    assert titles(stories) == [[a1.title, a2.title, a3.title], [b1.title, b2.title]]
+    assert narrow(stories, everything) == stories
+    # The lead is filtered out: the earliest kept headline leads; the story now ends at a2,
+    # before b2, so it sorts after the drills story.
+    assert titles(narrow(stories, [a2, b1, b2])) == [[b1.title, b2.title], [a2.title]]
+    assert titles(narrow(stories, [b2])) == [[b2.title]]
+    assert narrow(stories, []) == []
+
+
+@given(headlines_strategy, st.data())
+@settings(max_examples=200, deadline=None)
+def test_narrowing_is_a_grouping_of_exactly_the_kept(headlines: list[Headline], data) -> None:
+    stories = group_stories(headlines)
+    kept = data.draw(
+        st.lists(st.sampled_from(headlines), unique_by=id) if headlines else st.just([])
+    )
+    narrowed = narrow(stories, kept)
+    assert Counter(id(i) for story in narrowed for i in story.headlines) == Counter(map(id, kept))
+    newest = [story.newest for story in narrowed]
+    assert newest == sorted(newest, reverse=True)
+    home = {id(item): n for n, story in enumerate(stories) for item in story.headlines}
+    for story in narrowed:  # a narrowed story is part of one story of the grouping
+        assert len({home[id(item)] for item in story.headlines}) == 1
+        times = [item.published for item in story.headlines]
+        assert times == sorted(times)

@@ -1,9 +1,10 @@
-"""The Headline Density chart (Altair), drawn from `lib.density`, and what its selection means.
+"""The Headline Density chart, a Vega-Lite spec made with Altair from `lib.density`, and
+what its selection means.
 
 The page draws it with selections on, and turns what the viewer picked into a time range:
 
-    event = st.altair_chart(
-        density_chart(slots, zone), width="stretch", key="density",
+    event = st.vega_lite_chart(
+        density_spec(slots, zone), width="stretch", key="density",
         on_select="rerun", selection_mode=SELECTION_MODE,
     )
     chosen = selected_range(event, zone)  # (start, end) in UTC, or None
@@ -14,6 +15,8 @@ selects a range (interval selection `BRUSH`); a double click clears either.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -111,13 +114,101 @@ def _colours(rows: Sequence[DensityRow]) -> tuple[list[str], list[str]]:
     return domain, colours
 
 
-def density_chart(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> alt.LayerChart:
+# Placeholders in the template, replaced on every draw (see `density_spec`).
+_BARS, _SPIKES = "bars", "spikes"
+_PLACEHOLDER = "__placeholder__"
+
+
+@functools.lru_cache(maxsize=4)
+def _template(coloured: bool, spiked: bool) -> dict[str, Any]:
+    """The chart's Vega-Lite spec without its data, built with Altair once per shape.
+
+    Altair builds and validates a chart in tens of milliseconds (most of it jsonschema);
+    the chart's shape never changes, only its data, colours and height, so the spec is made
+    once here and filled in per draw. The tests validate filled specs against Vega-Lite's
+    schema; here Altair's debug validation is off, so the server never loads that schema.
+    """
+    with alt.utils.schemapi.debug_mode(False):
+        slot = alt.selection_point(
+            name=SLOT, fields=["slot_start", "slot_end"], toggle=False, clear="dblclick"
+        )
+        brush = alt.selection_interval(name=BRUSH, encodings=["x"], clear="dblclick")
+        colour = (
+            alt.Color(
+                "publication:N",
+                scale=alt.Scale(domain=[_PLACEHOLDER], range=[_PLACEHOLDER]),
+                legend=alt.Legend(title=None, orient="top", symbolType="square"),
+            )
+            if coloured
+            else alt.value(PALETTE[0])
+        )
+        bars = (
+            alt.Chart(alt.NamedData(name=_BARS))
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "start:T",
+                    scale=alt.Scale(type="utc"),
+                    axis=alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7),
+                ),
+                x2="end:T",
+                y=alt.Y(
+                    "top:Q",
+                    scale=alt.Scale(domain=[0, 1], nice=True),
+                    axis=alt.Axis(title="Headlines", tickMinStep=1),
+                ),
+                y2="base:Q",
+                color=colour,
+                opacity=alt.when(slot & brush).then(alt.value(1.0)).otherwise(alt.value(0.4)),
+                tooltip=[
+                    alt.Tooltip("label:N", title="Slot"),
+                    alt.Tooltip("slot_total:Q", title="Headlines"),
+                    alt.Tooltip("top_publications:N", title="Top publications"),
+                    alt.Tooltip("publication:N", title="This colour"),
+                    alt.Tooltip("count:Q", title="Its headlines"),
+                ],
+            )
+            .add_params(slot, brush)
+        )
+        layers: list[alt.Chart] = [bars]
+        if spiked:
+            layers.append(
+                alt.Chart(alt.NamedData(name=_SPIKES))
+                .mark_point(filled=True, size=70, yOffset=-8, color=SPIKE_COLOUR, opacity=1)
+                .encode(
+                    x=alt.X("mid:T"),  # shares the bars' scale
+                    y=alt.Y("slot_total:Q"),
+                    shape=alt.Shape(
+                        "marker:N",
+                        scale=alt.Scale(domain=[SPIKE_LEGEND], range=["triangle-down"]),
+                        legend=alt.Legend(
+                            title=None,
+                            orient="top",
+                            symbolFillColor=SPIKE_COLOUR,
+                            symbolStrokeColor=SPIKE_COLOUR,
+                        ),
+                    ),
+                    tooltip=[
+                        alt.Tooltip("label:N", title="Spike"),
+                        alt.Tooltip("slot_total:Q", title="Headlines"),
+                        alt.Tooltip("top_publications:N", title="Top publications"),
+                    ],
+                )
+                .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
+            )
+        return alt.layer(*layers).properties(height=150).to_dict(validate=False)
+
+
+def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:
     """Bars per slot stacked by publication, spikes marked, times wall-clock in `zone`.
 
-    `data` is `lib.density.density(...)` slots or `density_rows(...)` rows. The chart has the
-    point selection `SLOT` (fields `slot_start`, `slot_end`: the slot's UTC bounds as ISO
-    text) and the interval selection `BRUSH` (on x, in wall-clock epoch ms); read them with
-    `selected_range`. Spike slots get a red triangle above the bar, with its own legend entry.
+    `data` is `lib.density.density(...)` slots or `density_rows(...)` rows; the result is a
+    Vega-Lite spec for `st.vega_lite_chart`, each layer's values inline (Streamlit sends
+    inline layer values as JSON, where top-level datasets would go through pandas and
+    Arrow). The chart has the point selection `SLOT` (fields `slot_start`, `slot_end`: the
+    slot's UTC bounds as ISO text) and the interval selection `BRUSH` (on x, in wall-clock
+    epoch ms); read them with `selected_range`. Spike slots get a red triangle above the
+    bar, with its own legend entry.
     """
     rows = _rows(data, zone)
     values = _chart_values(rows, zone)
@@ -127,73 +218,16 @@ def density_chart(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> 
             spikes[value["start"]] = {**value, "mid": (value["start"] + value["end"]) // 2}
     domain, colours = _colours(rows)
     highest = max((row["slot_total"] for row in rows), default=0)
+    spec = copy.deepcopy(_template(bool(domain), bool(spikes)))
+    bars = spec["layer"][0]
+    bars["data"] = {"values": values}
     # Room above the highest bar for its spike mark; an empty window still draws its axes.
-    y_scale = alt.Scale(domain=[0, max(1, round(highest * 1.15 + 0.5))], nice=True)
-
-    slot = alt.selection_point(
-        name=SLOT, fields=["slot_start", "slot_end"], toggle=False, clear="dblclick"
-    )
-    brush = alt.selection_interval(name=BRUSH, encodings=["x"], clear="dblclick")
-    colour = (
-        alt.Color(
-            "publication:N",
-            scale=alt.Scale(domain=domain, range=colours),
-            legend=alt.Legend(title=None, orient="top", symbolType="square"),
-        )
-        if domain
-        else alt.value(PALETTE[0])
-    )
-    bars = (
-        alt.Chart(alt.Data(values=values))
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "start:T",
-                scale=alt.Scale(type="utc"),
-                axis=alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7),
-            ),
-            x2="end:T",
-            y=alt.Y("top:Q", scale=y_scale, axis=alt.Axis(title="Headlines", tickMinStep=1)),
-            y2="base:Q",
-            color=colour,
-            opacity=alt.when(slot & brush).then(alt.value(1.0)).otherwise(alt.value(0.4)),
-            tooltip=[
-                alt.Tooltip("label:N", title="Slot"),
-                alt.Tooltip("slot_total:Q", title="Headlines"),
-                alt.Tooltip("top_publications:N", title="Top publications"),
-                alt.Tooltip("publication:N", title="This colour"),
-                alt.Tooltip("count:Q", title="Its headlines"),
-            ],
-        )
-        .add_params(slot, brush)
-    )
-    if not spikes:
-        return alt.layer(bars).properties(height=150)
-    marks = (
-        alt.Chart(alt.Data(values=list(spikes.values())))
-        .mark_point(filled=True, size=70, yOffset=-8, color=SPIKE_COLOUR, opacity=1)
-        .encode(
-            x=alt.X("mid:T"),  # shares the bars' scale
-            y=alt.Y("slot_total:Q"),
-            shape=alt.Shape(
-                "marker:N",
-                scale=alt.Scale(domain=[SPIKE_LEGEND], range=["triangle-down"]),
-                legend=alt.Legend(
-                    title=None,
-                    orient="top",
-                    symbolFillColor=SPIKE_COLOUR,
-                    symbolStrokeColor=SPIKE_COLOUR,
-                ),
-            ),
-            tooltip=[
-                alt.Tooltip("label:N", title="Spike"),
-                alt.Tooltip("slot_total:Q", title="Headlines"),
-                alt.Tooltip("top_publications:N", title="Top publications"),
-            ],
-        )
-        .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
-    )
-    return alt.layer(bars, marks).properties(height=150)
+    bars["encoding"]["y"]["scale"]["domain"] = [0, max(1, round(highest * 1.15 + 0.5))]
+    if domain:
+        bars["encoding"]["color"]["scale"].update(domain=domain, range=colours)
+    if spikes:
+        spec["layer"][1]["data"] = {"values": list(spikes.values())}
+    return spec
 
 
 def _as_wall(value: object) -> datetime | None:

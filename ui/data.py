@@ -24,6 +24,7 @@ from lib.refresh import RefreshReport, refresh_sources
 from lib.selection import Indexed, index_headlines, publication_counts, topic_headlines
 from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import WINDOW, Store
+from lib.stories import Story, group_stories
 from ui.clock import now as clock_now
 
 # "Refresh now" may not start a new round of requests to every host more often than this.
@@ -203,6 +204,9 @@ class TopicIndex:
 
     indexed: tuple[Indexed, ...]
     publications: tuple[tuple[str, int], ...]
+    topic: Topic  # the topic it was made for
+    version: int  # the store's version it was read at
+    since: datetime  # the start of the window it holds
 
     @property
     def headlines(self) -> tuple[Headline, ...]:
@@ -212,12 +216,25 @@ class TopicIndex:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _topic_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
-    del version  # key only: the store changed
     kept = topic_headlines(store(db_path).headlines(since), topic)
-    return TopicIndex(indexed=index_headlines(kept), publications=tuple(publication_counts(kept)))
+    return TopicIndex(index_headlines(kept), tuple(publication_counts(kept)), topic, version, since)
 
 
 def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
     """The topic's headlines in the 7-day window before `now`."""
     since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # key changes hourly
     return _topic_index(db_path, topic, store(db_path).version(), since)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _topic_stories(
+    db_path: str, topic: Topic, version: int, since: datetime, _index: TopicIndex
+) -> tuple[Story, ...]:
+    del db_path, topic, version, since  # the key: which index this is
+    return tuple(group_stories(_index.headlines))
+
+
+def topic_stories(db_path: str, index: TopicIndex) -> tuple[Story, ...]:
+    """The index's headlines grouped into stories, once per store version (filters narrow
+    these with `lib.stories.narrow` rather than grouping again)."""
+    return _topic_stories(db_path, index.topic, index.version, index.since, index)

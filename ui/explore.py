@@ -10,7 +10,7 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
-from lib.stories import Story, group_stories
+from lib.stories import Story, narrow
 from ui.chart import selected_range
 from ui.links import END, START
 
@@ -69,17 +69,19 @@ def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
     button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _stories(key: tuple[object, ...], _headlines: tuple[Headline, ...]) -> tuple[Story, ...]:
-    del key  # the cache key: which list this is (store version, topic, filters, range)
-    return tuple(group_stories(_headlines))
+def stories(
+    grouped_topic: Sequence[Story], headlines: Sequence[Headline], grouped: bool
+) -> list[Story]:
+    """The headlines as stories: the topic's stories narrowed to them, or one per headline.
 
-
-def stories(key: tuple[object, ...], headlines: Sequence[Headline], grouped: bool) -> list[Story]:
-    """The headlines as stories: grouped (cached per list), or one story per headline."""
+    `grouped_topic` is `data.topic_stories(...)`: the whole topic grouped once per store
+    version, so a filter change never groups again.
+    """
     if not grouped:
         return [Story(item, ()) for item in headlines]
-    return list(_stories(key, tuple(headlines)))
+    if len(headlines) == sum(len(story.others) + 1 for story in grouped_topic):
+        return list(grouped_topic)  # nothing filtered out
+    return narrow(grouped_topic, headlines)
 
 
 def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> None:
