@@ -37,14 +37,14 @@ import itertools
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lib.model import Headline
 from lib.query import normalize_text
 
-__all__ = ["Story", "group_stories", "narrow"]
+__all__ = ["Grouping", "Story", "group_stories"]
 
 DEFAULT_WINDOW = timedelta(hours=48)
 
@@ -499,24 +499,54 @@ def _fit(profile: _Profile, group: list[_Profile]) -> float | None:
     return score
 
 
-def narrow(stories: Sequence[Story], kept: Iterable[Headline]) -> list[Story]:
-    """The stories as far as they hold `kept` headlines, the story with the newest first.
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """A list grouped into stories once, to be narrowed to any filtered part of it.
 
     Grouping a whole topic once and narrowing it for each filter is what lets a keyword
-    change skip the grouping. `kept` must be the very objects the stories hold (a filtered
-    subset of the grouped list); a story keeps its kept headlines in order, the earliest
-    becoming its lead, and a story with none kept is dropped.
+    change skip the grouping: narrowing costs a dictionary lookup per kept headline.
     """
-    wanted = {id(item) for item in kept}
-    out: list[Story] = []
-    for story in stories:
-        if id(story.lead) in wanted and all(id(item) in wanted for item in story.others):
-            out.append(story)
-            continue
-        items = [item for item in story.headlines if id(item) in wanted]
-        if items:
-            out.append(Story(items[0], tuple(items[1:])))
-    # Stories whose newest headline was dropped may now sort later; sorted() keeps the
-    # grouping's order among equal times.
-    out.sort(key=lambda story: story.newest, reverse=True)
-    return out
+
+    stories: tuple[Story, ...]
+    # id() of each grouped headline → (its story's number, its position in the story). The
+    # stories hold the headlines, so no id is reused while the grouping lives.
+    _places: dict[int, tuple[int, int]]
+
+    @classmethod
+    def of(cls, headlines: Sequence[Headline], window: timedelta = DEFAULT_WINDOW) -> Grouping:
+        """`group_stories(headlines, window)`, ready to narrow."""
+        stories = tuple(group_stories(headlines, window))
+        places = {
+            id(item): (number, position)
+            for number, story in enumerate(stories)
+            for position, item in enumerate(story.headlines)
+        }
+        return cls(stories, places)
+
+    def narrow(self, kept: Sequence[Headline]) -> list[Story]:
+        """The stories as far as they hold `kept`, the story with the newest headline first.
+
+        `kept` must be headlines of the grouped list itself (the same objects), such as a
+        filter's result. Each story keeps its kept headlines in order, the earliest becoming
+        its lead; a story with none kept is dropped. Raises ValueError for a headline that
+        was not grouped.
+        """
+        if any(a.published < b.published for a, b in itertools.pairwise(kept)):
+            kept = sorted(kept, key=lambda item: item.published, reverse=True)
+        members: dict[int, list[tuple[int, Headline]]] = {}
+        places = self._places
+        for item in kept:
+            place = places.get(id(item))
+            if place is None:
+                raise ValueError(f"not a grouped headline: {item.title!r}")
+            members.setdefault(place[0], []).append((place[1], item))
+        # Newest first, a story is first met at its newest kept headline: in that order.
+        out: list[Story] = []
+        for number, items in members.items():
+            story = self.stories[number]
+            if len(items) == len(story.others) + 1:
+                out.append(story)
+                continue
+            items.sort(key=lambda pair: pair[0])
+            out.append(Story(items[0][1], tuple(item for _, item in items[1:])))
+        return out

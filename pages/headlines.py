@@ -133,8 +133,8 @@ explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
 else:
-    grouped = data.topic_stories(db_path, index) if filters.grouped else ()
-    entries = explore.stories(grouped, listed, filters.grouped)
+    grouping = data.topic_stories(db_path, index) if filters.grouped else None
+    entries = explore.stories(grouping, listed)
     groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = previous_visit(now) if not offline_reason else None
     fresh = sum(1 for entry in entries if since and entry.newest > since)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.model import Headline
-from lib.stories import CANDIDATES_PER_WORD, Story, _fit, _profile, group_stories, narrow
+from lib.stories import CANDIDATES_PER_WORD, Grouping, Story, _fit, _profile, group_stories
 
 T0 = datetime(2024, 9, 17, 6, 0, tzinfo=UTC)
 
@@ -465,29 +465,33 @@ def test_narrowing_keeps_the_kept_headlines_of_each_story() -> None:
     a3 = make("Xi, Putin sign energy deal in Moscow, Kremlin says", "AP", 300)
     b1 = make("Joint naval drills begin in the Sea of Japan", "Reuters", 100)
     b2 = make("China and Russia begin joint naval drills in Sea of Japan", "AP", 120)
-    everything = [a3, b2, b1, a2, a1]
-    stories = group_stories(everything)
-    assert titles(stories) == [[a1.title, a2.title, a3.title], [b1.title, b2.title]]
-    assert narrow(stories, everything) == stories
+    everything = [a3, b2, b1, a2, a1]  # newest first, as the page lists them
+    grouping = Grouping.of(everything)
+    assert titles(list(grouping.stories)) == [[a1.title, a2.title, a3.title], [b1.title, b2.title]]
+    assert grouping.narrow(everything) == list(grouping.stories)
     # The lead is filtered out: the earliest kept headline leads; the story now ends at a2,
     # before b2, so it sorts after the drills story.
-    assert titles(narrow(stories, [a2, b1, b2])) == [[b1.title, b2.title], [a2.title]]
-    assert titles(narrow(stories, [b2])) == [[b2.title]]
-    assert narrow(stories, []) == []
+    assert titles(grouping.narrow([b2, b1, a2])) == [[b1.title, b2.title], [a2.title]]
+    assert titles(grouping.narrow([a2, b1, b2])) == [[b1.title, b2.title], [a2.title]]
+    assert titles(grouping.narrow([b2])) == [[b2.title]]
+    assert grouping.narrow([]) == []
+    with pytest.raises(ValueError, match="not a grouped headline"):
+        grouping.narrow([make("Xi and Putin sign energy deal in Moscow", "Reuters", 0)])
 
 
 @given(headlines_strategy, st.data())
 @settings(max_examples=200, deadline=None)
 def test_narrowing_is_a_grouping_of_exactly_the_kept(headlines: list[Headline], data) -> None:
-    stories = group_stories(headlines)
+    grouping = Grouping.of(headlines)
+    assert list(grouping.stories) == group_stories(headlines)
     kept = data.draw(
         st.lists(st.sampled_from(headlines), unique_by=id) if headlines else st.just([])
     )
-    narrowed = narrow(stories, kept)
+    narrowed = grouping.narrow(kept)
     assert Counter(id(i) for story in narrowed for i in story.headlines) == Counter(map(id, kept))
     newest = [story.newest for story in narrowed]
     assert newest == sorted(newest, reverse=True)
-    home = {id(item): n for n, story in enumerate(stories) for item in story.headlines}
+    home = {id(item): n for n, story in enumerate(grouping.stories) for item in story.headlines}
     for story in narrowed:  # a narrowed story is part of one story of the grouping
         assert len({home[id(item)] for item in story.headlines}) == 1
         times = [item.published for item in story.headlines]

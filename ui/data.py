@@ -24,7 +24,7 @@ from lib.refresh import RefreshReport, refresh_sources
 from lib.selection import Indexed, index_headlines, publication_counts, topic_headlines
 from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import WINDOW, Store
-from lib.stories import Story, group_stories
+from lib.stories import Grouping
 from ui.clock import now as clock_now
 
 # "Refresh now" may not start a new round of requests to every host more often than this.
@@ -229,12 +229,12 @@ def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _topic_stories(
     db_path: str, topic: Topic, version: int, since: datetime, _index: TopicIndex
-) -> tuple[Story, ...]:
+) -> Grouping:
     del db_path, topic, version, since  # the key: which index this is
-    return tuple(group_stories(_index.headlines))
+    return Grouping.of(_index.headlines)
 
 
-def topic_stories(db_path: str, index: TopicIndex) -> tuple[Story, ...]:
-    """The index's headlines grouped into stories, once per store version (filters narrow
-    these with `lib.stories.narrow` rather than grouping again)."""
+def topic_stories(db_path: str, index: TopicIndex) -> Grouping:
+    """The index's headlines grouped into stories, once per store version; a filter
+    narrows the grouping (`Grouping.narrow`) instead of grouping again."""
     return _topic_stories(db_path, index.topic, index.version, index.since, index)

@@ -10,7 +10,7 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
-from lib.stories import Story, narrow
+from lib.stories import Grouping, Story
 from ui.chart import selected_range
 from ui.links import END, START
 
@@ -69,19 +69,12 @@ def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
     button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
 
 
-def stories(
-    grouped_topic: Sequence[Story], headlines: Sequence[Headline], grouped: bool
-) -> list[Story]:
-    """The headlines as stories: the topic's stories narrowed to them, or one per headline.
-
-    `grouped_topic` is `data.topic_stories(...)`: the whole topic grouped once per store
-    version, so a filter change never groups again.
-    """
-    if not grouped:
+def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
+    """The headlines as stories: the topic's grouping narrowed to them (`grouping` is
+    `data.topic_stories(...)`), or one story per headline when grouping is off (None)."""
+    if grouping is None:
         return [Story(item, ()) for item in headlines]
-    if len(headlines) == sum(len(story.others) + 1 for story in grouped_topic):
-        return list(grouped_topic)  # nothing filtered out
-    return narrow(grouped_topic, headlines)
+    return grouping.narrow(headlines)
 
 
 def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> None:
