@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
-from lib.buckets import BUCKETS, Bucket, bucket_of
+from lib.buckets import BUCKETS, Bucket, bucketer
 from lib.model import Headline, Topic
 from lib.query import Query, normalize_text, parse_query
 
@@ -93,8 +93,9 @@ def group_by_bucket(
     `when` gives an item's time: a headline's publication, or a story's newest headline.
     """
     groups: dict[Bucket, list[T]] = {bucket: [] for bucket in BUCKETS}
+    bucket_of = bucketer(now, zone)
     for item in sorted(items, key=when, reverse=True):
-        bucket = bucket_of(when(item), now, zone)
+        bucket = bucket_of(when(item))
         if bucket is not None:
             groups[bucket].append(item)
     return list(groups.items())

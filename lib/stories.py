@@ -396,8 +396,8 @@ class Story:
 
     @property
     def newest(self) -> datetime:
-        """When the story last got a headline."""
-        return max(item.published for item in self.headlines)
+        """When the story last got a headline (its last, as `others` go earliest first)."""
+        return (self.others[-1] if self.others else self.lead).published
 
     @property
     def publications(self) -> tuple[str, ...]:
@@ -526,11 +526,13 @@ class Grouping:
     def narrow(self, kept: Sequence[Headline]) -> list[Story]:
         """The stories as far as they hold `kept`, the story with the newest headline first.
 
-        `kept` must be headlines of the grouped list itself (the same objects), such as a
-        filter's result. Each story keeps its kept headlines in order, the earliest becoming
-        its lead; a story with none kept is dropped. Raises ValueError for a headline that
-        was not grouped.
+        `kept` must be distinct headlines of the grouped list itself (the same objects),
+        such as a filter's result. Each story keeps its kept headlines in order, the
+        earliest becoming its lead; a story with none kept is dropped. Raises ValueError
+        for a headline that was not grouped.
         """
+        if len(kept) == len(self._places):
+            return list(self.stories)  # nothing filtered out
         if any(a.published < b.published for a, b in itertools.pairwise(kept)):
             kept = sorted(kept, key=lambda item: item.published, reverse=True)
         members: dict[int, list[tuple[int, Headline]]] = {}

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as hyp
 
 from lib.buckets import BUCKETS, Bucket, bucket_of, format_clock, format_headline_time
 
@@ -82,3 +84,57 @@ def test_formats_match_the_seed() -> None:
     assert format_headline_time(london("00:02 17-Sep-24"), LONDON) == "00:02 17-Sep-24"
     assert format_clock(SEED_NOW, LONDON) == "18 Sep 04:22"
     assert format_clock(SEED_NOW, ZoneInfo("UTC")) == "18 Sep 03:22"
+
+
+def reference_bucket_of(published: datetime, now: datetime, zone) -> Bucket | None:
+    """The rule as the seed states it, one conversion per headline (what bucketer must match)."""
+    age = now - published
+    for limit, bucket in ((30, Bucket.HALF_HOUR), (60, Bucket.HOUR), (120, Bucket.TWO_HOURS),
+                          (240, Bucket.FOUR_HOURS)):  # fmt: skip
+        if age < timedelta(minutes=limit):
+            return bucket
+    if age >= timedelta(days=7):
+        return None
+    today = now.astimezone(zone).date()
+    day = published.astimezone(zone).date()
+    if day == today:
+        return Bucket.EARLIER_TODAY
+    if day == today - timedelta(days=1):
+        return Bucket.YESTERDAY
+    return Bucket.WEEK
+
+
+ZONES = ["Europe/London", "UTC", "America/Santiago", "Asia/Tehran", "Pacific/Apia",
+         "America/Havana", "Australia/Lord_Howe", "Asia/Kolkata"]  # fmt: skip
+
+
+@given(
+    now=hyp.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1), timezones=hyp.just(UTC)),
+    back=hyp.integers(-600, 8 * 86_400),
+    zone=hyp.sampled_from(ZONES),
+)
+def test_bucketer_follows_the_rule_on_every_day(now: datetime, back: int, zone: str) -> None:
+    """Including days a clock change skips or repeats midnight (Santiago, Havana, Apia)."""
+    published = now - timedelta(seconds=back)
+    tz = ZoneInfo(zone)
+    assert bucket_of(published, now, tz) is reference_bucket_of(published, now, tz)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [
+        ("America/Santiago", datetime(2024, 9, 8, tzinfo=UTC)),  # midnight skipped
+        ("America/Santiago", datetime(2024, 4, 7, tzinfo=UTC)),  # midnight repeated
+        ("America/Havana", datetime(2024, 3, 10, tzinfo=UTC)),
+        ("America/Havana", datetime(2024, 11, 3, tzinfo=UTC)),
+        ("Europe/London", datetime(2024, 3, 31, tzinfo=UTC)),
+        ("Europe/London", datetime(2024, 10, 27, tzinfo=UTC)),
+    ],
+)
+def test_bucketer_around_clock_changes(zone: str, day: datetime) -> None:
+    tz = ZoneInfo(zone)
+    for step in range(0, 3 * 24 * 60, 20):  # `now` every 20 minutes over three days
+        now = day - timedelta(days=1) + timedelta(minutes=step)
+        for back in range(-30, 4 * 24 * 60, 37):
+            published = now - timedelta(minutes=back)
+            assert bucket_of(published, now, tz) is reference_bucket_of(published, now, tz)
