@@ -34,7 +34,7 @@ from lib.errors import ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
 from lib.parse import ParsedFeed, parse_feed
-from lib.store import FeedState, Store
+from lib.store import FeedFailure, FeedState, FeedSuccess, Store
 
 MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is not believed
 TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
@@ -123,19 +123,11 @@ def _waiting(source: Source, state: FeedState) -> SourceReport:
 
 
 def _fail(
-    source: Source, result: FetchResult, store: Store, state: FeedState, now: datetime, error: str
-) -> SourceReport:
-    """Record a failure with its backoff; what the feed gave before stays stored."""
+    source: Source, result: FetchResult, state: FeedState, now: datetime, error: str
+) -> tuple[SourceReport, FeedFailure]:
+    """A failure with its backoff; what the feed gave before stays stored."""
     retry_at = retry_time(state.failures + 1, result.http_status, result.retry_after, now)
-    store.record_failure(
-        source.url,
-        now,
-        error=error,
-        http_status=result.http_status,
-        elapsed_ms=result.elapsed_ms,
-        retry_at=retry_at,
-    )
-    return SourceReport(
+    report = SourceReport(
         source=source,
         status=FetchStatus.FAILED,
         http_status=result.http_status,
@@ -143,24 +135,26 @@ def _fail(
         elapsed_ms=result.elapsed_ms,
         waiting_until=retry_at,
     )
-
-
-def _unchanged(source: Source, result: FetchResult, store: Store, now: datetime) -> SourceReport:
-    """Record a 304, or a body identical to the last one parsed: nothing to parse."""
-    store.record_success(
-        source.url,
-        now,
-        status=str(FetchStatus.NOT_MODIFIED),
-        http_status=result.http_status,
-        elapsed_ms=result.elapsed_ms,
-        etag=result.validators.etag,
-        last_modified=result.validators.last_modified,
+    return report, FeedFailure(
+        source.url, error, result.http_status, result.elapsed_ms, retry_at=retry_at
     )
-    return SourceReport(
+
+
+def _unchanged(source: Source, result: FetchResult) -> tuple[SourceReport, FeedSuccess]:
+    """A 304, or a body identical to the last one parsed: nothing to parse."""
+    report = SourceReport(
         source=source,
         status=FetchStatus.NOT_MODIFIED,
         http_status=result.http_status,
         elapsed_ms=result.elapsed_ms,
+    )
+    return report, FeedSuccess(
+        source.url,
+        str(FetchStatus.NOT_MODIFIED),
+        result.http_status,
+        result.elapsed_ms,
+        etag=result.validators.etag,
+        last_modified=result.validators.last_modified,
     )
 
 
@@ -193,12 +187,13 @@ class _Parsing:
 
 
 class _Absorber:
-    """Turns fetch results into stored headlines and feed states as they arrive.
+    """Turns fetch results into stored headlines and feed states to record, as they arrive.
 
     Everything that touches the store runs in the thread that calls `take` and `parsed`.
     With `use_pool`, a body of `POOL_MIN_BYTES` or more goes to the worker pool and its
     future is handed to `notify` when done, to come back through `parsed`; other bodies
-    are parsed right away.
+    are parsed right away. Headlines are saved at once; the feed states wait in
+    `outcomes`, for one write when the refresh is over.
     """
 
     def __init__(
@@ -218,6 +213,7 @@ class _Absorber:
         self._notify = notify
         self._parsing: dict[Future[ParsedFeed | str], _Parsing] = {}
         self.reports: dict[str, SourceReport] = {}
+        self.outcomes: list[FeedSuccess | FeedFailure] = []
 
     @property
     def parsing(self) -> int:
@@ -229,14 +225,13 @@ class _Absorber:
         source = self._sources[result.url]
         state = self._states[source.url]
         if result.status is FetchStatus.FAILED:
-            error = result.error or "failed"
-            self.reports[source.url] = _fail(source, result, self._store, state, self._now, error)
+            self._done(*_fail(source, result, state, self._now, result.error or "failed"))
             return
         # A 304, or a body identical to the last one parsed, costs no parse.
         unchanged = result.status is FetchStatus.NOT_MODIFIED
         digest = None if unchanged else hashlib.sha256(result.body or b"").hexdigest()
         if digest is None or digest == state.body_hash:
-            self.reports[source.url] = _unchanged(source, result, self._store, self._now)
+            self._done(*_unchanged(source, result))
             return
         job = _Parsing(source, result, digest)
         future = None
@@ -259,34 +254,38 @@ class _Absorber:
         self._store_parsed(job, outcome)
 
     def _store_parsed(self, job: _Parsing, outcome: ParsedFeed | str) -> None:
-        source, result, now = job.source, job.result, self._now
+        source, result = job.source, job.result
         if isinstance(outcome, str):
-            state = self._states[source.url]
-            self.reports[source.url] = _fail(source, result, self._store, state, now, outcome)
+            self._done(*_fail(source, result, self._states[source.url], self._now, outcome))
             return
-        new = self._store.save(outcome.headlines, now)
-        self._store.record_success(
-            source.url,
-            now,
-            status=str(FetchStatus.OK),
-            http_status=result.http_status,
-            elapsed_ms=result.elapsed_ms,
-            etag=result.validators.etag,
-            last_modified=result.validators.last_modified,
-            body_hash=job.digest,
-            feed_title=outcome.feed_title,
-            items=len(outcome.headlines),
-        )
-        self.reports[source.url] = SourceReport(
+        report = SourceReport(
             source=source,
             status=FetchStatus.OK,
             http_status=result.http_status,
             items=len(outcome.headlines),
-            new=new,
+            new=self._store.save(outcome.headlines, self._now),
             warning=outcome.problem,
             elapsed_ms=result.elapsed_ms,
             parsed=True,
         )
+        self._done(
+            report,
+            FeedSuccess(
+                source.url,
+                str(FetchStatus.OK),
+                result.http_status,
+                result.elapsed_ms,
+                etag=result.validators.etag,
+                last_modified=result.validators.last_modified,
+                body_hash=job.digest,
+                feed_title=outcome.feed_title,
+                items=len(outcome.headlines),
+            ),
+        )
+
+    def _done(self, report: SourceReport, outcome: FeedSuccess | FeedFailure) -> None:
+        self.reports[report.source.url] = report
+        self.outcomes.append(outcome)
 
 
 # What the calling thread of a refresh waits for: a fetch result, a finished parse, the
@@ -358,6 +357,7 @@ def refresh_sources(
             absorber.take(event)
             if on_done:
                 on_done(event)
+    store.record_feeds(absorber.outcomes, now)
     reports = tuple(absorber.reports.get(s.url) or _waiting(s, states[s.url]) for s in sources)
     store.prune(now)
     return RefreshReport(topic=topic_slug, finished_at=now, sources=reports)

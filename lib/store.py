@@ -90,6 +90,32 @@ class FeedState:
     retry_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedSuccess:
+    """A fetch that worked, to remember. Values left None keep what was stored before."""
+
+    url: str
+    status: str  # "ok", or "not modified" (a 304, or the same bytes as last time)
+    http_status: int | None
+    elapsed_ms: float
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    feed_title: str | None = None
+    items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFailure:
+    """A fetch that failed, to remember; `retry_at` holds off the next request until then."""
+
+    url: str
+    error: str
+    http_status: int | None
+    elapsed_ms: float
+    retry_at: datetime | None = None
+
+
 # Columns added after the first release: (name, declaration), for stores made before them.
 _ADDED_FEED_COLUMNS = (
     ("failures", "INTEGER NOT NULL DEFAULT 0"),
@@ -289,6 +315,27 @@ class Store:
             )
         return states
 
+    def record_feeds(self, outcomes: Iterable[FeedSuccess | FeedFailure], now: datetime) -> None:
+        """Remember how each feed fared at `now`, in order, all in one transaction.
+
+        A success clears the failure count and any backoff. A failure keeps validators,
+        hash and headlines as they were, and counts one more failure in a row.
+        """
+        in_order = list(outcomes)
+        if not in_order:
+            return
+        seconds = _epoch(now)
+        with self._connect() as db:
+            # One transaction (and connection) for a whole refresh, not one per feed: a
+            # commit costs more than the row. Killed midway, none of it is written.
+            db.execute("BEGIN IMMEDIATE")
+            for outcome in in_order:
+                if isinstance(outcome, FeedSuccess):
+                    db.execute(_RECORD_SUCCESS, _success_row(outcome, seconds))
+                else:
+                    db.execute(_RECORD_FAILURE, _failure_row(outcome, seconds))
+            db.execute("COMMIT")
+
     def record_success(
         self,
         url: str,
@@ -304,25 +351,10 @@ class Store:
         items: int | None = None,
     ) -> None:
         """Remember a fetch that worked. Values left None keep what was stored before."""
-        seconds = _epoch(now)
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO feed (url, etag, last_modified, body_hash, feed_title, last_attempt, "
-                "last_success, failing_since, last_status, http_status, last_error, items, "
-                "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
-                "ON CONFLICT(url) DO UPDATE SET "
-                "etag = COALESCE(excluded.etag, etag), "
-                "last_modified = COALESCE(excluded.last_modified, last_modified), "
-                "body_hash = COALESCE(excluded.body_hash, body_hash), "
-                "feed_title = COALESCE(excluded.feed_title, feed_title), "
-                "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
-                "failing_since = NULL, last_status = excluded.last_status, "
-                "http_status = excluded.http_status, last_error = NULL, "
-                "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms, "
-                "failures = 0, retry_at = NULL",
-                (url, etag, last_modified, body_hash, feed_title, seconds, seconds, status,
-                 http_status, items, elapsed_ms),
-            )  # fmt: skip
+        success = FeedSuccess(
+            url, status, http_status, elapsed_ms, etag, last_modified, body_hash, feed_title, items
+        )
+        self.record_feeds([success], now)
 
     def record_failure(
         self,
@@ -338,17 +370,42 @@ class Store:
 
         `retry_at` holds off the next request to this feed until then.
         """
-        seconds = _epoch(now)
-        retry = _epoch(retry_at) if retry_at else None
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO feed (url, last_attempt, failing_since, last_status, http_status, "
-                "last_error, elapsed_ms, failures, retry_at) "
-                "VALUES (?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
-                "ON CONFLICT(url) DO UPDATE SET last_attempt = excluded.last_attempt, "
-                "failing_since = COALESCE(failing_since, excluded.failing_since), "
-                "last_status = 'failed', http_status = excluded.http_status, "
-                "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
-                "failures = failures + 1, retry_at = excluded.retry_at",
-                (url, seconds, seconds, http_status, error, elapsed_ms, retry),
-            )
+        self.record_feeds([FeedFailure(url, error, http_status, elapsed_ms, retry_at)], now)
+
+
+_RECORD_SUCCESS = (
+    "INSERT INTO feed (url, etag, last_modified, body_hash, feed_title, last_attempt, "
+    "last_success, failing_since, last_status, http_status, last_error, items, "
+    "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
+    "ON CONFLICT(url) DO UPDATE SET "
+    "etag = COALESCE(excluded.etag, etag), "
+    "last_modified = COALESCE(excluded.last_modified, last_modified), "
+    "body_hash = COALESCE(excluded.body_hash, body_hash), "
+    "feed_title = COALESCE(excluded.feed_title, feed_title), "
+    "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
+    "failing_since = NULL, last_status = excluded.last_status, "
+    "http_status = excluded.http_status, last_error = NULL, "
+    "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms, "
+    "failures = 0, retry_at = NULL"
+)
+
+_RECORD_FAILURE = (
+    "INSERT INTO feed (url, last_attempt, failing_since, last_status, http_status, "
+    "last_error, elapsed_ms, failures, retry_at) "
+    "VALUES (?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
+    "ON CONFLICT(url) DO UPDATE SET last_attempt = excluded.last_attempt, "
+    "failing_since = COALESCE(failing_since, excluded.failing_since), "
+    "last_status = 'failed', http_status = excluded.http_status, "
+    "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
+    "failures = failures + 1, retry_at = excluded.retry_at"
+)
+
+
+def _success_row(s: FeedSuccess, seconds: int) -> tuple[object, ...]:
+    return (s.url, s.etag, s.last_modified, s.body_hash, s.feed_title, seconds, seconds,
+            s.status, s.http_status, s.items, s.elapsed_ms)  # fmt: skip
+
+
+def _failure_row(f: FeedFailure, seconds: int) -> tuple[object, ...]:
+    retry = _epoch(f.retry_at) if f.retry_at else None
+    return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
+import sqlite3
 import sys
 import threading
 import types
@@ -72,6 +74,33 @@ def test_new_unchanged_and_failing_sources(feed_server: FeedServer, tmp_path: Pa
     assert titles == ["Four", "One", "Three", "Two"]
     state = store.feed_states([flaky.source.url])[flaky.source.url]
     assert state.last_success == NOW and state.failing_since == later
+
+
+def test_a_refresh_writes_its_feed_states_in_one_transaction(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "news.db")
+    topic = topic_for(feed_server)
+    feed_server.route("/etag.xml", rss([Item("One", NOW)]), etag='"v1"')
+    feed_server.route("/plain.xml", rss([Item("Two", NOW)]))
+    feed_server.route("/flaky.xml", b"down", status=500)
+    statements: list[tuple[int, str]] = []  # (connection number, SQL)
+    real, numbers = sqlite3.connect, itertools.count()
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = real(*args, **kwargs)
+        number = next(numbers)
+        db.set_trace_callback(lambda sql: statements.append((number, " ".join(sql.split()))))
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    report = refresh_topic(topic, store, NOW, LIMITS)
+    assert [r.status for r in report.sources] == [FetchStatus.OK] * 2 + [FetchStatus.FAILED]
+    feed_writes = [(n, sql) for n, sql in statements if sql.startswith("INSERT INTO feed ")]
+    assert len(feed_writes) == 3
+    (connection,) = {n for n, _ in feed_writes}
+    on_it = [sql.split()[0] for n, sql in statements if n == connection and "PRAGMA" not in sql]
+    assert on_it == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]
 
 
 def test_html_instead_of_a_feed_is_a_failure_in_words(feed_server, tmp_path: Path) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lib.errors import StoreError
 from lib.model import Headline, TimeKind
-from lib.store import Store, canonical_link
+from lib.store import FeedFailure, FeedSuccess, Store, canonical_link
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
@@ -98,6 +100,68 @@ def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
     state = store.feed_states([url])[url]
     assert state.failing_since is None and state.last_error is None
     assert state.etag == '"v1"'  # a 304 keeps the validators
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, str]]]:
+    """Every SQL statement run from now on, as (connection number, first word)."""
+    seen: list[tuple[int, str]] = []
+    opened = 0
+    real = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        nonlocal opened
+        db = real(*args, **kwargs)
+        number, opened = opened, opened + 1
+        db.set_trace_callback(lambda sql: seen.append((number, sql.split()[0].upper())))
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    yield seen
+
+
+def test_feed_states_of_a_refresh_are_written_in_one_transaction(
+    tmp_path: Path, statements: list[tuple[int, str]]
+) -> None:
+    store = Store(tmp_path / "news.db")
+    statements.clear()
+    outcomes = [
+        FeedSuccess(f"https://x.test/{i}", "ok", 200, 10.0, etag=f'"{i}"', items=i)
+        if i % 2
+        else FeedFailure(f"https://x.test/{i}", "HTTP 503", 503, 5.0)
+        for i in range(40)
+    ]
+    store.record_feeds(outcomes, NOW)
+    assert len({db for db, _ in statements}) == 1  # one connection
+    words = [word for _, word in statements if word != "PRAGMA"]
+    assert words == ["BEGIN"] + ["INSERT"] * 40 + ["COMMIT"]
+    states = store.feed_states([o.url for o in outcomes])
+    assert [s.last_status for s in states.values()] == ["failed", "ok"] * 20
+    assert states["https://x.test/3"].etag == '"3"'
+    assert states["https://x.test/2"].failures == 1
+
+
+def test_a_batch_of_feed_states_is_all_or_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    good = FeedSuccess("https://x.test/good", "ok", 200, 10.0, etag='"v1"')
+    unstorable = FeedFailure("https://x.test/bad", "x", 500, object())  # type: ignore[arg-type]
+    with pytest.raises(sqlite3.Error):
+        store.record_feeds([good, unstorable], NOW)
+    assert store.feed_states([good.url])[good.url].last_attempt is None
+
+
+def test_a_batch_of_feed_states_is_applied_in_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    url = "https://x.test/feed"
+    later = NOW + timedelta(minutes=5)
+    store.record_feeds([FeedSuccess(url, "ok", 200, 1.0, body_hash="h1")], NOW)
+    store.record_feeds(
+        [FeedFailure(url, "timed out", None, 9.0), FeedFailure(url, "HTTP 502", 502, 3.0)],
+        later,
+    )
+    state = store.feed_states([url])[url]
+    assert (state.failures, state.last_error, state.http_status) == (2, "HTTP 502", 502)
+    assert (state.body_hash, state.last_success, state.failing_since) == ("h1", NOW, later)
 
 
 def test_headlines_can_be_read_per_source(tmp_path: Path) -> None:

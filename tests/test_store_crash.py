@@ -58,3 +58,44 @@ def test_a_kill_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
     assert {"kept-1", "kept-2"} <= guids
     assert reopened.count() > 2000  # what the writer committed before the kill is there
     assert reopened.count() % 500 == 2  # whole batches only: a transaction is all or nothing
+
+
+STATE_WRITER = """
+import sys
+from datetime import UTC, datetime
+from lib.store import FeedFailure, Store
+now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+store = Store(sys.argv[1])
+print("ready", flush=True)
+while True:  # one refresh's worth of feed states at a time, until killed
+    store.record_feeds(
+        [FeedFailure(f"https://w.test/{i}", "HTTP 503", 503, 1.0) for i in range(40)], now
+    )
+"""
+
+
+def test_a_kill_mid_write_leaves_whole_batches_of_feed_states(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    urls = [f"https://w.test/{i}" for i in range(40)]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", STATE_WRITER, str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout and writer.stdout.readline().strip() == "ready"
+        for _ in range(200):
+            if store.feed_states(urls[:1])[urls[0]].failures > 20:
+                break
+            time.sleep(0.05)
+        writer.send_signal(signal.SIGKILL)
+    finally:
+        writer.wait(timeout=10)
+    assert writer.returncode == -signal.SIGKILL
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    failures = {state.failures for state in Store(path).feed_states(urls).values()}
+    (count,) = failures  # every feed the same: a batch is all or nothing
+    assert count > 20
