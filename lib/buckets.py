@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import Enum
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -42,8 +42,11 @@ def bucketer(now: datetime, zone: tzinfo) -> Callable[[datetime], Bucket | None]
     today = now.astimezone(zone).date()
     # The first instant of today and of yesterday in `zone`; where midnight is skipped by a
     # clock change, the instant the day starts.
-    start_today = datetime.combine(today, time(0), tzinfo=zone)
+    start_today = datetime.combine(today, time(0), tzinfo=zone).astimezone(UTC)
     start_yesterday = datetime.combine(today - timedelta(days=1), time(0), tzinfo=zone)
+    start_yesterday = start_yesterday.astimezone(UTC)
+    # In UTC, as stored times are: comparing two times of one tzinfo skips utcoffset().
+    now = now.astimezone(UTC)
     oldest = now - WINDOW
     by_age = tuple((now - limit, bucket) for limit, bucket in _BY_AGE)
 

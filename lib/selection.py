@@ -94,10 +94,15 @@ def group_by_bucket(
     """
     groups: dict[Bucket, list[T]] = {bucket: [] for bucket in BUCKETS}
     bucket_of = bucketer(now, zone)
+    current: Bucket | None = None
+    target: list[T] = []
     for item in sorted(items, key=when, reverse=True):
         bucket = bucket_of(when(item))
-        if bucket is not None:
-            groups[bucket].append(item)
+        if bucket is None:
+            break  # newest first: every item after this one is older than the window too
+        if bucket is not current:  # buckets come in page order, so each is entered once
+            current, target = bucket, groups[bucket]
+        target.append(item)
     return list(groups.items())
 
 
