@@ -9,6 +9,7 @@ the hash of the last body parsed, the last outcome) lives beside the headlines.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -157,6 +158,8 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._version_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -268,10 +271,26 @@ class Store:
             return int(db.execute("SELECT COUNT(*) FROM headline").fetchone()[0])
 
     def version(self) -> int:
-        """A number that changes whenever the stored headlines change (for caches)."""
-        with self._connect() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        return int(row[0]) if row else 0
+        """A number that changes whenever the stored headlines change (for caches).
+
+        The page asks on every run, so this keeps one reading connection open (shared by
+        threads under a lock) instead of opening one per call; in autocommit mode each
+        query reads the latest commit.
+        """
+        try:
+            with self._version_lock:
+                if self._reader is None:
+                    self._reader = sqlite3.connect(
+                        self.path, timeout=30, isolation_level=None, check_same_thread=False
+                    )
+                # fetchall() steps the statement to its end, which ends the read
+                # transaction: an open one would keep checkpoints from emptying the WAL.
+                rows = self._reader.execute(
+                    "SELECT value FROM meta WHERE key = 'version'"
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the headline store {self.path}: {exc}") from exc
+        return int(rows[0][0]) if rows else 0
 
     @staticmethod
     def _bump_version(db: sqlite3.Connection) -> None:

@@ -79,6 +79,42 @@ def test_version_changes_only_when_headlines_change(tmp_path: Path) -> None:
     assert store.version() == v1 > 0
 
 
+def test_version_sees_writes_from_other_connections_and_threads(tmp_path: Path) -> None:
+    """The page's store keeps one reading connection; another process's (here another Store
+    object's) commits and another thread's calls must still see the latest version."""
+    import threading
+
+    reader, writer = Store(tmp_path / "news.db"), Store(tmp_path / "news.db")
+    assert reader.version() == 0
+    writer.save([make("a", None)], NOW)
+    v1 = reader.version()
+    assert v1 > 0
+    seen: list[int] = []
+    worker = threading.Thread(target=lambda: seen.append(reader.version()))
+    worker.start()
+    worker.join()
+    assert seen == [v1]
+    writer.save([make("b", None)], NOW)
+    assert reader.version() > v1
+
+
+def test_the_kept_reader_does_not_hold_the_wal(tmp_path: Path) -> None:
+    """An unfinished read on the kept connection would block checkpoints: the WAL would grow."""
+    import sqlite3
+
+    store = Store(tmp_path / "news.db")
+    store.save([make(f"t{i}", None, i / 60) for i in range(500)], NOW)
+    store.version()
+    store.save([make(f"u{i}", None, i / 60) for i in range(500)], NOW)  # after that read
+    db = sqlite3.connect(tmp_path / "news.db", timeout=0.5)
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        db.close()
+    assert busy == 0
+    assert (tmp_path / "news.db-wal").stat().st_size == 0
+
+
 def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
     store = Store(tmp_path / "news.db")
     url = "https://x.test/feed"
