@@ -148,7 +148,7 @@ else:
     if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
         st.session_state["page_limit"] = limit + PAGE_SIZE
         st.rerun()
-    explore.downloads(listed, ctx.topic, now)
+    explore.downloads(listed, ctx.topic, now, data.store(db_path).summaries)
 
 
 user_report = None

@@ -403,3 +403,66 @@ def test_new_since_last_visit_is_marked(browser, tmp_path: Path) -> None:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "new-since-visit.png"), full_page=True)
             context.close()
+
+
+def test_downloads_hold_the_view(browser, tmp_path: Path) -> None:
+    """The CSV and RSS files a viewer downloads hold exactly the filtered list, and the RSS
+    descriptions are the feed's summaries (the page keeps none in memory: read back)."""
+    import csv
+    import io
+    from datetime import UTC, datetime, timedelta
+
+    import feedparser
+
+    from tests.feeds import Item, rss
+    from tests.feedserver import FeedServer
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    items = [
+        Item("Pipeline talks resume in Beijing", now - timedelta(minutes=10),
+             "https://wire.test/1", summary="Gas pipeline talks resumed on Tuesday."),
+        Item("Joint naval drill ends early", now - timedelta(hours=2), "https://wire.test/2",
+             summary="The drill ended a day early."),
+        Item("Pipeline deal signed after long talks", now - timedelta(hours=5),
+             "https://wire.test/3", summary="Both sides signed the pipeline deal."),
+        Item("Grain deal extended for a year", now - timedelta(hours=9), "https://wire.test/4",
+             summary="The grain deal runs to next autumn."),
+    ]  # fmt: skip
+    wanted = [items[0], items[2]]  # the keyword "pipeline", newest first
+    with FeedServer() as feeds:
+        feeds.route("/feed.xml", rss(items))
+        topics = tmp_path / "topics.toml"
+        topics.write_text(
+            '[[topic]]\nslug = "t"\ntitle = "Download test"\nabout = "x"\nquery = "x"\n'
+            'timezone = "UTC"\n[[topic.source]]\nname = "Wire"\n'
+            f'url = "{feeds.url("/feed.xml")}"\ntopical = true\n'
+        )
+        env = {
+            "NEWS_TOPICS": str(topics),
+            "NEWS_DB": str(tmp_path / "news.db"),
+            "NEWS_CLOCK": now.isoformat(),
+        }
+        with app_server(env) as base:
+            context = browser.new_context(viewport={"width": 1280, "height": 1100})
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            page.goto(base)
+            wait_for_listed(page, len(items), timeout=30_000)
+            box = page.get_by_placeholder(KEYWORD_BOX)
+            box.fill("pipeline")
+            box.press("Enter")
+            wait_for_listed(page, len(wanted))
+            page.get_by_text(f"Download the {len(wanted)} headlines in view").wait_for()
+
+            with page.expect_download() as got:
+                page.get_by_role("button", name="RSS").click()
+            feed = feedparser.parse(Path(got.value.path()).read_bytes())
+            assert [e.title for e in feed.entries] == [i.title for i in wanted]
+            assert [e.summary for e in feed.entries] == [i.summary for i in wanted]
+            assert got.value.suggested_filename == "t-20240918-0322.xml"
+
+            with page.expect_download() as got:
+                page.get_by_role("button", name="CSV").click()
+            rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
+            assert [(r["title"], r["link"]) for r in rows] == [(i.title, i.link) for i in wanted]
+            context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,12 @@ def test_an_unusable_path_is_a_store_error(tmp_path: Path) -> None:
 )
 def test_canonical_link(link: str | None, canonical: str | None) -> None:
     assert canonical_link(link) == canonical
+
+
+def test_summaries_are_read_back_by_guid(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    items = [replace(make(f"g{i}", None, i / 100), summary=f"summary {i}") for i in range(1200)]
+    store.save(items, NOW)
+    wanted = [f"g{i}" for i in range(0, 1200, 2)] + ["not stored"]  # more than one query
+    assert store.summaries(wanted) == {f"g{i}": f"summary {i}" for i in range(0, 1200, 2)}
+    assert store.summaries([]) == {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
 import streamlit as st
@@ -77,9 +78,30 @@ def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[St
     return grouping.narrow(headlines)
 
 
-def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> None:
-    """CSV, JSON and RSS of the headlines in view (made only when a button is clicked)."""
+def downloads(
+    headlines: Sequence[Headline],
+    topic: Topic,
+    now: datetime,
+    summaries: Callable[[Sequence[str]], dict[str, str]],
+) -> None:
+    """CSV, JSON and RSS of the headlines in view (made only when a button is clicked).
+
+    The page holds headlines without their summaries; `summaries` (`Store.summaries`) gives
+    them back by guid for the RSS file's descriptions.
+    """
     items = tuple(headlines)
+
+    def rss() -> str:
+        found = summaries([item.guid for item in items])
+        full = [replace(item, summary=found.get(item.guid, item.summary)) for item in items]
+        return to_rss(
+            full,
+            title=f"{topic.title} (filtered view)",
+            link="https://example.invalid/",
+            description=f"{len(items)} headlines from the {topic.title} page",
+            now=now,
+        )
+
     name = f"{topic.slug}-{now:%Y%m%d-%H%M}"
     label, csv_col, json_col, rss_col = st.columns([2, 1, 1, 1], vertical_alignment="center")
     label.caption(f"Download the {len(items)} headlines in view:")
@@ -90,13 +112,7 @@ def downloads(headlines: Sequence[Headline], topic: Topic, now: datetime) -> Non
                              on_click="ignore", key="dl-json", icon=icon)  # fmt: skip
     rss_col.download_button(
         "RSS",
-        lambda: to_rss(
-            items,
-            title=f"{topic.title} (filtered view)",
-            link="https://example.invalid/",
-            description=f"{len(items)} headlines from the {topic.title} page",
-            now=now,
-        ),
+        rss,
         f"{name}.xml",
         "application/rss+xml",
         on_click="ignore",
