@@ -170,7 +170,7 @@ def write_benchmarks(path: Path, block: str) -> None:
         path.write_text(head + block + tail)
     else:
         path.write_text(
-            "# Benchmarks\n\nRun them with `make bench` (about four minutes; "
+            "# Benchmarks\n\nRun them with `make bench` (about two minutes; "
             "`python -m bench --quick` is the smoke run that `make test` does).\n\n"
             f"{block}\n"
         )
