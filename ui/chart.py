@@ -137,7 +137,10 @@ def _template(coloured: bool, spiked: bool) -> dict[str, Any]:
             alt.Color(
                 "publication:N",
                 scale=alt.Scale(domain=[_PLACEHOLDER], range=[_PLACEHOLDER]),
-                legend=alt.Legend(title=None, orient="top", symbolType="square"),
+                # Two or three rows rather than one that runs off the right edge.
+                legend=alt.Legend(
+                    title=None, orient="top", symbolType="square", columns=3, labelLimit=220
+                ),
             )
             if coloured
             else alt.value(PALETTE[0])
@@ -196,7 +199,8 @@ def _template(coloured: bool, spiked: bool) -> dict[str, Any]:
                 )
                 .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
             )
-        return alt.layer(*layers).properties(height=150).to_dict(validate=False)
+        # Streamlit fits the whole chart, legend and axes included, into this height.
+        return alt.layer(*layers).properties(height=230).to_dict(validate=False)
 
 
 def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:
