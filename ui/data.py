@@ -230,14 +230,14 @@ def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _topic_stories(
+def _topic_grouping(
     db_path: str, topic: Topic, version: int, since: datetime, _index: TopicIndex
 ) -> Grouping:
     del db_path, topic, version, since  # the key: which index this is
     return Grouping.of(_index.headlines)
 
 
-def topic_stories(db_path: str, index: TopicIndex) -> Grouping:
+def topic_grouping(db_path: str, index: TopicIndex) -> Grouping:
     """The index's headlines grouped into stories, once per store version; a filter
     narrows the grouping (`Grouping.narrow`) instead of grouping again."""
-    return _topic_stories(db_path, index.topic, index.version, index.since, index)
+    return _topic_grouping(db_path, index.topic, index.version, index.since, index)
