@@ -5,8 +5,10 @@ The window is the one the headline list shows: a headline is in it when it is le
 time ahead of `now` (clock skew) counts in the newest slot, as the list shows it as the
 newest. So the counts over all slots add up to the headlines the list shows.
 
-Spike rule (`spike_threshold`): over the counts of every slot of the window, empty ones
-included, take the median `m` and the median absolute deviation `MAD`. The spread is
+Spike rule (`spike_threshold`): over the counts of the slots from the first that holds a
+headline to the newest (the part of the window the store covers: a store started two days
+ago has nothing earlier, and its empty days must not make every later slot look busy),
+empty ones included, take the median `m` and the median absolute deviation `MAD`. The spread is
 `s = max(1.4826 * MAD, sqrt(m), 1)`: the MAD scaled to a standard deviation, but never below
 the Poisson noise of a slot that usually holds `m` headlines, nor below one headline. A slot
 is a spike when its count is at least `max(3, m + 3 * s)`. Medians are not pulled up by the
@@ -146,7 +148,8 @@ def density(
         index = min(bisect_right(starts, published) - 1, newest)
         per_slot[index][item.publication] += 1
     counts = [sum(c.values()) for c in per_slot]
-    threshold = spike_threshold(counts)
+    first = next((i for i, count in enumerate(counts) if count), len(counts))
+    threshold = spike_threshold(counts[first:])
     return [
         Slot(
             start,

@@ -233,3 +233,16 @@ def test_a_chosen_slot_holds_what_its_bar_counts() -> None:
     newest = slots[-1]
     # 03:00-04:00 holds 03:12, 03:27 and, though dated 04:12, the one ahead of the clock.
     assert len(headlines_in(items, newest.start, newest.end, NOW)) == newest.count == 3
+
+
+def test_a_store_that_started_recently_is_not_all_spikes() -> None:
+    """Feeds carry their latest items only, so a new store holds a day or two of a 7-day
+    window: the empty days before it are not the norm the busy ones are measured against."""
+    items = [h for hours in range(36) for h in by("P", NOW - timedelta(hours=hours, minutes=1), 9)]
+    slots = density(items, NOW, UTC, timedelta(days=7))
+    assert sum(s.count for s in slots) == 36 * 9
+    assert not any(s.is_spike for s in slots)
+    # A burst in that covered part still stands out.
+    burst = by("Burst", NOW - timedelta(hours=20, minutes=30), 60)
+    spikes = [s for s in density(items + burst, NOW, UTC, timedelta(days=7)) if s.is_spike]
+    assert len(spikes) == 1 and spikes[0].count == 9 * 6 + 60
