@@ -98,14 +98,18 @@ show_notices(link_notices)
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
 st.subheader("Headline Density")
+slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
 event = st.vega_lite_chart(
-    density_spec(density(shown, now, zone, WINDOW), zone),  # the chart shows the whole filter
+    density_spec(slots, zone),
     width="stretch",
     key=explore.chart_key(),
     on_select="rerun",
     selection_mode=SELECTION_MODE,
 )
-st.caption(SPIKE_NOTE + " Click a bar or drag across bars to list only that time.")
+spiked = any(slot.is_spike for slot in slots)
+st.caption(
+    f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only that time."
+)
 chosen = explore.chosen_range(event, zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
 if chosen:

@@ -559,3 +559,18 @@ def test_clicking_a_publication_narrows_to_it(env, feed_server, monkeypatch) -> 
     assert at.multiselect(key="pubs").value == ["Reuters"]
     shown = [t for titles in bucket_titles(at).values() for t in titles]
     assert shown == ["Xi and Putin meet", "Navies drill together"]
+
+
+def test_the_spike_note_shows_only_with_spikes(env, feed_server, monkeypatch) -> None:
+    # The seed page: one or two headlines a slot, nothing stands out.
+    monkeypatch.setenv("NEWS_OFFLINE", "1")
+    at = run()
+    captions = [c.value for c in at.caption if "Click a bar" in c.value]
+    assert captions == ["Click a bar or drag across bars to list only that time."]
+    # Live: five headlines in the last four hours against a quiet three days before.
+    monkeypatch.delenv("NEWS_OFFLINE")
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    (caption,) = [c.value for c in at.caption if "Click a bar" in c.value]
+    assert caption.startswith("▼ marks a spike")
