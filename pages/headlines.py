@@ -137,7 +137,7 @@ explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
 else:
-    grouping = data.topic_grouping(db_path, index) if filters.grouped else None
+    grouping = index.grouping() if filters.grouped else None
     entries = explore.stories(grouping, listed)
     groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = previous_visit(now) if not offline_reason else None

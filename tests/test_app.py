@@ -574,3 +574,40 @@ def test_the_spike_note_shows_only_with_spikes(env, feed_server, monkeypatch) ->
     at = run()
     (caption,) = [c.value for c in at.caption if "Click a bar" in c.value]
     assert caption.startswith("▼ marks a spike")
+
+
+def test_a_new_store_version_replaces_the_index(tmp_path: Path) -> None:
+    """The page's index of a topic follows the store; the one it replaces (and its story
+    grouping) is freed, not kept beside it in a cache keyed by version."""
+    import gc
+    import weakref
+
+    from lib.model import Headline, Source, Topic
+    from ui import data
+
+    db = str(tmp_path / "news.db")
+    url = "https://wire.test/feed"
+    topic = Topic("t", "T", "x", "x", "UTC", (Source("Wire", url, topical=True),))
+
+    def headline(title: str, minutes: int) -> Headline:
+        return Headline(title, None, "Wire", None, NOW - timedelta(minutes=minutes), url, title)
+
+    data.store(db).save([headline("Pipeline talks resume in Beijing", 10)], NOW)
+    first = data.topic_index(db, topic, NOW)
+    assert data.topic_index(db, topic, NOW) is first  # same version: the same index
+    grouped = first.grouping()
+    assert first.grouping() is grouped
+    assert [s.lead.title for s in grouped.stories] == ["Pipeline talks resume in Beijing"]
+    old = weakref.ref(first)  # the index holds the only reference to its grouping
+    del first, grouped
+
+    data.store(db).save([headline("Joint naval drill ends early", 5)], NOW)
+    second = data.topic_index(db, topic, NOW)
+    assert [entry.headline.title for entry in second.indexed] == [
+        "Joint naval drill ends early",
+        "Pipeline talks resume in Beijing",
+    ]
+    # Every headline of the new index narrows in its own grouping.
+    assert len(second.grouping().narrow(second.headlines)) == 2
+    gc.collect()
+    assert old() is None

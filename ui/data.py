@@ -1,9 +1,10 @@
 """Cached loaders around `lib`: settings, topics, the store, refreshing, the snapshot.
 
 Caching rules: the refresh (network) is `st.cache_data` with the configured TTL and shared
-by every viewer; the big per-topic headline index is `st.cache_resource` keyed by the
-store's version, so a rerun never re-reads SQLite or re-normalises text, and never pickles
-thousands of headlines on each access.
+by every viewer; the big per-topic headline index is kept once per topic and store (an
+`st.cache_resource` holder) and replaced when the store's version moves on, so a rerun never
+re-reads SQLite, re-normalises text or regroups stories, never pickles thousands of
+headlines on each access, and old versions do not pile up.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -198,46 +199,70 @@ def snapshot_topic(topic: Topic, shot: Snapshot) -> Topic:
 # --- headlines ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class TopicIndex:
-    """A topic's headlines in the window, normalised once for filtering."""
+    """A topic's headlines in the window, normalised once for filtering, and grouped into
+    stories on first use (the grouping lives and dies with the index it groups)."""
 
-    indexed: tuple[Indexed, ...]
-    publications: tuple[tuple[str, int], ...]
-    topic: Topic  # the topic it was made for
-    version: int  # the store's version it was read at
-    since: datetime  # the start of the window it holds
+    def __init__(
+        self,
+        indexed: tuple[Indexed, ...],
+        publications: tuple[tuple[str, int], ...],
+        version: int,
+        since: datetime,
+    ) -> None:
+        self.indexed = indexed
+        self.publications = publications
+        self.version = version  # the store's version it was read at
+        self.since = since  # the start of the window it holds
+        self._grouping: Grouping | None = None
+        self._grouping_lock = threading.Lock()
 
     @property
     def headlines(self) -> tuple[Headline, ...]:
         """All of the topic's headlines, newest first."""
         return tuple(entry.headline for entry in self.indexed)
 
+    def grouping(self) -> Grouping:
+        """The headlines grouped into stories, made once; a filter narrows it
+        (`Grouping.narrow`) instead of grouping again."""
+        with self._grouping_lock:  # viewers arriving meanwhile wait for the one grouping
+            if self._grouping is None:
+                self._grouping = Grouping.of(self.headlines)
+            return self._grouping
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _topic_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
+
+def _build_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
     kept = topic_headlines(store(db_path).headlines(since), topic)
     # The topic's query has read the summaries; the page never shows them, and exports read
     # them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
     kept = [replace(item, summary="") if item.summary else item for item in kept]
-    return TopicIndex(index_headlines(kept), tuple(publication_counts(kept)), topic, version, since)
+    return TopicIndex(index_headlines(kept), tuple(publication_counts(kept)), version, since)
+
+
+class _Latest:
+    """The newest index of one topic in one store. A new store version (every refresh that
+    stores something) or a new window start (hourly) replaces it, so older indexes are
+    freed instead of piling up in a cache keyed by version (at 100,000 headlines each
+    holds about 150 MB)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._index: TopicIndex | None = None
+
+    def get(self, db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
+        with self._lock:  # viewers arriving during a build wait for it rather than repeat it
+            index = self._index
+            if index is None or (index.version, index.since) != (version, since):
+                index = self._index = _build_index(db_path, topic, version, since)
+            return index
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _latest_index(db_path: str, topic: Topic) -> _Latest:
+    return _Latest()
 
 
 def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
     """The topic's headlines in the 7-day window before `now`."""
-    since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # key changes hourly
-    return _topic_index(db_path, topic, store(db_path).version(), since)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _topic_grouping(
-    db_path: str, topic: Topic, version: int, since: datetime, _index: TopicIndex
-) -> Grouping:
-    del db_path, topic, version, since  # the key: which index this is
-    return Grouping.of(_index.headlines)
-
-
-def topic_grouping(db_path: str, index: TopicIndex) -> Grouping:
-    """The index's headlines grouped into stories, once per store version; a filter
-    narrows the grouping (`Grouping.narrow`) instead of grouping again."""
-    return _topic_grouping(db_path, index.topic, index.version, index.since, index)
+    since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # changes hourly
+    return _latest_index(db_path, topic).get(db_path, topic, store(db_path).version(), since)

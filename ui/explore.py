@@ -72,7 +72,7 @@ def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
 
 def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
     """The headlines as stories: the topic's grouping narrowed to them (`grouping` is
-    `data.topic_grouping(...)`), or one story per headline when grouping is off (None)."""
+    `TopicIndex.grouping()`), or one story per headline when grouping is off (None)."""
     if grouping is None:
         return [Story(item, ()) for item in headlines]
     return grouping.narrow(headlines)
