@@ -6,8 +6,10 @@ Shared by the Sources page and `python -m lib check-feed`, so both say the same 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from lib.model import Source
 from lib.store import FeedState
@@ -85,6 +87,9 @@ def describe_status(
     return f"stale: showing headlines from {stamp(last_success)}{waiting}"
 
 
+NOT_FETCHED_ADVICE = "Nothing yet: it is fetched at the next refresh."
+
+
 def source_health(
     sources: Sequence[Source],
     states: Mapping[str, FeedState],
@@ -92,13 +97,20 @@ def source_health(
     now: datetime,
     stamp: Callable[[datetime], str],
 ) -> list[dict[str, object]]:
-    """One row per source for the Sources page: state, figures, last error and advice."""
+    """One row per source for the Sources page: state, figures, last error and advice.
+
+    Two feeds of one publication (BBC world and BBC Asia) are told apart by their path.
+    """
+    names = Counter(source.name for source in sources)
     rows = []
     for source in sources:
         state = states.get(source.url) or FeedState(url=source.url)
+        name = source.name
+        if names[name] > 1:
+            name = f"{name} ({urlsplit(source.url).path.strip('/') or source.url})"
         rows.append(
             {
-                "Source": source.name,
+                "Source": name,
                 "Status": describe_status(
                     last_status=state.last_status,
                     last_success=state.last_success,
@@ -113,7 +125,9 @@ def source_health(
                 "Items in feed": state.items,
                 "Kept for topic": kept.get(source.url, 0),
                 "Last error": state.last_error or "",
-                "What to do": advice(state.last_error),
+                "What to do": advice(state.last_error)
+                if state.last_status is not None
+                else NOT_FETCHED_ADVICE,
                 "Feed": source.url,
             }
         )

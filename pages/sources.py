@@ -34,17 +34,36 @@ rows = source_health(shown.sources, states, kept, now, lambda moment: format_mom
 failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
 if config.offline:
     st.info("Offline (NEWS_OFFLINE is set): no feed is fetched; the page shows the snapshot.")
+unfetched = sum(1 for row in rows if row["Status"] == "not fetched yet")
+if unfetched and not config.offline:
+    st.caption(
+        f"{unfetched} of {len(rows)} feeds are not fetched yet: the Headlines page fetches them "
+        "when it refreshes, and so does `python -m lib fetch`."
+    )
 if failing:
     st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")
 st.dataframe(
     rows,
     hide_index=True,
     width="stretch",
-    height=38 * (len(rows) + 1),  # every row at once: no scrolling inside the table
+    height="content",  # every row at once: no scrolling inside the table
+    # What is wrong and what to do first; the figures after; the address last.
+    column_order=[
+        "Source",
+        "Status",
+        "What to do",
+        "Last success",
+        "Last error",
+        "HTTP",
+        "Response ms",
+        "Items in feed",
+        "Kept for topic",
+        "Feed",
+    ],
     column_config={
         "Feed": st.column_config.LinkColumn("Feed", help="The feed's address"),
         "HTTP": st.column_config.NumberColumn("HTTP", format="%d"),
-        "What to do": st.column_config.TextColumn("What to do", width="large"),
+        "What to do": st.column_config.TextColumn("What to do", width="medium"),
         "Last error": st.column_config.TextColumn("Last error", width="medium"),
     },
     key="sources",

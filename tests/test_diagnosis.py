@@ -80,3 +80,21 @@ def test_source_health_rows() -> None:
     }  # fmt: skip
     assert rows[1]["Status"] == "failing since 03:22" and rows[1]["Last success"] == "never"
     assert "moved or is gone" in str(rows[1]["What to do"])
+
+
+def test_two_feeds_of_one_publication_are_told_apart() -> None:
+    world = Source("BBC News", "https://feeds.bbci.co.uk/news/world/rss.xml")
+    asia = Source("BBC News", "https://feeds.bbci.co.uk/news/world/asia/rss.xml")
+    other = Source("NPR", "https://feeds.npr.org/1004/rss.xml")
+    rows = source_health([world, asia, other], {}, {}, NOW, stamp)
+    assert [row["Source"] for row in rows] == [
+        "BBC News (news/world/rss.xml)",
+        "BBC News (news/world/asia/rss.xml)",
+        "NPR",
+    ]
+
+
+def test_a_feed_never_fetched_says_when_it_will_be() -> None:
+    (row,) = source_health([Source("New", "https://new.test/rss")], {}, {}, NOW, stamp)
+    assert row["Status"] == "not fetched yet"
+    assert row["What to do"] == "Nothing yet: it is fetched at the next refresh."
