@@ -258,6 +258,34 @@ def test_big_bodies_are_parsed_in_worker_processes(
     assert state.items == 40 and state.feed_title == "Test feed" and state.body_hash
 
 
+def test_idle_workers_stop_and_start_again_for_the_next_refresh(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers stay up only while refreshes use them; a later refresh starts them again."""
+    pool = lib.refresh._ParsePool(idle=0.2)
+    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    store = Store(tmp_path / "news.db")
+    sources = big_sources(feed_server)
+    try:
+        with pool.held():  # a refresh still running keeps the pool up
+            refresh_sources("t", sources, store, NOW, LIMITS)
+            assert pool.running
+            feed_server.wait(0.5)  # longer than `idle`
+            assert pool.running
+        for _ in range(200):  # the countdown starts when the last refresh ends
+            if not pool.running:
+                break
+            feed_server.wait(0.05)
+        assert not pool.running
+        for i in range(3):  # changed bodies, so they are parsed again
+            feed_server.route(f"/big{i}.xml", feed_of(f"Big again {i}", 40))
+        report = refresh_sources("t", sources, store, NOW, LIMITS)
+        assert [r.new for r in report.sources] == [40, 40, 40]
+        assert pool.running
+    finally:
+        pool.shutdown()
+
+
 def test_a_single_source_is_parsed_here(
     feed_server: FeedServer, tmp_path: Path, parses_here: list[str]
 ) -> None:
