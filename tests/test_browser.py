@@ -92,6 +92,16 @@ HOSTILE = [
 ]  # fmt: skip
 
 
+def one_feed_env(tmp_path: Path, name: str, url: str, clock: str) -> dict[str, str]:
+    """The app's environment for a topic of one topical feed, a fresh store and a fixed clock."""
+    topics = tmp_path / "topics.toml"
+    topics.write_text(
+        '[[topic]]\nslug = "t"\ntitle = "Test topic"\nabout = "x"\nquery = "x"\n'
+        f'timezone = "UTC"\n[[topic.source]]\nname = "{name}"\nurl = "{url}"\ntopical = true\n'
+    )
+    return {"NEWS_TOPICS": str(topics), "NEWS_DB": str(tmp_path / "news.db"), "NEWS_CLOCK": clock}
+
+
 def hostile_feed() -> bytes:
     from xml.sax.saxutils import escape
 
@@ -113,17 +123,7 @@ def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
 
     with FeedServer() as feeds:
         feeds.route("/hostile.xml", hostile_feed())
-        topics = tmp_path / "topics.toml"
-        topics.write_text(
-            '[[topic]]\nslug = "t"\ntitle = "Hostile test"\nabout = "x"\nquery = "x"\n'
-            'timezone = "UTC"\n[[topic.source]]\nname = "Hostile"\n'
-            f'url = "{feeds.url("/hostile.xml")}"\ntopical = true\n'
-        )
-        env = {
-            "NEWS_TOPICS": str(topics),
-            "NEWS_DB": str(tmp_path / "news.db"),
-            "NEWS_CLOCK": "2024-09-18T03:22:00Z",
-        }
+        env = one_feed_env(tmp_path, "Hostile", feeds.url("/hostile.xml"), "2024-09-18T03:22:00Z")
         with app_server(env) as base:
             context = browser.new_context()
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
@@ -365,17 +365,7 @@ def test_new_since_last_visit_is_marked(browser, tmp_path: Path) -> None:
     assert 0 < len(fresh) < len(ages)
     with FeedServer() as feeds:
         feeds.route("/feed.xml", rss([Item(title, now - age) for title, age in ages.items()]))
-        topics = tmp_path / "topics.toml"
-        topics.write_text(
-            '[[topic]]\nslug = "t"\ntitle = "Visit test"\nabout = "x"\nquery = "x"\n'
-            'timezone = "UTC"\n[[topic.source]]\nname = "Wire"\n'
-            f'url = "{feeds.url("/feed.xml")}"\ntopical = true\n'
-        )
-        env = {
-            "NEWS_TOPICS": str(topics),
-            "NEWS_DB": str(tmp_path / "news.db"),
-            "NEWS_CLOCK": now.isoformat(),
-        }
+        env = one_feed_env(tmp_path, "Wire", feeds.url("/feed.xml"), now.isoformat())
         with app_server(env) as base:
             context = browser.new_context(viewport={"width": 1280, "height": 1100})
             context.add_cookies([
@@ -431,17 +421,7 @@ def test_downloads_hold_the_view(browser, tmp_path: Path) -> None:
     wanted = [items[0], items[2]]  # the keyword "pipeline", newest first
     with FeedServer() as feeds:
         feeds.route("/feed.xml", rss(items))
-        topics = tmp_path / "topics.toml"
-        topics.write_text(
-            '[[topic]]\nslug = "t"\ntitle = "Download test"\nabout = "x"\nquery = "x"\n'
-            'timezone = "UTC"\n[[topic.source]]\nname = "Wire"\n'
-            f'url = "{feeds.url("/feed.xml")}"\ntopical = true\n'
-        )
-        env = {
-            "NEWS_TOPICS": str(topics),
-            "NEWS_DB": str(tmp_path / "news.db"),
-            "NEWS_CLOCK": now.isoformat(),
-        }
+        env = one_feed_env(tmp_path, "Wire", feeds.url("/feed.xml"), now.isoformat())
         with app_server(env) as base:
             context = browser.new_context(viewport={"width": 1280, "height": 1100})
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
