@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,18 +34,17 @@ while True:  # batches of 500 until killed
 """
 
 
-def test_a_kill_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
-    path = tmp_path / "news.db"
-    store = Store(path)
-    store.save([make("kept-1", "https://x.test/1"), make("kept-2", "https://x.test/2")], NOW)
+def kill_mid_write(script: str, path: Path, written: Callable[[], bool]) -> None:
+    """Run `script` writing to the store at `path` in a process of its own, kill -9 it once
+    `written()` says it has committed a good part (so the kill lands mid-stream), and check
+    the file is still a sound SQLite database."""
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert writer.stdout and writer.stdout.readline().strip() == "ready"
-        # Wait until the writer has committed some batches, so the kill lands mid-stream.
         for _ in range(200):
-            if store.count() > 2000:
+            if written():
                 break
             time.sleep(0.05)
         writer.send_signal(signal.SIGKILL)
@@ -53,6 +53,13 @@ def test_a_kill_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
     assert writer.returncode == -signal.SIGKILL
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_kill_mid_write_loses_nothing_committed(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    store.save([make("kept-1", "https://x.test/1"), make("kept-2", "https://x.test/2")], NOW)
+    kill_mid_write(WRITER, path, lambda: store.count() > 2000)
     reopened = Store(path)
     guids = {h.guid for h in reopened.headlines(NOW - timedelta(days=7))}
     assert {"kept-1", "kept-2"} <= guids
@@ -78,24 +85,7 @@ def test_a_kill_mid_write_leaves_whole_batches_of_feed_states(tmp_path: Path) ->
     path = tmp_path / "news.db"
     store = Store(path)
     urls = [f"https://w.test/{i}" for i in range(40)]
-    writer = subprocess.Popen(
-        [sys.executable, "-c", STATE_WRITER, str(path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert writer.stdout and writer.stdout.readline().strip() == "ready"
-        for _ in range(200):
-            if store.feed_states(urls[:1])[urls[0]].failures > 20:
-                break
-            time.sleep(0.05)
-        writer.send_signal(signal.SIGKILL)
-    finally:
-        writer.wait(timeout=10)
-    assert writer.returncode == -signal.SIGKILL
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kill_mid_write(STATE_WRITER, path, lambda: store.feed_states(urls[:1])[urls[0]].failures > 20)
     failures = {state.failures for state in Store(path).feed_states(urls).values()}
     (count,) = failures  # every feed the same: a batch is all or nothing
     assert count > 20
