@@ -151,13 +151,27 @@ def _unchanged(source: Source, result: FetchResult) -> tuple[SourceReport, FeedS
         http_status=result.http_status,
         elapsed_ms=result.elapsed_ms,
     )
-    return report, FeedSuccess(
+    return report, _success(source, result, FetchStatus.NOT_MODIFIED)
+
+
+def _success(
+    source: Source,
+    result: FetchResult,
+    status: FetchStatus,
+    body_hash: str | None = None,
+    feed: ParsedFeed | None = None,
+) -> FeedSuccess:
+    """The feed state of an answer: its validators, and what was parsed from `feed`."""
+    return FeedSuccess(
         source.url,
-        str(FetchStatus.NOT_MODIFIED),
+        str(status),
         result.http_status,
         result.elapsed_ms,
         etag=result.validators.etag,
         last_modified=result.validators.last_modified,
+        body_hash=body_hash,
+        feed_title=feed.feed_title if feed else None,
+        items=len(feed.headlines) if feed else None,
     )
 
 
@@ -271,20 +285,7 @@ class _Absorber:
             elapsed_ms=result.elapsed_ms,
             parsed=True,
         )
-        self._done(
-            report,
-            FeedSuccess(
-                source.url,
-                str(FetchStatus.OK),
-                result.http_status,
-                result.elapsed_ms,
-                etag=result.validators.etag,
-                last_modified=result.validators.last_modified,
-                body_hash=job.digest,
-                feed_title=outcome.feed_title,
-                items=len(outcome.headlines),
-            ),
-        )
+        self._done(report, _success(source, result, FetchStatus.OK, job.digest, outcome))
 
     def _done(self, report: SourceReport, outcome: FeedSuccess | FeedFailure) -> None:
         self.reports[report.source.url] = report
