@@ -157,11 +157,10 @@ else:
 
 user_report = None
 if not offline_reason:
-    before = data.store(db_path).version()
     if report is None:
         report = data.refresh(config, topic, status)
     user_report = refresh_user_feeds(config, status)
     freshness_line(status, report, config, ctx.topic, zone, now)
 user_feeds_panel(config, ctx.topic, user_report, enabled=not offline_reason)
-if not offline_reason and data.store(db_path).version() != before:
-    st.rerun()  # new headlines arrived while the stored ones were on screen
+if not offline_reason and data.store(db_path).version() != index.version:
+    st.rerun()  # new headlines arrived after the ones on screen were read
