@@ -341,7 +341,10 @@ def test_a_copied_link_reproduces_the_view(browser, tmp_path: Path) -> None:
         wait_for_listed(page, len(expected))
         assert listed_titles(page) == titles
         assert page.locator(f"{LISTED} > .np-meta time").all_inner_texts() == times
-        assert page.get_by_placeholder(KEYWORD_BOX).input_value() == keyword
+        # The box is filled from the link after the list is drawn: wait for it, do not race it.
+        playwright_api.expect(page.get_by_placeholder(KEYWORD_BOX)).to_have_value(
+            keyword, timeout=15_000
+        )
         assert page.get_by_role("radio", name="UTC").is_checked()
         second.close()
 
