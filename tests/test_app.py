@@ -681,3 +681,47 @@ def test_a_new_store_version_replaces_the_index(tmp_path: Path) -> None:
     assert len(second.grouping().narrow(second.headlines)) == 2
     gc.collect()
     assert old() is None
+
+
+def test_own_feeds_share_the_topic_index_and_their_indexes_are_bounded(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from lib.model import Headline, Source, Topic
+    from ui import data
+
+    db = str(tmp_path / "news.db")
+    wire = "https://wire.test/feed"
+    topic = Topic("t", "T", "x", "china", "UTC", (Source("Wire", wire, topical=True),))
+
+    def headline(title: str, minutes: int, source: str) -> Headline:
+        when = NOW - timedelta(minutes=minutes)
+        return Headline(title, None, "Pub", None, when, source, f"{source}#{title}")
+
+    def own(n: int) -> tuple[Source, ...]:
+        return (Source(f"Mine {n}", f"https://own{n}.test/feed", topical=False),)
+
+    store = data.store(db)
+    store.save([headline(f"Wire story {n}", n * 10, wire) for n in range(30)], NOW)
+    count = data.MAX_OWN_INDEXES + 5
+    store.save([headline("China news", 15, own(n)[0].url) for n in range(count)], NOW)
+    store.save([headline("Weather", 16, own(0)[0].url)], NOW)  # not about the topic
+    shared = data.topic_index(db, topic, NOW)
+    first = data.page_index(db, topic, own(0), NOW)
+    titles = [entry.headline.title for entry in first.indexed]
+    assert titles[:3] == ["Wire story 0", "Wire story 1", "China news"]  # newest first
+    assert len(titles) == 31 and "Weather" not in titles
+    assert dict(first.publications) == {"Pub": 31}
+    # The topic's entries are the shared index's own objects: no copy is made.
+    assert {id(e) for e in shared.indexed} <= {id(e) for e in first.indexed}
+    narrowed = first.grouping().narrow([e.headline for e in first.indexed][2:3])
+    assert [story.lead.title for story in narrowed] == ["China news"]
+    assert data.page_index(db, topic, (), NOW) is shared
+    # Each distinct set of own feeds gets a small index; past the bound the oldest is dropped.
+    oldest = weakref.ref(first._parts[1])
+    del first, narrowed
+    for n in range(1, count):
+        data.page_index(db, topic, own(n), NOW)
+        assert data.topic_index(db, topic, NOW) is shared
+    gc.collect()
+    assert oldest() is None
