@@ -33,6 +33,7 @@ __all__ = [
     "Term",
     "matches",
     "normalize_text",
+    "parse_keyword",
     "parse_query",
 ]
 
@@ -396,6 +397,11 @@ _OPERATORS = {"AND": _Kind.AND, "OR": _Kind.OR, "NOT": _Kind.NOT}
 _WORD_END = _QUOTES | {"(", ")"}
 _STARTS_OPERAND = frozenset({_Kind.TERM, _Kind.NOT, _Kind.OPEN})
 MAX_DEPTH = 32  # nested parentheses; deeper queries are refused rather than overflow the stack
+# What a viewer may type or link as a keyword. Every term is a substring test per headline on
+# every rerun (20,000 terms took 40 s over 10,000 headlines), and each parsed keyword is
+# cached; topic queries come from the operator's file and are not held to these.
+MAX_KEYWORD_CHARS = 500
+MAX_KEYWORD_TERMS = 50
 
 
 def _term(raw: str) -> Term | None:
@@ -562,10 +568,29 @@ def parse_query(text: str) -> Query:
     Raises `QuerySyntaxError` with a short problem sentence and the character position when
     the syntax is invalid. Blank text gives the empty query, which matches everything.
     """
+    return _query(text, _tokens(text))
+
+
+@functools.lru_cache(maxsize=256)  # at most 256 keywords of at most MAX_KEYWORD_CHARS each
+def parse_keyword(text: str) -> Query:
+    """Parse what a viewer typed or linked as a keyword: `parse_query` within limits.
+
+    Raises `QuerySyntaxError` for text longer than `MAX_KEYWORD_CHARS` (before reading it)
+    or with more than `MAX_KEYWORD_TERMS` words and phrases, as for invalid syntax.
+    """
+    if len(text) > MAX_KEYWORD_CHARS:
+        problem = f"Too long — use at most {MAX_KEYWORD_CHARS} characters."
+        raise QuerySyntaxError(text[:MAX_KEYWORD_CHARS], problem, MAX_KEYWORD_CHARS)
     tokens = _tokens(text)
-    if not tokens:
-        return Query(None, text)
-    return Query(_Parser(text, tokens).parse(), text)
+    terms = [token for token in tokens if token.kind is _Kind.TERM]
+    if len(terms) > MAX_KEYWORD_TERMS:
+        problem = f"Too many words — use at most {MAX_KEYWORD_TERMS} words and phrases."
+        raise QuerySyntaxError(text, problem, terms[MAX_KEYWORD_TERMS].position)
+    return _query(text, tokens)
+
+
+def _query(text: str, tokens: list[_Token]) -> Query:
+    return Query(_Parser(text, tokens).parse(), text) if tokens else Query(None, text)
 
 
 def matches(query: str, text: str) -> bool:

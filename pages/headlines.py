@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from lib.buckets import format_clock, format_moment
@@ -48,15 +46,15 @@ status = st.container()  # progress bar and failure summary go here, above the h
 report: RefreshReport | None = None
 offline_reason = "NEWS_OFFLINE is set" if config.offline else None
 # The page shows the topic's feeds and the viewer's own (fetched separately, see the end).
-shown_topic = replace(topic, sources=(*topic.sources, *user_feeds()))
+own_feeds = user_feeds()
 if not offline_reason:
-    index = data.topic_index(db_path, shown_topic, now)
+    index = data.page_index(db_path, topic, own_feeds, now)
     if not index.indexed:  # nothing stored yet: wait for the network before drawing
         report = data.refresh(config, topic, status)
         if report.unreachable:
             offline_reason = "no source could be reached"
         else:
-            index = data.topic_index(db_path, shown_topic, now)
+            index = data.page_index(db_path, topic, own_feeds, now)
 has_snapshot = False
 if offline_reason:
     shot, shot_db = data.snapshot(str(config.snapshot_dir))

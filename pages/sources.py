@@ -29,7 +29,7 @@ st.caption(
 mine = [replace(feed, name=f"{feed.name} (yours)") for feed in user_feeds()]
 shown = replace(topic, sources=(*topic.sources, *mine))
 states = data.store(db_path).feed_states([source.url for source in shown.sources])
-kept = Counter(item.source for item in data.topic_index(db_path, shown, now).headlines)
+kept = Counter(item.source for item in data.page_index(db_path, topic, user_feeds(), now).headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
 failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
 if config.offline:

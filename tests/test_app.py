@@ -495,8 +495,78 @@ def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkey
     ).run()
     assert [s.name for s in at.session_state["user_feeds"]] == [f"Feed {n}" for n in range(5)]
     captions = [c.value for c in at.sidebar.caption]
-    assert "Imported 5 of 7 feeds." in captions
-    assert "At most 5 feeds of your own: remove one first." in captions
+    assert "Added 5 of 7 feeds: 2 over the limit of 5 per session." in captions
+
+
+def upload_opml(at: AppTest, outlines: list[tuple[str, str]]) -> AppTest:
+    body = "".join(f'<outline text="{name}" xmlUrl="{url}"/>' for name, url in outlines)
+    data = f'<opml version="2.0"><body>{body}</body></opml>'.encode()
+    return at.file_uploader(key="opml").upload("mine.opml", data, "text/xml").run()
+
+
+def test_an_opml_import_is_summarised_in_one_line(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")
+    for n in range(36):
+        feed_server.route(f"/u{n}.xml", rss([]))
+    good = [(f"Feed {n}", feed_server.url(f"/u{n}.xml")) for n in range(36)]
+    bad = [(f"Bad {n}", f"file:///etc/{n}") for n in range(3)]
+    on_page = [("Again", feed_server.url("/agg.xml"))]
+    at = upload_opml(run(), [good[0], *bad, *on_page, *good[1:]])
+    assert not at.exception
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("Added")] == [
+        "Added 5 of 40 feeds: 3 refused (the first: only http:// and https:// feeds can be "
+        "added (got file:)), 1 already on the page, 31 over the limit of 5 per session."
+    ]
+    assert len(at.sidebar.caption) < 12  # the panel's own lines, not one per outline
+    assert len(at.session_state["user_feeds"]) == 5
+    assert "Xi and Putin meet" in page_html(at)  # the page goes on as before
+
+    # A file of bad addresses: a few are checked, the rest are counted, not looked up.
+    at = upload_opml(run(), [(f"Bad {n}", f"http://{n}.invalid/feed") for n in range(400)])
+    (summary,) = [c.value for c in at.sidebar.caption if c.value.startswith("Added")]
+    assert summary.startswith("Added 0 of 400 feeds: 10 refused (the first: ")
+    assert summary.endswith(", 390 not tried after 10 refusals.")
+
+
+def test_a_big_opml_file_is_refused_in_one_line(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    many = [(f"Feed {n}", f"https://feeds.test/{n}.xml") for n in range(20_000)]
+    at = upload_opml(run(), many)  # about 1.3 MB
+    assert sidebar_errors(at) == ["Not imported: the file is over 1 MB — import a shorter list."]
+    assert "user_feeds" not in at.session_state
+    # Under the size cap, only the first 1,000 feeds are read.
+    at = upload_opml(run(), many[:1_200])
+    (summary,) = [c.value for c in at.sidebar.caption if c.value.startswith("Added")]
+    assert summary.startswith("Added 0 of the first 1,000 feeds: 10 refused")
+    assert "Xi and Putin meet" in page_html(at)
+
+
+def test_a_keyword_too_long_is_one_line_and_the_page_goes_on(env, feed_server, monkeypatch):
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    at.text_input(key="q").input("pipeline " * 100).run()
+    assert [w.value for w in at.sidebar.warning] == [
+        "Keyword not used: Too long — use at most 500 characters."
+    ]
+    assert len([t for titles in bucket_titles(at).values() for t in titles]) == 6  # unfiltered
+    at.text_input(key="q").input(" OR ".join(f"w{n}" for n in range(60))).run()
+    assert [w.value for w in at.sidebar.warning] == [
+        "Keyword not used: Too many words — use at most 50 words and phrases."
+    ]
+    at.text_input(key="q").input("pipeline").run()
+    assert not at.sidebar.warning
+    assert [t for titles in bucket_titles(at).values() for t in titles] == [
+        "Gas pipeline deal signed"
+    ]
+    # The same from a link.
+    at = run_with({"q": "treaty " * 1000})
+    assert [w.value for w in at.sidebar.warning] == [
+        "Keyword not used: Too long — use at most 500 characters."
+    ]
 
 
 def test_copies_of_a_story_collapse_into_one_entry(env, feed_server, monkeypatch) -> None:
@@ -611,3 +681,47 @@ def test_a_new_store_version_replaces_the_index(tmp_path: Path) -> None:
     assert len(second.grouping().narrow(second.headlines)) == 2
     gc.collect()
     assert old() is None
+
+
+def test_own_feeds_share_the_topic_index_and_their_indexes_are_bounded(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from lib.model import Headline, Source, Topic
+    from ui import data
+
+    db = str(tmp_path / "news.db")
+    wire = "https://wire.test/feed"
+    topic = Topic("t", "T", "x", "china", "UTC", (Source("Wire", wire, topical=True),))
+
+    def headline(title: str, minutes: int, source: str) -> Headline:
+        when = NOW - timedelta(minutes=minutes)
+        return Headline(title, None, "Pub", None, when, source, f"{source}#{title}")
+
+    def own(n: int) -> tuple[Source, ...]:
+        return (Source(f"Mine {n}", f"https://own{n}.test/feed", topical=False),)
+
+    store = data.store(db)
+    store.save([headline(f"Wire story {n}", n * 10, wire) for n in range(30)], NOW)
+    count = data.MAX_OWN_INDEXES + 5
+    store.save([headline("China news", 15, own(n)[0].url) for n in range(count)], NOW)
+    store.save([headline("Weather", 16, own(0)[0].url)], NOW)  # not about the topic
+    shared = data.topic_index(db, topic, NOW)
+    first = data.page_index(db, topic, own(0), NOW)
+    titles = [entry.headline.title for entry in first.indexed]
+    assert titles[:3] == ["Wire story 0", "Wire story 1", "China news"]  # newest first
+    assert len(titles) == 31 and "Weather" not in titles
+    assert dict(first.publications) == {"Pub": 31}
+    # The topic's entries are the shared index's own objects: no copy is made.
+    assert {id(e) for e in shared.indexed} <= {id(e) for e in first.indexed}
+    narrowed = first.grouping().narrow([e.headline for e in first.indexed][2:3])
+    assert [story.lead.title for story in narrowed] == ["China news"]
+    assert data.page_index(db, topic, (), NOW) is shared
+    # Each distinct set of own feeds gets a small index; past the bound the oldest is dropped.
+    oldest = weakref.ref(first._parts[1])
+    del first, narrowed
+    for n in range(1, count):
+        data.page_index(db, topic, own(n), NOW)
+        assert data.topic_index(db, topic, NOW) is shared
+    gc.collect()
+    assert oldest() is None

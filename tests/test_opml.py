@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib.errors import ParseError
-from lib.opml import parse_opml, to_opml
+from lib.opml import MAX_OPML_BYTES, check_size, parse_opml, to_opml
 
 DATA = Path(__file__).parent / "data"
 
@@ -54,6 +54,47 @@ def test_malformed_or_hostile_files_raise(data: bytes, problem: str) -> None:
     with pytest.raises(ParseError) as caught:
         parse_opml(data)
     assert caught.value.problem == problem
+
+
+def _big_opml(count: int, tail: str = "</body></opml>") -> bytes:
+    """A generated subscription list of `count` feeds, as a feed reader exports one."""
+    body = "".join(
+        f'<outline type="rss" text="Feed {n}" xmlUrl="https://feeds.test/{n}.xml"/>'
+        for n in range(count)
+    )
+    return f'<opml version="2.0"><body>{body}{tail}'.encode()
+
+
+def test_a_file_over_the_size_cap_is_refused_before_it_is_read() -> None:
+    big = _big_opml(20_000)  # about 1.4 MB, like the file that wrote 21,893 captions
+    assert len(big) > MAX_OPML_BYTES
+    with pytest.raises(ParseError) as caught:
+        parse_opml(big)
+    assert caught.value.problem == "the file is over 1 MB — import a shorter list"
+    with pytest.raises(ParseError):
+        check_size(len(big))  # what the page asks before it reads an upload's bytes
+    check_size(MAX_OPML_BYTES)  # at the cap: allowed
+    # Garbage just under the cap is read, and reported as garbage rather than as too big.
+    with pytest.raises(ParseError, match="not valid XML"):
+        parse_opml(b"x" * MAX_OPML_BYTES)
+
+
+def test_reading_stops_at_the_limit() -> None:
+    data = _big_opml(5_000)
+    feeds = parse_opml(data, limit=6)
+    assert feeds == [(f"Feed {n}", f"https://feeds.test/{n}.xml") for n in range(6)]
+    assert len(parse_opml(data)) == 5_000
+    # What comes after the limit is not read at all: a broken end goes unnoticed.
+    broken = _big_opml(3, tail="<outline")
+    assert len(parse_opml(broken, limit=3)) == 3
+    with pytest.raises(ParseError, match="not valid XML"):
+        parse_opml(broken, limit=4)
+
+
+def test_the_root_is_checked_when_reading_stops_early() -> None:
+    data = b'<rss><outline xmlUrl="https://feeds.test/a"/><outline xmlUrl="b"/></rss>'
+    with pytest.raises(ParseError, match="not an OPML file"):
+        parse_opml(data, limit=1)
 
 
 def test_an_opml_without_feeds_is_an_empty_list() -> None:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from lib.errors import QuerySyntaxError
 from lib.query import (
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORD_TERMS,
     And,
     Not,
     Or,
@@ -19,6 +21,7 @@ from lib.query import (
     _normalize_unicode,  # the full path, to check the fast ones against
     matches,
     normalize_text,
+    parse_keyword,
     parse_query,
 )
 
@@ -491,3 +494,55 @@ def test_matching_agrees_with_set_logic(headline_words: list[str]) -> None:
     assert matches("-(china moscow) xi", text) == (
         not ({"china", "moscow"} <= have) and "xi" in have
     )
+
+
+# --- limits on what a viewer types --------------------------------------------------------
+
+
+def test_a_keyword_over_the_length_cap_is_refused_before_it_is_read() -> None:
+    parse_keyword.cache_clear()
+    typed = "russia " * 30_000  # 210 KB: the keyword that took 17.5 s
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_keyword(typed)
+    assert caught.value.problem == f"Too long — use at most {MAX_KEYWORD_CHARS} characters."
+    assert caught.value.position == MAX_KEYWORD_CHARS
+    assert len(caught.value.query) == MAX_KEYWORD_CHARS  # the error does not keep it all
+    assert parse_keyword.cache_info().currsize == 0  # nor does the cache
+    at_cap = f'"{"russia " * 100}'[: MAX_KEYWORD_CHARS - 1] + '"'  # one long phrase
+    assert len(at_cap) == MAX_KEYWORD_CHARS
+    assert len(parse_keyword(at_cap).terms()) == 1
+
+
+def test_a_keyword_with_too_many_terms_is_refused() -> None:
+    words = [f"w{n}" for n in range(MAX_KEYWORD_TERMS + 1)]
+    allowed = " OR ".join(words[:MAX_KEYWORD_TERMS])
+    assert parse_keyword(allowed).terms() == tuple(words[:MAX_KEYWORD_TERMS])
+    many = " OR ".join(words)
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_keyword(many)
+    problem = f"Too many words — use at most {MAX_KEYWORD_TERMS} words and phrases."
+    assert caught.value.problem == problem
+    assert caught.value.position == many.index(words[MAX_KEYWORD_TERMS])
+    # A phrase is one term however many words it has; operators and brackets are none.
+    phrase = '"' + " ".join(words) + '"'
+    assert parse_keyword(f"({phrase}) AND NOT x").terms() == (" ".join(words),)
+
+
+def test_the_keyword_cache_is_bounded() -> None:
+    parse_keyword.cache_clear()
+    for n in range(1000):
+        parse_keyword(f"word{n}")
+    assert parse_keyword.cache_info().currsize == parse_keyword.cache_info().maxsize == 256
+
+
+def test_keyword_syntax_errors_are_those_of_queries() -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_keyword("china AND")
+    assert caught.value.problem == 'Nothing after "AND" — put a word after it or remove it.'
+    assert parse_keyword("") == parse_query("")
+
+
+def test_topic_queries_from_the_operator_are_not_held_to_the_keyword_limits() -> None:
+    names = " OR ".join(f"name{n}" for n in range(MAX_KEYWORD_TERMS * 3))
+    assert len(names) > MAX_KEYWORD_CHARS
+    assert len(parse_query(f"({names}) AND russia").terms()) == MAX_KEYWORD_TERMS * 3 + 1

@@ -4,14 +4,17 @@ Caching rules: the refresh (network) is `st.cache_data` with the configured TTL 
 by every viewer; the big per-topic headline index is kept once per topic and store (an
 `st.cache_resource` holder) and replaced when the store's version moves on, so a rerun never
 re-reads SQLite, re-normalises text or regroups stories, never pickles thousands of
-headlines on each access, and old versions do not pile up.
+headlines on each access, and old versions do not pile up. A viewer's own feeds get a small
+index of their own, merged with the topic's for each run (`page_index`): the topic's
+headlines are never copied per viewer.
 """
 
 from __future__ import annotations
 
+import heapq
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -231,8 +234,12 @@ class TopicIndex:
             return self._grouping
 
 
-def _build_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
-    kept = topic_headlines(store(db_path).headlines(since), topic)
+def _build_index(
+    db_path: str, topic: Topic, version: int, since: datetime, by_source: bool = False
+) -> TopicIndex:
+    # `by_source` reads only the topic's feeds' rows: for a viewer's few feeds, a small part.
+    urls = [source.url for source in topic.sources] if by_source else None
+    kept = topic_headlines(store(db_path).headlines(since, urls), topic)
     # The topic's query has read the summaries; the page never shows them, and exports read
     # them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
     kept = [replace(item, summary="") if item.summary else item for item in kept]
@@ -249,11 +256,13 @@ class _Latest:
         self._lock = threading.Lock()
         self._index: TopicIndex | None = None
 
-    def get(self, db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
+    def get(
+        self, db_path: str, topic: Topic, version: int, since: datetime, by_source: bool = False
+    ) -> TopicIndex:
         with self._lock:  # viewers arriving during a build wait for it rather than repeat it
             index = self._index
             if index is None or (index.version, index.since) != (version, since):
-                index = self._index = _build_index(db_path, topic, version, since)
+                index = self._index = _build_index(db_path, topic, version, since, by_source)
             return index
 
 
@@ -262,7 +271,74 @@ def _latest_index(db_path: str, topic: Topic) -> _Latest:
     return _Latest()
 
 
+# Viewers' own feeds: one small index per distinct set of feeds, the least recently used
+# dropped past this many (each holds only those feeds' headlines, never the topic's).
+MAX_OWN_INDEXES = 64
+
+
+@st.cache_resource(max_entries=MAX_OWN_INDEXES, show_spinner=False)
+def _latest_own_index(db_path: str, feeds: Topic) -> _Latest:
+    return _Latest()
+
+
+def _window_start(now: datetime) -> datetime:
+    return (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # changes hourly
+
+
 def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
     """The topic's headlines in the 7-day window before `now`."""
-    since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # changes hourly
+    since = _window_start(now)
     return _latest_index(db_path, topic).get(db_path, topic, store(db_path).version(), since)
+
+
+class _MergedIndex(TopicIndex):
+    """The topic's shared index and a viewer's own feeds' index seen as one, for one run:
+    it holds references to both, never a copy of the topic's headlines."""
+
+    def __init__(self, shared: TopicIndex, own: TopicIndex) -> None:
+        indexed = tuple(
+            heapq.merge(
+                shared.indexed, own.indexed, key=lambda e: e.headline.published, reverse=True
+            )
+        )
+        publications = tuple(publication_counts(entry.headline for entry in indexed))
+        # The older version of the two: a store that moved on since either was read reruns.
+        version = min(shared.version, own.version)
+        super().__init__(indexed, publications, version, shared.since)
+        self._parts = (shared, own)
+
+    def grouping(self) -> Grouping:
+        """Both indexes' groupings as one (each made once, in its own index): a story of
+        the topic and one of the viewer's feeds stay apart even when they are the same."""
+        with self._grouping_lock:
+            if self._grouping is None:
+                first, second = (part.grouping() for part in self._parts)
+                stories = tuple(
+                    heapq.merge(first.stories, second.stories, key=lambda s: s.newest, reverse=True)
+                )
+                places = {
+                    id(item): (number, position)
+                    for number, story in enumerate(stories)
+                    for position, item in enumerate(story.headlines)
+                }
+                self._grouping = Grouping(stories, places)
+            return self._grouping
+
+
+def page_index(
+    db_path: str, topic: Topic, own_feeds: Sequence[Source], now: datetime
+) -> TopicIndex:
+    """The topic's headlines with those of a viewer's own feeds that match its query.
+
+    The topic's index is the one every viewer shares; the own feeds get a small index of
+    their own (kept per distinct set of feeds, at most `MAX_OWN_INDEXES`), merged with it
+    for this run only.
+    """
+    shared = topic_index(db_path, topic, now)
+    if not own_feeds:
+        return shared
+    feeds = replace(topic, sources=tuple(own_feeds))
+    own = _latest_own_index(db_path, feeds).get(
+        db_path, feeds, store(db_path).version(), shared.since, by_source=True
+    )
+    return _MergedIndex(shared, own)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from lib.errors import QuerySyntaxError
-from lib.query import Query, parse_query
+from lib.query import Query, parse_keyword
 
 ALL, ONLY, EXCEPT = "all", "only", "except"
 PUB_MODES = (ALL, ONLY, EXCEPT)
@@ -100,7 +100,7 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
     problem = None
     if text and text.strip():
         try:
-            keyword = parse_query(text)
+            keyword = parse_keyword(text)
         except QuerySyntaxError as exc:
             problem = exc.problem
             bar.warning(f"Keyword not used: {problem}")

@@ -3,7 +3,8 @@
 A URL a viewer types is untrusted: only http/https, never to loopback, private, link-local
 or metadata addresses (checked after DNS and on every redirect, see lib/netguard.py), and a
 few per session. Their headlines are stored like any feed's, but only the sessions that
-added the feed show them.
+added the feed show them. An OPML file is read only up to 1 MB and 1,000 feeds, and what
+its import did is said in one line.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from lib.config import Settings
 from lib.errors import FetchError, ParseError
 from lib.model import Source, Topic
 from lib.netguard import check_url
-from lib.opml import parse_opml, to_opml
+from lib.opml import MAX_OPML_BYTES, check_size, parse_opml, to_opml
 from lib.refresh import RefreshReport
 from ui import data
 
 MAX_USER_FEEDS = 5
+# An OPML import reads at most this many feeds of a file, and checks addresses (a DNS lookup
+# each) only until this many are refused; the rest are counted in its one-line summary.
+MAX_OPML_FEEDS = 1000
+MAX_OPML_REFUSALS = 10
 _KEY = "user_feeds"
 
 
@@ -42,6 +47,45 @@ def _add(config: Settings, topic: Topic, url: str, name: str | None = None) -> s
     feeds.append(Source(name=name or url, url=url, topical=False, label=None))
     st.session_state[_KEY] = feeds
     return None
+
+
+def _import(config: Settings, topic: Topic, document: bytes) -> str:
+    """Add the feeds an OPML file lists, as far as the limits allow; one line saying what
+    happened. Raises ParseError when the file is not OPML."""
+    outlines = parse_opml(document, limit=MAX_OPML_FEEDS + 1)
+    more = len(outlines) > MAX_OPML_FEEDS
+    outlines = outlines[:MAX_OPML_FEEDS]
+    feeds = user_feeds()
+    on_page = {s.url for s in (*topic.sources, *feeds)}
+    duplicates = over = untried = 0
+    refusals: list[str] = []
+    for title, href in outlines:
+        url = href.strip()
+        if url in on_page:
+            duplicates += 1
+        elif len(feeds) >= MAX_USER_FEEDS:
+            over += 1
+        elif len(refusals) >= MAX_OPML_REFUSALS:
+            untried += 1
+        else:
+            try:
+                check_url(url, config.allow_private_hosts)
+            except FetchError as exc:
+                refusals.append(exc.problem)
+                continue
+            feeds.append(Source(name=title, url=url, topical=False, label=None))
+            on_page.add(url)
+    added = len(feeds) - len(user_feeds())
+    st.session_state[_KEY] = feeds
+    of = f"the first {MAX_OPML_FEEDS:,}" if more else f"{len(outlines)}"
+    parts = [
+        f"{len(refusals)} refused (the first: {refusals[0]})" if refusals else "",
+        f"{duplicates} already on the page" if duplicates else "",
+        f"{over} over the limit of {MAX_USER_FEEDS} per session" if over else "",
+        f"{untried} not tried after {MAX_OPML_REFUSALS} refusals" if untried else "",
+    ]
+    reasons = ", ".join(part for part in parts if part)
+    return f"Added {added} of {of} feeds{': ' + reasons if reasons else ''}."
 
 
 def _remove(url: str) -> None:
@@ -85,22 +129,19 @@ def user_feeds_panel(
                 else:
                     st.rerun()
         upload = st.file_uploader(
-            "Import an OPML file", type=["opml", "xml"], key="opml", disabled=not enabled
+            "Import an OPML file",
+            type=["opml", "xml"],
+            key="opml",
+            disabled=not enabled,
+            max_upload_size=max(1, MAX_OPML_BYTES // 1_000_000),  # the browser's own check
         )
         if upload is not None and st.session_state.get("opml_done") != upload.file_id:
             st.session_state["opml_done"] = upload.file_id
             try:
-                outlines = parse_opml(upload.getvalue())
+                check_size(upload.size)  # before the bytes are read: the server's check
+                st.caption(_import(config, topic, upload.getvalue()))
             except ParseError as exc:
                 st.error(f"Not imported: {exc.problem}.")
-            else:
-                problems = [
-                    p for title, href in outlines if (p := _add(config, topic, href, title))
-                ]
-                added = len(outlines) - len(problems)
-                st.caption(f"Imported {added} of {len(outlines)} feeds.")
-                for problem in dict.fromkeys(problems):
-                    st.caption(problem)
         states = {r.source.url: r for r in report.sources} if report else {}
         for feed in feeds:
             left, right = st.columns([5, 1], vertical_alignment="center")
