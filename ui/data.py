@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from lib.config import Settings, load_settings, load_topics
+from lib.errors import StoreError
 from lib.fetch import FetchLimits, FetchResult
 from lib.model import Headline, Source, Topic
 from lib.refresh import RefreshReport, refresh_sources
@@ -27,6 +28,7 @@ from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import WINDOW, Store
 from lib.stories import Grouping
 from ui.clock import now as clock_now
+from ui.clock import real_now
 
 # "Refresh now" may not start a new round of requests to every host more often than this.
 MIN_REFRESH_INTERVAL = timedelta(seconds=30)
@@ -84,11 +86,11 @@ class _Progress:
 
 
 _PROGRESS: dict[str, _Progress] = {}
-_REFRESHERS: dict[float, Callable[..., RefreshReport]] = {}
+_REFRESHERS: dict[float, Callable[..., RefreshReport | StoreError]] = {}
 _REFRESHERS_LOCK = threading.Lock()
 
 
-def _refresher(ttl: float) -> Callable[..., RefreshReport]:
+def _refresher(ttl: float) -> Callable[..., RefreshReport | StoreError]:
     """The cached refresh function for a TTL (the TTL is fixed when a cache is made)."""
     with _REFRESHERS_LOCK:
         if ttl not in _REFRESHERS:
@@ -101,22 +103,28 @@ def _refresher(ttl: float) -> Callable[..., RefreshReport]:
                 deadline: float,
                 at: str,
                 untrusted: bool,
-            ) -> RefreshReport:
+            ) -> RefreshReport | StoreError:
                 del at  # key only: the clock when NEWS_CLOCK is fixed, else empty
                 progress = _PROGRESS.setdefault(slug, _Progress())
                 progress.start(len(sources))
                 config = settings()
-                return refresh_sources(
-                    slug,
-                    sources,
-                    store(db_path),
-                    clock_now(config),
-                    FetchLimits(deadline=deadline),
-                    on_done=progress.tick,
-                    on_plan=progress.start,
-                    untrusted=[s.url for s in sources] if untrusted else (),
-                    allow_private=config.allow_private_hosts,
-                )
+                try:
+                    return refresh_sources(
+                        slug,
+                        sources,
+                        store(db_path),
+                        clock_now(config),
+                        FetchLimits(deadline=deadline),
+                        on_done=progress.tick,
+                        on_plan=progress.start,
+                        untrusted=[s.url for s in sources] if untrusted else (),
+                        allow_private=config.allow_private_hosts,
+                        real_now=real_now(),
+                    )
+                except StoreError as exc:
+                    # Kept for the TTL like a report, so every rerun does not fetch every
+                    # feed again only to fail at the store.
+                    return exc
 
             _REFRESHERS[ttl] = run
         return _REFRESHERS[ttl]
@@ -138,11 +146,12 @@ def refresh(
 
     The work runs on a worker thread while this thread draws a progress bar in `status`
     counting sources done, so the headlines already on screen stay there meanwhile.
-    `untrusted` marks feeds a viewer typed in (checked by lib/netguard.py).
+    `untrusted` marks feeds a viewer typed in (checked by lib/netguard.py, stored apart).
+    Raises StoreError when the store cannot be written (kept, like a report, for the TTL).
     """
     run = _refresher(config.cache_ttl)
     args = _refresh_args(config, topic, untrusted)
-    outcome: list[RefreshReport] = []
+    outcome: list[RefreshReport | StoreError] = []
     failure: list[BaseException] = []
 
     def work() -> None:
@@ -166,6 +175,8 @@ def refresh(
         slot.empty()
     if failure:
         raise failure[0]
+    if isinstance(outcome[0], StoreError):
+        raise outcome[0]
     return outcome[0]
 
 
@@ -231,8 +242,10 @@ class TopicIndex:
             return self._grouping
 
 
-def _build_index(db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
-    kept = topic_headlines(store(db_path).headlines(since), topic)
+def _build_index(
+    db_path: str, topic: Topic, version: int, since: datetime, viewer_feeds: tuple[str, ...]
+) -> TopicIndex:
+    kept = topic_headlines(store(db_path).headlines(since, viewer_feeds=viewer_feeds), topic)
     # The topic's query has read the summaries; the page never shows them, and exports read
     # them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
     kept = [replace(item, summary="") if item.summary else item for item in kept]
@@ -249,20 +262,47 @@ class _Latest:
         self._lock = threading.Lock()
         self._index: TopicIndex | None = None
 
-    def get(self, db_path: str, topic: Topic, version: int, since: datetime) -> TopicIndex:
+    def get(
+        self,
+        db_path: str,
+        topic: Topic,
+        version: int,
+        since: datetime,
+        viewer_feeds: tuple[str, ...],
+    ) -> TopicIndex:
         with self._lock:  # viewers arriving during a build wait for it rather than repeat it
             index = self._index
             if index is None or (index.version, index.since) != (version, since):
-                index = self._index = _build_index(db_path, topic, version, since)
+                index = self._index = _build_index(db_path, topic, version, since, viewer_feeds)
             return index
+
+    @property
+    def last(self) -> TopicIndex | None:
+        """The index built last, if any (what the page read before the store failed)."""
+        return self._index
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _latest_index(db_path: str, topic: Topic) -> _Latest:
+def _latest_index(db_path: str, topic: Topic, viewer_feeds: tuple[str, ...]) -> _Latest:
     return _Latest()
 
 
-def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
-    """The topic's headlines in the 7-day window before `now`."""
+def topic_index(
+    db_path: str, topic: Topic, now: datetime, viewer_feeds: Sequence[str] = ()
+) -> TopicIndex:
+    """The topic's headlines in the 7-day window before `now`; with `viewer_feeds` (the
+    session's own feeds, among the topic's sources) theirs too, where the topic does not
+    have the same item.
+
+    Raises StoreError when the store cannot be read; `last_index` then gives what was read
+    before, if anything.
+    """
     since = (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # changes hourly
-    return _latest_index(db_path, topic).get(db_path, topic, store(db_path).version(), since)
+    own = tuple(viewer_feeds)
+    version = store(db_path).version()
+    return _latest_index(db_path, topic, own).get(db_path, topic, version, since, own)
+
+
+def last_index(db_path: str, topic: Topic, viewer_feeds: Sequence[str] = ()) -> TopicIndex | None:
+    """The index `topic_index` gave last for these arguments in this process, if any."""
+    return _latest_index(db_path, topic, tuple(viewer_feeds)).last
