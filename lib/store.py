@@ -1,9 +1,12 @@
 """The headline store: one SQLite file (WAL) that keeps headlines across fetches and restarts.
 
 Feeds carry only their latest items, so the 7-day window fills by keeping what each fetch
-brought. A headline is stored once: the same guid, or the same canonical link (tracking
-parameters removed), is not stored again. Per-feed state (validators for conditional GET,
-the hash of the last body parsed, the last outcome) lives beside the headlines.
+brought. A headline is stored once per scope: the same guid, or the same canonical link
+(tracking parameters removed), is not stored again. The topics files' feeds share the scope
+''; a feed a viewer added has its own (its URL), so it can neither keep a topic's item out
+nor change another viewer's page. Per-feed state (validators for conditional GET, the hash
+of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
+The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
 """
 
 from __future__ import annotations
