@@ -1,6 +1,8 @@
 """Command line: `python -m lib fetch | check-feed | export` (for cron and for debugging feeds).
 
-This is an edge of the program like the UI: it reads the clock (NEWS_CLOCK fixes it).
+This is an edge of the program like the UI: it reads the clock. NEWS_CLOCK (for display
+and tests) fixes the time used; pruning still follows the wall clock, so a clock set ahead
+never deletes stored headlines. A store that cannot be used is one line on stderr, exit 2.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ def cmd_fetch(config: Settings, slug: str | None) -> int:
     """Refresh the store for one topic; a line per source; 0 when any source answered."""
     topic = find_topic(load_topics(config.topics_path), slug)
     report = refresh_topic(
-        topic, Store(config.db_path), _now(config), FetchLimits(deadline=config.fetch_deadline)
+        topic,
+        Store(config.db_path),
+        _now(config),
+        FetchLimits(deadline=config.fetch_deadline),
+        real_now=datetime.now(UTC),
     )
     width = max(len(r.source.name) for r in report.sources)
     for r in report.sources:

@@ -35,7 +35,9 @@ class Settings:
     db_path: Path = DEFAULT_DB
     snapshot_dir: Path = DEFAULT_SNAPSHOT
     offline: bool = False  # NEWS_OFFLINE: never touch the network, show the bundled snapshot
-    clock: datetime | None = None  # NEWS_CLOCK: a fixed "now" for demos and tests
+    # NEWS_CLOCK, for display and tests: the time the page shows and the window it lists;
+    # what the store keeps and prunes still follows the wall clock.
+    clock: datetime | None = None
     cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a refresh is reused before fetching again
     fetch_deadline: float = 20.0  # NEWS_FETCH_DEADLINE: seconds one refresh may take in all
     allow_private_hosts: bool = False  # NEWS_ALLOW_PRIVATE_HOSTS: user feeds may be on a LAN

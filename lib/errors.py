@@ -53,4 +53,15 @@ class QuerySyntaxError(NewsError):
 
 
 class StoreError(NewsError):
-    """The headline store cannot be opened or written."""
+    """The headline store cannot be opened, read or written: names the file, the problem and
+    the next step, in one line for the page and the command line."""
+
+    def __init__(self, path: str, problem: str, step: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.step = step
+        super().__init__(f"The headline store {path} {problem}: {step}.")
+
+    def __reduce__(self) -> tuple[type[StoreError], tuple[str, str, str]]:
+        # Kept in Streamlit's cache (pickled) like a refresh report; see ui/data.py.
+        return (StoreError, (self.path, self.problem, self.step))

@@ -34,7 +34,7 @@ from lib.errors import ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
 from lib.parse import ParsedFeed, parse_feed
-from lib.store import FeedFailure, FeedState, FeedSuccess, Store
+from lib.store import FeedFailure, FeedState, FeedSuccess, Store, scope_of
 
 MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is not believed
 TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
@@ -209,8 +209,8 @@ class _Absorber:
     Everything that touches the store runs in the thread that calls `take` and `parsed`.
     With `use_pool`, a body of `POOL_MIN_BYTES` or more goes to the worker pool and its
     future is handed to `notify` when done, to come back through `parsed`; other bodies
-    are parsed right away. Headlines are saved at once; the feed states wait in
-    `outcomes`, for one write when the refresh is over.
+    are parsed right away. Headlines are saved at once (a viewer's feed in its own scope);
+    the feed states wait in `outcomes`, for one write when the refresh is over.
     """
 
     def __init__(
@@ -221,8 +221,12 @@ class _Absorber:
         now: datetime,
         use_pool: bool,
         notify: Callable[[Future[ParsedFeed | str]], None],
+        viewer_feeds: Collection[str] = (),
+        real_now: datetime | None = None,
     ) -> None:
         self._sources = {source.url: source for source in sources}
+        self._viewer_feeds = viewer_feeds
+        self._real_now = real_now
         self._store = store
         self._states = states
         self._now = now
@@ -280,7 +284,12 @@ class _Absorber:
             status=FetchStatus.OK,
             http_status=result.http_status,
             items=len(outcome.headlines),
-            new=self._store.save(outcome.headlines, self._now),
+            new=self._store.save(
+                outcome.headlines,
+                self._now,
+                scope=scope_of(source.url, self._viewer_feeds),
+                real_now=self._real_now,
+            ),
             warning=outcome.problem,
             elapsed_ms=result.elapsed_ms,
             parsed=True,
@@ -308,6 +317,7 @@ def refresh_sources(
     on_plan: Callable[[int], None] | None = None,
     untrusted: Collection[str] = (),
     allow_private: bool = False,
+    real_now: datetime | None = None,
 ) -> RefreshReport:
     """Fetch `sources` concurrently, store what is new, prune the window, report per source.
 
@@ -315,9 +325,11 @@ def refresh_sources(
     how many will be, before the first request. Each result is taken in (stored, or sent
     to be parsed) as it arrives, then `on_done` is called with it, in the calling thread.
     URLs in `untrusted` (typed by a viewer) may not reach private or loopback addresses
-    unless `allow_private`.
+    unless `allow_private`, and are stored apart from the topics files' feeds.
+    `real_now` is the wall clock when `now` is a display clock (NEWS_CLOCK): nothing the
+    wall clock still keeps is pruned.
     """
-    states = store.feed_states([source.url for source in sources])
+    states = store.feed_states([source.url for source in sources], untrusted)
     due = [s for s in sources if not _backing_off(states[s.url], now)]
     if on_plan:
         on_plan(len(due))
@@ -329,7 +341,10 @@ def refresh_sources(
     # this thread stores each as soon as it is ready, whichever comes first.
     events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
     # Worker processes pay off only when more than one body may be parsed at a time.
-    absorber = _Absorber(due, store, states, now, use_pool=len(due) > 1, notify=events.put)
+    absorber = _Absorber(
+        due, store, states, now, use_pool=len(due) > 1, notify=events.put,
+        viewer_feeds=untrusted, real_now=real_now,
+    )  # fmt: skip
 
     def fetch() -> None:
         try:
@@ -362,9 +377,9 @@ def refresh_sources(
                 absorber.take(event)
                 if on_done:
                     on_done(event)
-    store.record_feeds(absorber.outcomes, now)
+    store.record_feeds(absorber.outcomes, now, untrusted)
     reports = tuple(absorber.reports.get(s.url) or _waiting(s, states[s.url]) for s in sources)
-    store.prune(now)
+    store.prune(now, real_now=real_now)
     return RefreshReport(topic=topic_slug, finished_at=now, sources=reports)
 
 
@@ -380,9 +395,13 @@ def refresh_topic(
     on_done: Callable[[FetchResult], None] | None = None,
     session: requests.Session | None = None,
     on_plan: Callable[[int], None] | None = None,
+    real_now: datetime | None = None,
 ) -> RefreshReport:
-    """Refresh every source of `topic`."""
-    return refresh_sources(topic.slug, topic.sources, store, now, limits, on_done, session, on_plan)
+    """Refresh every source of `topic` (`real_now`: see `refresh_sources`)."""
+    return refresh_sources(
+        topic.slug, topic.sources, store, now, limits, on_done, session, on_plan,
+        real_now=real_now,
+    )  # fmt: skip
 
 
 # --- the worker pool -------------------------------------------------------------------------

@@ -1,20 +1,25 @@
 """The headline store: one SQLite file (WAL) that keeps headlines across fetches and restarts.
 
 Feeds carry only their latest items, so the 7-day window fills by keeping what each fetch
-brought. A headline is stored once: the same guid, or the same canonical link (tracking
-parameters removed), is not stored again. Per-feed state (validators for conditional GET,
-the hash of the last body parsed, the last outcome) lives beside the headlines.
+brought. A headline is stored once per scope: the same guid, or the same canonical link
+(tracking parameters removed), is not stored again. The topics files' feeds share the scope
+''; a feed a viewer added has its own (its URL), so it can neither keep a topic's item out
+nor change another viewer's page. Per-feed state (validators for conditional GET, the hash
+of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
+The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lib.errors import StoreError
@@ -30,27 +35,13 @@ _TRACKING_NAMES = frozenset(
      "ns_fee", "ref", "ref_src", "rss", "taid", "wt.mc_id", "xtor", "ftag", "guccounter"}
 )  # fmt: skip
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS headline (
-    id INTEGER PRIMARY KEY,
-    guid TEXT NOT NULL,
-    canon_link TEXT,
-    source TEXT NOT NULL,
-    title TEXT NOT NULL,
-    link TEXT,
-    publication TEXT NOT NULL,
-    label TEXT,
-    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
-    time_kind TEXT NOT NULL,
-    first_seen INTEGER NOT NULL,
-    summary TEXT NOT NULL DEFAULT ''
-);
-CREATE UNIQUE INDEX IF NOT EXISTS headline_guid ON headline(guid);
-CREATE UNIQUE INDEX IF NOT EXISTS headline_canon_link ON headline(canon_link)
-    WHERE canon_link IS NOT NULL;
-CREATE INDEX IF NOT EXISTS headline_published ON headline(published);
-CREATE TABLE IF NOT EXISTS feed (
-    url TEXT PRIMARY KEY,
+# Each headline and feed state has a scope: '' for the topics file's feeds, and a viewer
+# feed's own URL for what a viewer added. A headline is stored once per scope, so nothing a
+# viewer's feed publishes can keep a topic's copy out, and a viewer's fetches (their
+# validators, failures and backoff) never stand in for the topic's fetch of the same URL.
+_FEED_COLUMNS = """(
+    scope TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL,
     etag TEXT,
     last_modified TEXT,
     body_hash TEXT,
@@ -64,10 +55,42 @@ CREATE TABLE IF NOT EXISTS feed (
     items INTEGER,
     elapsed_ms REAL,
     failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
-    retry_at INTEGER  -- no request before this time (Retry-After, or backoff after failures)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+    retry_at INTEGER,  -- no request before this time (Retry-After, or backoff after failures)
+    PRIMARY KEY (scope, url)
+)"""
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS headline (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL DEFAULT '',
+    guid TEXT NOT NULL,
+    canon_link TEXT,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT,
+    publication TEXT NOT NULL,
+    label TEXT,
+    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
+    time_kind TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+)""",
+    f"CREATE TABLE IF NOT EXISTS feed {_FEED_COLUMNS}",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
+    "WHERE canon_link IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS headline_published ON headline(published)",
+)
+
+# The feed table's columns as they are copied when a store from before scopes is upgraded.
+_FEED_NAMES = (
+    "url, etag, last_modified, body_hash, feed_title, last_attempt, last_success, "
+    "failing_since, last_status, http_status, last_error, items, elapsed_ms, failures, retry_at"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +176,118 @@ def _moment(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+# SQLite's primary result codes that say the file is unusable, not that the program is wrong.
+_FILE_FAULTS = frozenset(
+    {sqlite3.SQLITE_PERM, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
+     sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN,
+     sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB}
+)  # fmt: skip
+
+
+def _file_fault(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _FILE_FAULTS
+
+
+def _read_only(path: Path) -> bool:
+    """Whether the store file, or the folder that must hold its journal, cannot be written."""
+    folder = path.parent
+    return (path.exists() and not os.access(path, os.W_OK)) or (
+        folder.is_dir() and not os.access(folder, os.W_OK)
+    )
+
+
+def kept_since(now: datetime, real_now: datetime | None, window: timedelta = WINDOW) -> datetime:
+    """Where the stored window starts: `window` before the earlier of the display clock
+    `now` (NEWS_CLOCK, for display and tests) and the wall clock `real_now`, so a clock set
+    ahead never drops what the wall clock still keeps."""
+    return (now if real_now is None else min(now, real_now)) - window
+
+
+def _without_repeats(rows: list[Any]) -> list[Any]:
+    """Rows (newest first; canonical link last) without an item an earlier row already gave
+    (same guid or canonical link); the rows come back without the canonical link."""
+    guids: set[str] = set()
+    links: set[str] = set()
+    kept = []
+    for row in rows:
+        guid, link = row[6], row[-1]
+        if guid in guids or (link is not None and link in links):
+            continue
+        guids.add(guid)
+        if link is not None:
+            links.add(link)
+        kept.append(row[:-1])
+    return kept
+
+
+_HEADLINE_COLUMNS = "title, link, publication, label, published, source, guid, time_kind, summary"
+
+
+def _headlines(rows: Iterable[Any]) -> list[Headline]:
+    """Headlines from rows of `_HEADLINE_COLUMNS`."""
+    # A few publications, labels and sources repeat over thousands of rows: one string
+    # each instead of one per row (about 15 MB at 100,000 headlines).
+    shared: dict[str, str] = {}
+    one = shared.setdefault
+    return [
+        Headline(
+            title=title,
+            link=link,
+            publication=one(publication, publication),
+            label=None if label is None else one(label, label),
+            published=datetime.fromtimestamp(published, UTC),
+            source=one(source, source),
+            guid=guid,
+            time_kind=TimeKind(time_kind),
+            summary=summary,
+        )
+        for title, link, publication, label, published, source, guid, time_kind, summary in rows
+    ]
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _current(db: sqlite3.Connection) -> bool:
+    """Whether the store has this release's tables and indexes (read without a write lock)."""
+    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    wanted = {"headline", "feed", "meta", "headline_scope_guid", "headline_scope_canon_link"}
+    return wanted <= names and "headline_guid" not in names and "scope" in _columns(db, "feed")
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Create what is missing and upgrade a store from an older release in place, keeping
+    its headlines and feed states (inside the caller's write transaction)."""
+    for statement in _TABLES:
+        db.execute(statement)
+    if "scope" not in _columns(db, "headline"):
+        # Stored before viewer feeds were kept apart: all of it came from topics files.
+        db.execute("ALTER TABLE headline ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
+    # The global unique indexes let a viewer's feed keep a topic's copy of an item out.
+    db.execute("DROP INDEX IF EXISTS headline_guid")
+    db.execute("DROP INDEX IF EXISTS headline_canon_link")
+    have = _columns(db, "feed")
+    for name, declaration in _ADDED_FEED_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE feed ADD COLUMN {name} {declaration}")
+    if "scope" not in have:
+        # The key becomes (scope, url): SQLite changes a primary key only by a new table.
+        db.execute(f"CREATE TABLE feed_scoped {_FEED_COLUMNS}")
+        db.execute(f"INSERT INTO feed_scoped ({_FEED_NAMES}) SELECT {_FEED_NAMES} FROM feed")
+        db.execute("DROP TABLE feed")
+        db.execute("ALTER TABLE feed_scoped RENAME TO feed")
+    for statement in _INDEXES:
+        db.execute(statement)
+
+
 class Store:
-    """A headline store in one SQLite file. Safe to use from several threads and processes."""
+    """A headline store in one SQLite file. Safe to use from several threads and processes.
+
+    Every failure of the file (damaged, a folder, read-only, locked) is a `StoreError`
+    naming the file and what to do.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -162,35 +295,77 @@ class Store:
         self._reader: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.executescript(_SCHEMA)
-                have = {row[1] for row in db.execute("PRAGMA table_info(feed)")}
-                for name, declaration in _ADDED_FEED_COLUMNS:
-                    if name not in have:
-                        db.execute(f"ALTER TABLE feed ADD COLUMN {name} {declaration}")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the headline store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise self._fault(exc) from exc
+        with self._connect() as db:
+            if not _current(db):  # a new store, or one from an older release
+                db.execute("BEGIN IMMEDIATE")
+                _upgrade(db)
+                db.execute("COMMIT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # A connection per operation: cheap for SQLite, and no connection is shared by threads.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = None
         try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives an app crash (only an OS crash may lose the last commit).
             db.execute("PRAGMA synchronous=NORMAL")
             yield db
+        except sqlite3.Error as exc:
+            if db is None or _file_fault(exc):
+                raise self._fault(exc) from exc
+            raise  # a program error (a value SQLite cannot store), not the file's
         finally:
-            db.close()
+            if db is not None:
+                db.close()
+
+    def _fault(self, exc: sqlite3.Error | OSError) -> StoreError:
+        """The failure of the file in words, with the next step (not a traceback)."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        code = None if code is None else code & 0xFF  # the primary code of an extended one
+        if self.path.is_dir():
+            problem, step = "is a folder, not a file", "point NEWS_DB at a file"
+        elif self.path.parent.exists() and not self.path.parent.is_dir():
+            problem = f"cannot be made: {self.path.parent} is a file, not a folder"
+            step = "point NEWS_DB at a file in a folder"
+        elif code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+            problem = "is damaged or not a headline store"
+            step = "move it away (a new one is started) or point NEWS_DB at another file"
+        elif code == sqlite3.SQLITE_READONLY or _read_only(self.path):
+            problem = "cannot be written (read-only file or folder)"
+            step = "make the file and its folder writable, or point NEWS_DB at another file"
+        elif code == sqlite3.SQLITE_BUSY:
+            problem = "is locked by another program"
+            step = "wait for it to finish and try again"
+        else:
+            problem = f"cannot be used ({getattr(exc, 'strerror', None) or exc})"
+            step = "check the file and its folder, or point NEWS_DB at another file"
+        return StoreError(str(self.path), problem, step)
 
     # --- headlines ----------------------------------------------------------------------------
 
-    def save(self, headlines: Iterable[Headline], now: datetime, window: timedelta = WINDOW) -> int:
-        """Store the headlines not stored yet and inside the window; return how many were new."""
-        oldest = _epoch(now - window)
+    def save(
+        self,
+        headlines: Iterable[Headline],
+        now: datetime,
+        window: timedelta = WINDOW,
+        *,
+        scope: str = "",
+        real_now: datetime | None = None,
+    ) -> int:
+        """Store the headlines not stored yet in `scope` and inside the window; return how
+        many were new. `scope` is '' for a topics file's feed, the feed's URL for a viewer's.
+
+        `real_now` is the wall clock when `now` is a display clock (NEWS_CLOCK): the window
+        starts at the earlier of the two (see `kept_since`).
+        """
+        oldest = _epoch(kept_since(now, real_now, window))
         seen = _epoch(now)
         rows = [
             (
+                scope,
                 h.guid,
                 canonical_link(h.link),
                 h.source,
@@ -212,9 +387,9 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO headline (guid, canon_link, source, title, link, "
+                "INSERT INTO headline (scope, guid, canon_link, source, title, link, "
                 "publication, label, published, time_kind, first_seen, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
             )
             added = db.total_changes - before
@@ -223,12 +398,19 @@ class Store:
             db.execute("COMMIT")
         return added
 
-    def prune(self, now: datetime, window: timedelta = WINDOW) -> int:
-        """Delete headlines older than the window; return how many went."""
+    def prune(
+        self, now: datetime, window: timedelta = WINDOW, *, real_now: datetime | None = None
+    ) -> int:
+        """Delete headlines older than the window; return how many went.
+
+        With a display clock `now` ahead of the wall clock `real_now`, nothing the wall
+        clock still keeps goes (see `kept_since`).
+        """
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             gone = db.execute(
-                "DELETE FROM headline WHERE published < ?", (_epoch(now - window),)
+                "DELETE FROM headline WHERE published < ?",
+                (_epoch(kept_since(now, real_now, window)),),
             ).rowcount
             if gone:
                 self._bump_version(db)
@@ -236,11 +418,9 @@ class Store:
         return gone
 
     def headlines(self, since: datetime, sources: Sequence[str] | None = None) -> list[Headline]:
-        """Stored headlines published at or after `since`, newest first, optionally by source."""
-        sql = (
-            "SELECT title, link, publication, label, published, source, guid, time_kind, summary "
-            "FROM headline WHERE published >= ?"
-        )
+        """The topics file's stored headlines published at or after `since`, newest first,
+        optionally only those of `sources`."""
+        sql = f"SELECT {_HEADLINE_COLUMNS} FROM headline WHERE published >= ? AND scope = ''"
         params: list[object] = [_epoch(since)]
         if sources is not None:
             if not sources:
@@ -249,40 +429,45 @@ class Store:
             params.extend(sources)
         sql += " ORDER BY published DESC, id DESC"
         with self._connect() as db:
-            rows = db.execute(sql, params).fetchall()
-        # A few publications, labels and sources repeat over thousands of rows: one string
-        # each instead of one per row (about 15 MB at 100,000 headlines).
-        shared: dict[str, str] = {}
-        one = shared.setdefault
-        return [
-            Headline(
-                title=title,
-                link=link,
-                publication=one(publication, publication),
-                label=None if label is None else one(label, label),
-                published=datetime.fromtimestamp(published, UTC),
-                source=one(source, source),
-                guid=guid,
-                time_kind=TimeKind(time_kind),
-                summary=summary,
-            )
-            for title, link, publication, label, published, source, guid, time_kind, summary in rows
-        ]
+            return _headlines(db.execute(sql, params).fetchall())
 
-    def summaries(self, guids: Sequence[str]) -> dict[str, str]:
+    def viewer_headlines(self, since: datetime, feeds: Collection[str]) -> list[Headline]:
+        """The headlines of a viewer's own `feeds` published at or after `since`, newest
+        first, without the items the topics file's feeds have (same guid or canonical link)
+        and without an item twice when two of the feeds carry it."""
+        if not feeds:
+            return []
+        # The topic's copy wins: looked up by the (scope, guid) and (scope, canon_link) indexes.
+        sql = (
+            f"SELECT {_HEADLINE_COLUMNS}, canon_link FROM headline h "
+            f"WHERE published >= ? AND scope IN ({','.join('?' * len(feeds))}) "
+            "AND NOT EXISTS (SELECT 1 FROM headline t WHERE t.scope = '' AND t.guid = h.guid) "
+            "AND (canon_link IS NULL OR NOT EXISTS "
+            "(SELECT 1 FROM headline t WHERE t.scope = '' AND t.canon_link = h.canon_link)) "
+            "ORDER BY published DESC, id DESC"
+        )
+        with self._connect() as db:
+            rows = db.execute(sql, [_epoch(since), *feeds]).fetchall()
+        return _headlines(_without_repeats(rows))
+
+    def summaries(self, guids: Sequence[str], viewer_feeds: Collection[str] = ()) -> dict[str, str]:
         """The stored summary of each of `guids` that is stored (for exports of a view whose
-        headlines were kept in memory without their summaries)."""
+        headlines were kept in memory without their summaries); the topics files' copy
+        first, then those of `viewer_feeds`."""
+        scopes = ["", *viewer_feeds]
         found: dict[str, str] = {}
         with self._connect() as db:
             for start in range(0, len(guids), 500):  # SQLite caps the parameters of a query
                 chunk = guids[start : start + 500]
-                found.update(
-                    db.execute(
-                        f"SELECT guid, summary FROM headline WHERE guid IN "
-                        f"({','.join('?' * len(chunk))})",
-                        chunk,
-                    ).fetchall()
-                )
+                rows = db.execute(
+                    f"SELECT guid, summary, scope FROM headline WHERE guid IN "
+                    f"({','.join('?' * len(chunk))}) "
+                    f"AND scope IN ({','.join('?' * len(scopes))})",
+                    [*chunk, *scopes],
+                ).fetchall()
+                # The topic's copy ('' sorts first) wins over a viewer's.
+                for guid, summary, _ in sorted(rows, key=lambda row: row[2], reverse=True):
+                    found[guid] = summary
         return found
 
     def count(self) -> int:
@@ -297,8 +482,8 @@ class Store:
         threads under a lock) instead of opening one per call; in autocommit mode each
         query reads the latest commit.
         """
-        try:
-            with self._version_lock:
+        with self._version_lock:
+            try:
                 if self._reader is None:
                     self._reader = sqlite3.connect(
                         self.path, timeout=30, isolation_level=None, check_same_thread=False
@@ -308,8 +493,12 @@ class Store:
                 rows = self._reader.execute(
                     "SELECT value FROM meta WHERE key = 'version'"
                 ).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the headline store {self.path}: {exc}") from exc
+            except sqlite3.Error as exc:
+                # A file replaced or repaired meanwhile is opened afresh on the next call.
+                reader, self._reader = self._reader, None
+                if reader is not None:
+                    reader.close()
+                raise self._fault(exc) from exc
         return int(rows[0][0]) if rows else 0
 
     @staticmethod
@@ -321,8 +510,14 @@ class Store:
 
     # --- feeds -----------------------------------------------------------------------------
 
-    def feed_states(self, urls: Sequence[str]) -> dict[str, FeedState]:
-        """What is remembered of each URL; a URL never fetched gets an empty state."""
+    def feed_states(
+        self, urls: Sequence[str], viewer_feeds: Collection[str] = ()
+    ) -> dict[str, FeedState]:
+        """What is remembered of each URL; a URL never fetched gets an empty state.
+
+        URLs in `viewer_feeds` are read as a viewer's fetches of them, the others as the
+        topics files' (the same URL in both is two feeds with states of their own).
+        """
         states = {url: FeedState(url=url) for url in urls}
         if not urls:
             return states
@@ -330,11 +525,13 @@ class Store:
             rows = db.execute(
                 "SELECT url, etag, last_modified, body_hash, feed_title, last_attempt, "
                 "last_success, failing_since, last_status, http_status, last_error, items, "
-                "elapsed_ms, failures, retry_at FROM feed "
+                "elapsed_ms, failures, retry_at, scope FROM feed "
                 f"WHERE url IN ({','.join('?' * len(urls))})",
                 list(urls),
             ).fetchall()
         for row in rows:
+            if row[15] != scope_of(row[0], viewer_feeds):
+                continue  # the same URL fetched for the other kind of feed
             states[row[0]] = FeedState(
                 url=row[0],
                 etag=row[1],
@@ -354,8 +551,14 @@ class Store:
             )
         return states
 
-    def record_feeds(self, outcomes: Iterable[FeedSuccess | FeedFailure], now: datetime) -> None:
-        """Remember how each feed fared at `now`, in order, all in one transaction.
+    def record_feeds(
+        self,
+        outcomes: Iterable[FeedSuccess | FeedFailure],
+        now: datetime,
+        viewer_feeds: Collection[str] = (),
+    ) -> None:
+        """Remember how each feed fared at `now`, in order, all in one transaction; URLs in
+        `viewer_feeds` as a viewer's fetches of them (see `feed_states`).
 
         A success clears the failure count and any backoff. A failure keeps validators,
         hash and headlines as they were, and counts one more failure in a row.
@@ -369,10 +572,11 @@ class Store:
             # commit costs more than the row. Killed midway, none of it is written.
             db.execute("BEGIN IMMEDIATE")
             for outcome in in_order:
+                scope = scope_of(outcome.url, viewer_feeds)
                 if isinstance(outcome, FeedSuccess):
-                    db.execute(_RECORD_SUCCESS, _success_row(outcome, seconds))
+                    db.execute(_RECORD_SUCCESS, (scope, *_success_row(outcome, seconds)))
                 else:
-                    db.execute(_RECORD_FAILURE, _failure_row(outcome, seconds))
+                    db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
             db.execute("COMMIT")
 
     def record_success(
@@ -413,10 +617,10 @@ class Store:
 
 
 _RECORD_SUCCESS = (
-    "INSERT INTO feed (url, etag, last_modified, body_hash, feed_title, last_attempt, "
+    "INSERT INTO feed (scope, url, etag, last_modified, body_hash, feed_title, last_attempt, "
     "last_success, failing_since, last_status, http_status, last_error, items, "
-    "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
-    "ON CONFLICT(url) DO UPDATE SET "
+    "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
+    "ON CONFLICT(scope, url) DO UPDATE SET "
     "etag = COALESCE(excluded.etag, etag), "
     "last_modified = COALESCE(excluded.last_modified, last_modified), "
     "body_hash = COALESCE(excluded.body_hash, body_hash), "
@@ -429,15 +633,20 @@ _RECORD_SUCCESS = (
 )
 
 _RECORD_FAILURE = (
-    "INSERT INTO feed (url, last_attempt, failing_since, last_status, http_status, "
+    "INSERT INTO feed (scope, url, last_attempt, failing_since, last_status, http_status, "
     "last_error, elapsed_ms, failures, retry_at) "
-    "VALUES (?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
-    "ON CONFLICT(url) DO UPDATE SET last_attempt = excluded.last_attempt, "
+    "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
+    "ON CONFLICT(scope, url) DO UPDATE SET last_attempt = excluded.last_attempt, "
     "failing_since = COALESCE(failing_since, excluded.failing_since), "
     "last_status = 'failed', http_status = excluded.http_status, "
     "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
     "failures = failures + 1, retry_at = excluded.retry_at"
 )
+
+
+def scope_of(url: str, viewer_feeds: Collection[str]) -> str:
+    """The scope a feed's headlines and state are stored under: its URL for a viewer's feed."""
+    return url if url in viewer_feeds else ""
 
 
 def _success_row(s: FeedSuccess, seconds: int) -> tuple[object, ...]:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.buckets import format_clock, format_moment
 from lib.density import density, headlines_in
+from lib.errors import StoreError
 from lib.refresh import RefreshReport
 from lib.render import buckets_html
 from lib.selection import filter_headlines, first_page, group_by_bucket
@@ -47,14 +48,25 @@ report: RefreshReport | None = None
 offline_reason = "NEWS_OFFLINE is set" if config.offline else None
 # The page shows the topic's feeds and the viewer's own (fetched separately, see the end).
 own_feeds = user_feeds()
+own_urls = [feed.url for feed in own_feeds]
+store_fault: StoreError | None = None
 if not offline_reason:
-    index = data.page_index(db_path, topic, own_feeds, now)
-    if not index.indexed:  # nothing stored yet: wait for the network before drawing
-        report = data.refresh(config, topic, status)
-        if report.unreachable:
-            offline_reason = "no source could be reached"
+    try:
+        index = data.page_index(db_path, topic, own_feeds, now)
+        if not index.indexed:  # nothing stored yet: wait for the network before drawing
+            report = data.refresh(config, topic, status)
+            if report.unreachable:
+                offline_reason = "no source could be reached"
+            else:
+                index = data.page_index(db_path, topic, own_feeds, now)
+    except StoreError as exc:  # keep what this server read before, else the snapshot
+        store_fault = exc
+        status.error(str(exc), icon=":material/error:")
+        held = data.last_index(db_path, topic)
+        if held is None or not held.indexed:
+            offline_reason = "the headline store cannot be used"
         else:
-            index = data.page_index(db_path, topic, own_feeds, now)
+            index = held
 has_snapshot = False
 if offline_reason:
     shot, shot_db = data.snapshot(str(config.snapshot_dir))
@@ -62,7 +74,10 @@ if offline_reason:
     if has_snapshot:
         topic = data.snapshot_topic(topic, shot)
         now, db_path = shot.taken_at, shot_db
-    index = data.topic_index(db_path, topic, now)
+    if has_snapshot or not store_fault:
+        index = data.topic_index(db_path, topic, now)
+    else:  # nothing to show but the line about the store
+        index = data.TopicIndex((), (), 0, now)
 
 link_notices = [
     *ctx.notices,
@@ -83,7 +98,7 @@ if offline_reason and has_snapshot:
         f"{format_moment(now, zone)}. Live headlines return when the sources can be reached.",
         icon=":material/cloud_off:",
     )
-elif offline_reason:
+elif offline_reason and not store_fault:
     st.info(
         f"Offline ({offline_reason}), and this topic has no bundled snapshot: showing what "
         "is stored. Live headlines return when the sources can be reached.",
@@ -150,15 +165,22 @@ else:
     if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
         st.session_state["page_limit"] = limit + PAGE_SIZE
         st.rerun()
-    explore.downloads(listed, ctx.topic, now, data.store(db_path).summaries)
+    explore.downloads(
+        listed, ctx.topic, now, lambda guids: data.store(db_path).summaries(guids, own_urls)
+    )
 
 
 user_report = None
-if not offline_reason:
-    if report is None:
-        report = data.refresh(config, topic, status)
-    user_report = refresh_user_feeds(config, status)
-    freshness_line(status, report, config, ctx.topic, zone, now)
+moved = False
+if not offline_reason and not store_fault:
+    try:
+        if report is None:
+            report = data.refresh(config, topic, status)
+        user_report = refresh_user_feeds(config, status)
+        freshness_line(status, report, config, ctx.topic, zone, now)
+        moved = data.store(db_path).version() != index.version
+    except StoreError as exc:  # the headlines read before stay on screen
+        status.error(str(exc), icon=":material/error:")
 user_feeds_panel(config, ctx.topic, user_report, enabled=not offline_reason)
-if not offline_reason and data.store(db_path).version() != index.version:
+if moved:
     st.rerun()  # new headlines arrived after the ones on screen were read

@@ -9,6 +9,7 @@ import streamlit as st
 
 from lib.buckets import format_moment
 from lib.diagnosis import source_health
+from lib.errors import StoreError
 from ui import data
 from ui.clock import now as clock_now
 from ui.page import setup
@@ -28,8 +29,14 @@ st.caption(
 )
 mine = [replace(feed, name=f"{feed.name} (yours)") for feed in user_feeds()]
 shown = replace(topic, sources=(*topic.sources, *mine))
-states = data.store(db_path).feed_states([source.url for source in shown.sources])
-kept = Counter(item.source for item in data.page_index(db_path, topic, user_feeds(), now).headlines)
+own = [feed.url for feed in mine]
+try:
+    states = data.store(db_path).feed_states([source.url for source in shown.sources], own)
+    index = data.page_index(db_path, topic, user_feeds(), now)
+except StoreError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+kept = Counter(item.source for item in index.headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
 failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
 if config.offline:

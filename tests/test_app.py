@@ -7,7 +7,7 @@ is fixed with NEWS_CLOCK.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +15,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lib.model import Headline
+from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.storefaults import FAULTS, broken_store
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
@@ -704,8 +707,10 @@ def test_own_feeds_share_the_topic_index_and_their_indexes_are_bounded(tmp_path:
     store = data.store(db)
     store.save([headline(f"Wire story {n}", n * 10, wire) for n in range(30)], NOW)
     count = data.MAX_OWN_INDEXES + 5
-    store.save([headline("China news", 15, own(n)[0].url) for n in range(count)], NOW)
-    store.save([headline("Weather", 16, own(0)[0].url)], NOW)  # not about the topic
+    for n in range(count):  # each viewer feed is stored in its own scope
+        url = own(n)[0].url
+        store.save([headline("China news", 15, url)], NOW, scope=url)
+    store.save([headline("Weather", 16, own(0)[0].url)], NOW, scope=own(0)[0].url)  # off topic
     shared = data.topic_index(db, topic, NOW)
     first = data.page_index(db, topic, own(0), NOW)
     titles = [entry.headline.title for entry in first.indexed]
@@ -725,3 +730,83 @@ def test_own_feeds_share_the_topic_index_and_their_indexes_are_bounded(tmp_path:
         assert data.topic_index(db, topic, NOW) is shared
     gc.collect()
     assert oldest() is None
+
+
+def test_a_viewer_feed_cannot_hide_a_topic_headline(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")  # the test server is on 127.0.0.1
+    scoop = "https://news.test/scoop"
+    copy = Item("China and Russia scoop, a copy", NOW - timedelta(minutes=5), link=scoop)
+    feed_server.route("/mine.xml", rss([copy]))
+    at = add_feed(run(), feed_server.url("/mine.xml"))
+    assert "China and Russia scoop, a copy" in page_html(at)
+    # The topic's aggregator publishes the same item (guid and link) after the viewer's feed.
+    wire = Item("China and Russia scoop - Reuters", NOW - timedelta(minutes=5), link=scoop,
+                source="Reuters")  # fmt: skip
+    feed_server.route("/agg.xml", rss([*agg_items(), wire]))
+    st.cache_data.clear()  # as if the TTL ran out
+    other = page_html(run())  # another viewer: the topic's copy, never the viewer's
+    assert "China and Russia scoop" in other and "copy" not in other
+    at.run()  # the viewer: the two merged, the item once
+    html = page_html(at)
+    assert html.count("China and Russia scoop") == 1 and "copy" not in html
+    assert "Xi and Putin meet" in html
+
+
+def stored_before(server: FeedServer) -> Callable[[Path], None]:
+    """Fills a store with one of the topic's headlines, as a refresh before the fault did."""
+
+    def fill(path: Path) -> None:
+        when = NOW - timedelta(minutes=15)
+        item = Headline("Stored before the fault", None, "Wire", None, when,
+                        server.url("/agg.xml"), "stored-1")  # fmt: skip
+        Store(path).save([item], NOW)
+
+    return fill
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_broken_store_is_one_line_on_the_page(env, feed_server, monkeypatch, kind) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    with broken_store(kind, env, stored_before(feed_server)) as path:
+        monkeypatch.setenv("NEWS_DB", str(path))
+        at = run()
+        assert not at.exception
+        (line,) = [e.value for e in at.error]
+        assert line.startswith(f"The headline store {path} ") and "NEWS_DB" in line
+        html = page_html(at)
+        if kind == "read-only file":  # read, then the refresh could not write: kept on screen
+            assert "Stored before the fault" in html
+            assert not any("snapshot" in i.value for i in at.info)
+        else:  # cannot be opened at all: the snapshot, labelled as such
+            assert any("the headline store cannot be used" in i.value and "bundled snapshot"
+                       in i.value for i in at.info)  # fmt: skip
+            assert "Serbia is Not a Russian Ally" in html
+        at.switch_page("pages/sources.py").run()
+        assert not at.exception
+        errors = [e.value for e in at.error]
+        if kind == "read-only file":  # reading feed states works
+            assert errors == [] and len(at.dataframe[0].value) == 3
+        else:
+            assert len(errors) == 1 and errors[0].startswith(f"The headline store {path} ")
+
+
+def test_a_store_that_fails_after_the_page_read_it_keeps_the_page(
+    env, feed_server, monkeypatch
+) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert "Gas pipeline deal signed" in page_html(at)
+    # The store's path becomes a folder while the server runs (moved away by hand).
+    db = env / "news.db"
+    db.rename(env / "moved.db")
+    db.mkdir()
+    st.cache_data.clear()  # the TTL ran out: the next run refreshes, and cannot store
+    at.run()
+    assert not at.exception
+    assert "Gas pipeline deal signed" in page_html(at)
+    (line,) = [e.value for e in at.error]
+    assert line.startswith(f"The headline store {db} is a folder")

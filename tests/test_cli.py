@@ -9,8 +9,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from lib.model import Headline
+from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.storefaults import FAULTS, broken_store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -131,3 +136,54 @@ def test_check_feed_failure_says_what_to_do() -> None:
     assert result.stderr.strip().endswith(
         "look on that page for its RSS or Atom link and use that address."
     )
+
+
+def fill(path: Path) -> None:
+    """A working store with one headline of the topic, stored before the fault."""
+    item = Headline("Stored before", "https://x.test/s", "Wire", None,
+                    NOW - timedelta(hours=1), "https://wire.test/feed", "stored-1")  # fmt: skip
+    Store(path).save([item], NOW)
+
+
+@pytest.mark.parametrize("command", ["fetch", "export"])
+@pytest.mark.parametrize("kind", FAULTS)
+def test_a_broken_store_is_one_line_and_an_exit_status(
+    feed_server: FeedServer, tmp_path: Path, kind: str, command: str
+) -> None:
+    write_topics(tmp_path / "topics.toml", feed_server)
+    feed_server.route("/agg.xml", rss([Item("Xi meets Putin", NOW - timedelta(hours=1))]))
+    with broken_store(kind, tmp_path, fill) as path:
+        env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": str(path)}
+        result = cli(command, env=env)
+    if kind == "read-only file" and command == "export":  # reading it still works
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    words = {
+        "damaged": "is damaged or not a headline store: move it away",
+        "folder": "is a folder, not a file: point NEWS_DB at a file",
+        "read-only folder": "cannot be written (read-only file or folder): make the file",
+        "read-only file": "cannot be written (read-only file or folder): make the file",
+    }[kind]
+    assert result.stderr.startswith(f"error: The headline store {path} {words}")
+
+
+def test_a_clock_set_years_ahead_keeps_the_store(feed_server: FeedServer, tmp_path: Path) -> None:
+    write_topics(tmp_path / "topics.toml", feed_server)
+    # Items of the last hour by the wall clock (what a real store holds), served with an
+    # ETag: the second fetch is answered "not modified".
+    wall = datetime.now(UTC)
+    items = [Item(f"China and Russia {i}", wall - timedelta(minutes=i)) for i in range(50)]
+    feed_server.route("/agg.xml", rss(items), etag='"v1"')
+    feed_server.route("/world.xml", rss([]))
+    env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": str(tmp_path / "n.db")}
+    assert cli("fetch", env={**env, "NEWS_CLOCK": wall.isoformat()}).returncode == 0
+    ahead = (wall + timedelta(days=5 * 365)).isoformat()
+    result = cli("fetch", env={**env, "NEWS_CLOCK": ahead})
+    assert result.returncode == 0, result.stderr
+    assert any(
+        line.startswith("Agg ") and "not modified" in line for line in result.stdout.splitlines()
+    )
+    assert Store(tmp_path / "n.db").count() == 50

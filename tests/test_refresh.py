@@ -377,3 +377,63 @@ def test_on_done_is_called_in_the_calling_thread(feed_server: FeedServer, tmp_pa
     main = threading.main_thread()
     assert sorted(calls) == sorted((s.url, main) for s in topic.sources)
     assert len(report.failed) == 1
+
+
+def test_a_viewer_feed_publishing_a_topic_item_first_hides_nothing(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "news.db")
+    topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", feed_server.url("/wire.xml"), True),))
+    item = Item("Xi meets Putin", NOW - timedelta(hours=1), link="https://x.test/a", guid="g1")
+    feed_server.route("/wire.xml", rss([item]))
+    # A viewer's feed copies the topic item's guid and link, and is fetched first.
+    copy = Item("Viewer's copy", NOW - timedelta(hours=1), link="https://x.test/a", guid="g1")
+    feed_server.route("/mine.xml", rss([copy]))
+    mine = Source("Mine", feed_server.url("/mine.xml"), topical=False)
+    viewer = refresh_sources(
+        "user-feeds", (mine,), store, NOW, LIMITS, untrusted=[mine.url], allow_private=True
+    )
+    assert viewer.sources[0].new == 1
+    assert refresh_topic(topic, store, NOW, LIMITS).sources[0].new == 1
+    since = NOW - timedelta(days=7)
+    assert [h.title for h in store.headlines(since)] == ["Xi meets Putin"]
+    assert store.viewer_headlines(since, [mine.url]) == []  # the topic's copy wins
+
+
+def test_a_viewer_cannot_make_a_topic_feed_back_off(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "news.db")
+    url = feed_server.url("/wire.xml")
+    feed_server.route("/wire.xml", rss([Item("Xi meets Putin", NOW - timedelta(hours=1))]))
+    topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", url, topical=True),))
+    # The topic's own loopback feed, typed in by a viewer: refused for them, three times.
+    viewer = (Source("Mine", url, topical=False),)
+    for minutes in range(3):
+        at = NOW + timedelta(minutes=minutes)
+        report = refresh_sources("user-feeds", viewer, store, at, LIMITS, untrusted=[url])
+        assert report.failed
+    assert store.feed_states([url])[url].failures == 0
+    assert refresh_topic(topic, store, NOW + timedelta(minutes=5), LIMITS).sources[0].new == 1
+
+
+@pytest.mark.parametrize("answer", ["not modified", "the same feed again"])
+def test_a_clock_set_years_ahead_prunes_nothing(
+    feed_server: FeedServer, tmp_path: Path, answer: str
+) -> None:
+    store = Store(tmp_path / "news.db")
+    topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", feed_server.url("/wire.xml"), True),))
+    items = [Item(f"Item {i}", NOW - timedelta(minutes=i)) for i in range(200)]
+    feed_server.route("/wire.xml", rss(items), etag='"v1"' if answer == "not modified" else None)
+    refresh_topic(topic, store, NOW, LIMITS, real_now=NOW)
+    assert store.count() == 200
+    if answer == "the same feed again":  # a new body (not the hash of the last one) is parsed
+        feed_server.route("/wire.xml", rss(items, title="Renamed"))
+    ahead = NOW + timedelta(days=3 * 365)  # NEWS_CLOCK, for display and tests
+    report = refresh_topic(topic, store, ahead, LIMITS, real_now=NOW + timedelta(minutes=5))
+    status = report.sources[0].status
+    assert status is (FetchStatus.NOT_MODIFIED if answer == "not modified" else FetchStatus.OK)
+    assert store.count() == 200
+    # The wall clock still decides: a week later by it, they go.
+    refresh_topic(topic, store, ahead, LIMITS, real_now=NOW + timedelta(days=8))
+    assert store.count() == 0

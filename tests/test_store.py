@@ -213,7 +213,7 @@ def test_headlines_can_be_read_per_source(tmp_path: Path) -> None:
 def test_an_unusable_path_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match="cannot open the headline store"):
+    with pytest.raises(StoreError, match="is a file, not a folder"):
         Store(blocker / "news.db")
 
 
@@ -238,3 +238,146 @@ def test_summaries_are_read_back_by_guid(tmp_path: Path) -> None:
     wanted = [f"g{i}" for i in range(0, 1200, 2)] + ["not stored"]  # more than one query
     assert store.summaries(wanted) == {f"g{i}": f"summary {i}" for i in range(0, 1200, 2)}
     assert store.summaries([]) == {}
+
+
+# --- viewer feeds are stored apart ----------------------------------------------------------
+
+VIEWER_FEED = "https://viewer.test/feed"
+
+
+def viewer_copy(guid: str, link: str | None, title: str = "Viewer's copy") -> Headline:
+    return replace(make(guid, link, title=title), source=VIEWER_FEED)
+
+
+def test_a_viewer_feed_cannot_keep_a_topic_item_out(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    # The viewer's feed publishes the topic item's guid, and another item's link, first.
+    first = [viewer_copy("g1", None), viewer_copy("x", "https://x.test/b?utm_source=v")]
+    assert store.save(first, NOW, scope=VIEWER_FEED) == 2
+    topic = [make("g1", "https://x.test/a", title="Topic A"), make("g2", "https://x.test/b")]
+    assert store.save(topic, NOW) == 2
+    since = NOW - timedelta(days=1)
+    # Every page without that viewer feed sees the topic's copies only.
+    assert sorted(h.guid for h in store.headlines(since)) == ["g1", "g2"]
+    assert {h.source for h in store.headlines(since)} == {"https://example.com/feed"}
+    assert store.summaries(["g1", "x"]) == {"g1": ""}
+
+
+def test_a_viewer_reads_their_feeds_without_the_topics_copies(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    other_viewer = "https://other-viewer.test/feed"
+    store.save([make("g1", "https://x.test/a", title="Topic A", hours_ago=3)], NOW)
+    mine = [
+        viewer_copy("g1", None, "same guid"),  # the topic has it
+        viewer_copy("v1", "https://x.test/a#top", "same link"),  # the topic has it
+        viewer_copy("v2", "https://v.test/2", "only mine"),
+    ]
+    store.save(mine, NOW, scope=VIEWER_FEED)
+    theirs = [replace(viewer_copy("v2", None, "theirs"), source=other_viewer)]
+    store.save(theirs, NOW, scope=other_viewer)
+    since = NOW - timedelta(days=1)
+    titles = [h.title for h in store.viewer_headlines(since, [VIEWER_FEED])]
+    assert titles == ["only mine"]
+    # Two own feeds with the same item: it is listed once.
+    both = store.viewer_headlines(since, [VIEWER_FEED, other_viewer])
+    assert [h.guid for h in both] == ["v2"]
+    assert [h.title for h in store.headlines(since)] == ["Topic A"]
+    assert store.viewer_headlines(since, []) == []
+
+
+def test_a_viewers_fetches_of_a_topic_feed_do_not_touch_its_state(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    url = "https://x.test/feed"
+    store.record_feeds([FeedSuccess(url, "ok", 200, 1.0, etag='"topic"', body_hash="h")], NOW)
+    # The same URL, added by a viewer: its validators and failures are its own.
+    failures = [FeedFailure(url, "refused", None, 1.0, retry_at=NOW + timedelta(hours=2))] * 3
+    store.record_feeds(failures, NOW, viewer_feeds=[url])
+    topic = store.feed_states([url])[url]
+    assert (topic.etag, topic.body_hash, topic.failures, topic.retry_at) == (
+        '"topic"',
+        "h",
+        0,
+        None,
+    )
+    viewer = store.feed_states([url], viewer_feeds=[url])[url]
+    assert (viewer.etag, viewer.failures, viewer.last_error) == (None, 3, "refused")
+
+
+# The layout of a store made before viewer feeds were stored apart (and, for the feed
+# table, before failures and retry_at were added): global unique guid and link.
+OLD_LAYOUT = """
+CREATE TABLE headline (
+    id INTEGER PRIMARY KEY, guid TEXT NOT NULL, canon_link TEXT, source TEXT NOT NULL,
+    title TEXT NOT NULL, link TEXT, publication TEXT NOT NULL, label TEXT,
+    published INTEGER NOT NULL, time_kind TEXT NOT NULL, first_seen INTEGER NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX headline_guid ON headline(guid);
+CREATE UNIQUE INDEX headline_canon_link ON headline(canon_link) WHERE canon_link IS NOT NULL;
+CREATE INDEX headline_published ON headline(published);
+CREATE TABLE feed (
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_hash TEXT, feed_title TEXT,
+    last_attempt INTEGER, last_success INTEGER, failing_since INTEGER, last_status TEXT,
+    http_status INTEGER, last_error TEXT, items INTEGER, elapsed_ms REAL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def old_store(path: Path, count: int) -> None:
+    """A store file in the old layout with `count` headlines and one feed state."""
+    db = sqlite3.connect(path)
+    db.executescript(OLD_LAYOUT)
+    published = int((NOW - timedelta(hours=1)).timestamp())
+    db.executemany(
+        "INSERT INTO headline (guid, canon_link, source, title, link, publication, label, "
+        "published, time_kind, first_seen, summary) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, "
+        "'published', ?, ?)",
+        [
+            (f"g{i}", f"https://x.test/{i}", "https://example.com/feed", f"Old {i}",
+             f"https://x.test/{i}", "Pub", published - i, published, f"s{i}")
+            for i in range(count)
+        ],
+    )  # fmt: skip
+    db.execute(
+        "INSERT INTO feed (url, etag, body_hash, last_success, last_status) "
+        "VALUES ('https://example.com/feed', '\"v7\"', 'h7', ?, 'ok')",
+        (published,),
+    )
+    db.execute("INSERT INTO meta VALUES ('version', '41')")
+    db.commit()
+    db.close()
+
+
+def test_an_old_store_upgrades_in_place_and_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    old_store(path, 300)
+    store = Store(path)
+    since = NOW - timedelta(days=7)
+    kept = store.headlines(since)
+    assert len(kept) == 300 and kept[0].title == "Old 0" and kept[0].summary == "s0"
+    assert store.version() == 41
+    state = store.feed_states(["https://example.com/feed"])["https://example.com/feed"]
+    assert (state.etag, state.body_hash, state.failures, state.last_success) == (
+        '"v7"', "h7", 0, NOW - timedelta(hours=1),
+    )  # fmt: skip
+    # The upgraded store keeps viewer feeds apart, and still stores a topic item once.
+    assert store.save([viewer_copy("g0", "https://x.test/0")], NOW, scope=VIEWER_FEED) == 1
+    assert store.save([make("g0", None), make("new", "https://x.test/1?utm_source=a")], NOW) == 0
+    assert store.count() == 301 and len(store.headlines(since)) == 300
+    store.record_feeds([FeedFailure("https://example.com/feed", "x", 500, 1.0)], NOW)
+    assert store.feed_states(["https://example.com/feed"])["https://example.com/feed"].failures == 1
+    # Opening it again (another process, a restart) finds it current and changes nothing.
+    assert Store(path).count() == 301
+
+
+def test_an_upgrade_is_one_transaction(tmp_path: Path, statements: list[tuple[int, str]]) -> None:
+    path = tmp_path / "news.db"
+    old_store(path, 3)
+    statements.clear()
+    Store(path)
+    words = [word for _, word in statements if word not in ("PRAGMA", "SELECT")]
+    assert words[0] == "BEGIN" and words[-1] == "COMMIT" and words.count("BEGIN") == 1
+    statements.clear()
+    Store(path)  # current: read, never a write lock
+    assert "BEGIN" not in [word for _, word in statements]

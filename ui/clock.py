@@ -1,4 +1,4 @@
-"""The one place the page reads the wall clock (NEWS_CLOCK fixes it for demos and tests)."""
+"""The one place the page reads the wall clock (NEWS_CLOCK fixes the displayed time)."""
 
 from __future__ import annotations
 
@@ -8,5 +8,10 @@ from lib.config import Settings
 
 
 def now(settings: Settings) -> datetime:
-    """The current time as an aware UTC datetime."""
-    return settings.clock or datetime.now(UTC)
+    """The time the page shows, as an aware UTC datetime: NEWS_CLOCK when set."""
+    return settings.clock or real_now()
+
+
+def real_now() -> datetime:
+    """The wall clock, whatever NEWS_CLOCK says: what the store keeps is decided by it."""
+    return datetime.now(UTC)

@@ -22,6 +22,7 @@ from pathlib import Path
 import streamlit as st
 
 from lib.config import Settings, load_settings, load_topics
+from lib.errors import StoreError
 from lib.fetch import FetchLimits, FetchResult
 from lib.model import Headline, Source, Topic
 from lib.refresh import RefreshReport, refresh_sources
@@ -30,6 +31,7 @@ from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import WINDOW, Store
 from lib.stories import Grouping
 from ui.clock import now as clock_now
+from ui.clock import real_now
 
 # "Refresh now" may not start a new round of requests to every host more often than this.
 MIN_REFRESH_INTERVAL = timedelta(seconds=30)
@@ -87,11 +89,11 @@ class _Progress:
 
 
 _PROGRESS: dict[str, _Progress] = {}
-_REFRESHERS: dict[float, Callable[..., RefreshReport]] = {}
+_REFRESHERS: dict[float, Callable[..., RefreshReport | StoreError]] = {}
 _REFRESHERS_LOCK = threading.Lock()
 
 
-def _refresher(ttl: float) -> Callable[..., RefreshReport]:
+def _refresher(ttl: float) -> Callable[..., RefreshReport | StoreError]:
     """The cached refresh function for a TTL (the TTL is fixed when a cache is made)."""
     with _REFRESHERS_LOCK:
         if ttl not in _REFRESHERS:
@@ -104,22 +106,28 @@ def _refresher(ttl: float) -> Callable[..., RefreshReport]:
                 deadline: float,
                 at: str,
                 untrusted: bool,
-            ) -> RefreshReport:
+            ) -> RefreshReport | StoreError:
                 del at  # key only: the clock when NEWS_CLOCK is fixed, else empty
                 progress = _PROGRESS.setdefault(slug, _Progress())
                 progress.start(len(sources))
                 config = settings()
-                return refresh_sources(
-                    slug,
-                    sources,
-                    store(db_path),
-                    clock_now(config),
-                    FetchLimits(deadline=deadline),
-                    on_done=progress.tick,
-                    on_plan=progress.start,
-                    untrusted=[s.url for s in sources] if untrusted else (),
-                    allow_private=config.allow_private_hosts,
-                )
+                try:
+                    return refresh_sources(
+                        slug,
+                        sources,
+                        store(db_path),
+                        clock_now(config),
+                        FetchLimits(deadline=deadline),
+                        on_done=progress.tick,
+                        on_plan=progress.start,
+                        untrusted=[s.url for s in sources] if untrusted else (),
+                        allow_private=config.allow_private_hosts,
+                        real_now=real_now(),
+                    )
+                except StoreError as exc:
+                    # Kept for the TTL like a report, so every rerun does not fetch every
+                    # feed again only to fail at the store.
+                    return exc
 
             _REFRESHERS[ttl] = run
         return _REFRESHERS[ttl]
@@ -141,11 +149,12 @@ def refresh(
 
     The work runs on a worker thread while this thread draws a progress bar in `status`
     counting sources done, so the headlines already on screen stay there meanwhile.
-    `untrusted` marks feeds a viewer typed in (checked by lib/netguard.py).
+    `untrusted` marks feeds a viewer typed in (checked by lib/netguard.py, stored apart).
+    Raises StoreError when the store cannot be written (kept, like a report, for the TTL).
     """
     run = _refresher(config.cache_ttl)
     args = _refresh_args(config, topic, untrusted)
-    outcome: list[RefreshReport] = []
+    outcome: list[RefreshReport | StoreError] = []
     failure: list[BaseException] = []
 
     def work() -> None:
@@ -169,6 +178,8 @@ def refresh(
         slot.empty()
     if failure:
         raise failure[0]
+    if isinstance(outcome[0], StoreError):
+        raise outcome[0]
     return outcome[0]
 
 
@@ -235,11 +246,12 @@ class TopicIndex:
 
 
 def _build_index(
-    db_path: str, topic: Topic, version: int, since: datetime, by_source: bool = False
+    db_path: str, topic: Topic, version: int, since: datetime, own: bool = False
 ) -> TopicIndex:
-    # `by_source` reads only the topic's feeds' rows: for a viewer's few feeds, a small part.
-    urls = [source.url for source in topic.sources] if by_source else None
-    kept = topic_headlines(store(db_path).headlines(since, urls), topic)
+    # `own`: the topic holds a viewer's own feeds, read from their own scope in the store.
+    found = store(db_path)
+    rows = found.viewer_headlines(since, [s.url for s in topic.sources]) if own else None
+    kept = topic_headlines(found.headlines(since) if rows is None else rows, topic)
     # The topic's query has read the summaries; the page never shows them, and exports read
     # them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
     kept = [replace(item, summary="") if item.summary else item for item in kept]
@@ -257,13 +269,18 @@ class _Latest:
         self._index: TopicIndex | None = None
 
     def get(
-        self, db_path: str, topic: Topic, version: int, since: datetime, by_source: bool = False
+        self, db_path: str, topic: Topic, version: int, since: datetime, own: bool = False
     ) -> TopicIndex:
         with self._lock:  # viewers arriving during a build wait for it rather than repeat it
             index = self._index
             if index is None or (index.version, index.since) != (version, since):
-                index = self._index = _build_index(db_path, topic, version, since, by_source)
+                index = self._index = _build_index(db_path, topic, version, since, own)
             return index
+
+    @property
+    def last(self) -> TopicIndex | None:
+        """The index built last, if any (what the page read before the store failed)."""
+        return self._index
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -286,7 +303,11 @@ def _window_start(now: datetime) -> datetime:
 
 
 def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
-    """The topic's headlines in the 7-day window before `now`."""
+    """The topic's headlines in the 7-day window before `now`.
+
+    Raises StoreError when the store cannot be read; `last_index` then gives what this
+    process read before, if anything.
+    """
     since = _window_start(now)
     return _latest_index(db_path, topic).get(db_path, topic, store(db_path).version(), since)
 
@@ -339,6 +360,11 @@ def page_index(
         return shared
     feeds = replace(topic, sources=tuple(own_feeds))
     own = _latest_own_index(db_path, feeds).get(
-        db_path, feeds, store(db_path).version(), shared.since, by_source=True
+        db_path, feeds, store(db_path).version(), shared.since, own=True
     )
     return _MergedIndex(shared, own)
+
+
+def last_index(db_path: str, topic: Topic) -> TopicIndex | None:
+    """The topic's index `topic_index` gave last in this process, if any."""
+    return _latest_index(db_path, topic).last
