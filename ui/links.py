@@ -42,18 +42,23 @@ def seed_from_link(
 ) -> list[str]:
     """Put the link's value for `key` into the widget's state (call before the widget).
 
-    `valid` None accepts any text. Returns notices for values that are not valid now.
+    `valid` None accepts any text. Returns notices for values that are not valid now, one
+    per parameter value: a value repeated in the link (`?tz=x&tz=x`) is one notice, and a
+    setting of one value given several (`?q=a&q=b`) is one notice, the first usable kept.
     """
     if key not in raw:
         return []
-    values = [value for value in raw[key] if value.strip()] if valid is None else raw[key]
+    values = list(dict.fromkeys(raw[key]))  # each distinct value once, in the link's order
+    if valid is None:
+        values = [value for value in values if value.strip()]
     good = [value for value in values if valid is None or value in valid]
-    notices = [f"{what} “{value}” is not available now" for value in values if value not in good]
     if many:
-        st.session_state[key] = list(dict.fromkeys(good))
+        st.session_state[key] = good
     elif good:
         st.session_state[key] = good[0]
-    return notices
+    if not many and len(values) > 1:
+        return [f"{what} is given {len(values)} times; the first usable one is kept"]
+    return [f"{what} “{value}” is not available now" for value in values if value not in good]
 
 
 def write_link(
