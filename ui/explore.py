@@ -9,37 +9,21 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from lib.buckets import format_moment
-from lib.density import range_in_window
 from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
-from lib.store import WINDOW
 from lib.stories import Grouping, Story
-from lib.times import read_iso_time
 from ui.chart import selected_range
-from ui.links import END, START
+from ui.links import link_range
 
 Range = tuple[datetime, datetime]
 
 
 def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
-    """On a session's first run, take the time range a link carries; notices for bad ones.
-
-    The range is cut to the chart's 7-day window, as only that is listed (and a time at the
-    calendar's ends could not be shown); a range wholly outside it is refused.
-    """
-    if START not in link and END not in link:
-        return []
-    start = read_iso_time((link.get(START) or [""])[0])
-    end = read_iso_time((link.get(END) or [""])[0])
-    if start is None or end is None or start >= end:
-        return ["the time range in the link is not a valid from/to pair"]
-    inside = range_in_window(start, end, now, zone, WINDOW)
-    if inside is None:
-        return ["the time range in the link is outside the last 7 days"]
-    st.session_state["range"] = inside
-    if inside != (start, end):
-        return ["the time range in the link reaches outside the last 7 days (cut to them)"]
-    return []
+    """On a session's first run, take the time range a link carries; notices for bad ones."""
+    chosen, notices = link_range(link, now, zone)
+    if chosen is not None:
+        st.session_state["range"] = chosen
+    return notices
 
 
 def chart_key() -> str:

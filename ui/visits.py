@@ -18,7 +18,7 @@ COOKIE = "news_last_visit"
 _ONE_YEAR = 365 * 24 * 3600
 
 
-def _read(raw: object) -> datetime | None:
+def last_visit_from_cookie(raw: object) -> datetime | None:
     """The time a last-visit cookie holds, or None for anything this page did not write.
 
     A cookie can be edited: any text must give None or a time the page can convert and
@@ -31,7 +31,7 @@ def _read(raw: object) -> datetime | None:
 def previous_visit(now: datetime) -> datetime | None:
     """When this browser last opened the page (None on a first visit); notes this visit."""
     if "previous_visit" not in st.session_state:
-        st.session_state["previous_visit"] = _read(st.context.cookies.get(COOKIE))
+        st.session_state["previous_visit"] = last_visit_from_cookie(st.context.cookies.get(COOKIE))
         st.session_state["this_visit"] = now
     if accepted() and not st.session_state.get("visit_written"):
         st.session_state["visit_written"] = True
