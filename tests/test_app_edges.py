@@ -152,7 +152,9 @@ def test_a_repeated_link_parameter_is_reported_once(env, feed_server, monkeypatc
     assert "18 Sep 04:22" in texts(at)
 
 
-@pytest.mark.parametrize("wait", ["9" * 400, "1" + "0" * 20])
+@pytest.mark.parametrize(
+    "wait", ["9" * 400, "1" + "0" * 20, "Wed, 18 Sep 2024 04:22:99999999999999999999 GMT"]
+)
 def test_an_endless_retry_after_is_one_failed_source(env, feed_server, monkeypatch, wait) -> None:
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)

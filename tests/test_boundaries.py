@@ -1,4 +1,5 @@
-"""Property tests where values from outside enter: feed dates, link parameters, cookies.
+"""Property tests where values from outside enter: feed dates, link parameters, Retry-After,
+cookies.
 
 Whatever a feed, a link or a browser sends, reading it never raises, and what comes out is
 None or a value the rest of the page can use (an aware UTC time in the calendar, a range
@@ -14,8 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.density import density
+from lib.fetch import _retry_after  # where the header enters
 from lib.model import TimeKind
 from lib.parse import parse_feed, read_date
+from lib.refresh import MAX_RETRY_AFTER, retry_time
 from lib.store import WINDOW
 from lib.times import read_iso_time, usable
 from ui.links import END, START, link_range, link_values
@@ -168,6 +171,25 @@ def test_link_range_never_raises_and_stays_in_the_window(raw, now_naive, zone) -
     slots = density([], now, zone, WINDOW)
     start, end = chosen
     assert slots[0].start <= start < end <= slots[-1].end
+
+
+# --- HTTP headers -----------------------------------------------------------------------------
+
+http_dates = st.from_regex(
+    r"(Mon, )?[0-9]{1,3} (Jan|Dec) [0-9]{1,25} [0-9]{1,22}:[0-9]{1,22}(:[0-9]{1,22})?"
+    r" ?([+-][0-9]{1,6}|GMT|EST)?",
+    fullmatch=True,
+)
+
+
+@FEW
+@given(http_dates | st.text(max_size=40) | st.from_regex(r"[0-9]{1,500}", fullmatch=True),
+       http_dates | st.none())  # fmt: skip
+def test_retry_after_never_raises_and_stays_capped(value: str, server_date: str | None) -> None:
+    wait = _retry_after(value, server_date)
+    assert wait is None or wait >= 0
+    when = retry_time(1, 429, wait, SEEN)
+    assert when is None or SEEN <= when <= SEEN + MAX_RETRY_AFTER
 
 
 # --- cookies ----------------------------------------------------------------------------------
