@@ -185,7 +185,7 @@ def _topic(raw: Any, path: str, line: int | None, source_lines: list[int]) -> To
     zone = raw.get("timezone", "UTC")
     try:
         ZoneInfo(zone) if isinstance(zone, str) else None
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a folder
         raise ConfigError(path, f"{what}: unknown timezone '{zone}'", line) from exc
     if not isinstance(zone, str):
         raise ConfigError(path, f"{what}: 'timezone' must be a zone name such as 'UTC'", line)

@@ -7,10 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from tests.feeds import rss
 from tests.feedserver import FeedServer
 from tests.test_app import (  # noqa: F401  (_fresh_caches: an autouse fixture, found by name)
+    APP,
     NOW,
     _fresh_caches,
     bucket_titles,
@@ -191,3 +193,16 @@ def test_the_page_works_at_the_ends_of_the_clock_range(
     assert [chart.key for chart in at.get("vega_lite_chart")] == ["density-0"]
     at.radio(key="tz").set_value("utc").run()
     assert not at.exception
+
+
+@pytest.mark.parametrize("browser_zone", ["America", "Etc", "a" * 300, "../../etc/passwd"])
+def test_a_browser_zone_that_is_no_zone_falls_back(env, feed_server, monkeypatch, browser_zone):
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.context = {"timezone": browser_zone}
+    at.query_params["tz"] = "browser"
+    at.run()
+    assert not at.exception
+    assert "Your browser's zone is not known yet; showing Europe/London." in texts(at)
+    assert "18 Sep 04:22" in texts(at)

@@ -56,6 +56,7 @@ def test_a_good_file_gives_typed_topics() -> None:
     ("change", "line", "problem"),
     [
         (('timezone = "Europe/London"', 'timezone = "Mars/Olympus"'), 1, "unknown timezone"),
+        (('timezone = "Europe/London"', 'timezone = "Europe"'), 1, "unknown timezone"),  # a folder
         (('slug = "china-russia"', 'slug = "China Russia"'), 1, "lower-case"),
         (('url = "https://www.ntd.com/feed"', 'url = "ftp://x"'), 13, "http:// or https:// url"),
         (('label = "Video"', "label = 3"), 13, "'label' must be"),
