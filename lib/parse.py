@@ -71,6 +71,9 @@ _SUMMARY_RAW_LIMIT = 20_000  # raw summary characters looked at; full articles c
 _EARLIEST = calendar.timegm((1990, 1, 1, 0, 0, 0))  # older dates are placeholders or errors
 _FUTURE_SLACK = 600  # seconds a date may lie ahead of seen_at (clock skew) and be trusted
 _AUTHOR_LIMIT = 200  # feedparser's author e-mail regex is quadratic in the author's length
+# What reading one item's odd values can raise; the item is skipped and counted. Narrow on
+# purpose: a time limit's exception or an interrupt must still stop the whole parse.
+_ITEM_ERRORS = (ValueError, TypeError, OverflowError, LookupError, AttributeError, RecursionError)
 
 _UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 _CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -249,7 +252,7 @@ def parse_feed(
     for entry in entries:
         try:
             headline = _headline(entry, url, seen_at, seen_ts, source, default_publication)
-        except Exception:  # one hostile item must not cost the feed its other items
+        except _ITEM_ERRORS:  # one hostile item must not cost the feed its other items
             skipped += 1
             continue
         if headline is not None:
