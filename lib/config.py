@@ -10,13 +10,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lib.errors import ConfigError, QuerySyntaxError
 from lib.model import Source, Topic
+from lib.times import EARLIEST, LATEST, read_iso_time, usable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOPICS = PROJECT_ROOT / "data" / "topics.toml"
@@ -25,6 +26,7 @@ DEFAULT_SNAPSHOT = PROJECT_ROOT / "data" / "snapshot"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_MAX_SECONDS = 7 * 24 * 3600  # the longest cache or fetch deadline an operator may set
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +62,32 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    # Not more than a week: "inf", "nan" or 1e300 seconds overflow the time arithmetic.
+    if not 0 < value <= _MAX_SECONDS:
         raise ConfigError(
-            f"environment variable {name}", f"expected a positive number of seconds, got {raw!r}"
+            f"environment variable {name}",
+            f"expected a positive number of seconds up to {_MAX_SECONDS}, got {raw!r}",
         )
     return value
 
 
+_CLOCK_EXAMPLE = "2024-09-18T04:22:00+01:00"
+
+
 def parse_clock(raw: str) -> datetime:
-    """Read an ISO 8601 time as an aware UTC datetime; a time without offset is UTC."""
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
+    """Read an ISO 8601 time as an aware UTC datetime; a time without offset is UTC.
+
+    Only times from 1970 to 9998 are accepted: nearer the calendar's ends, the page's
+    zone conversions and its 7-day window would run out of years.
+    """
+    value = read_iso_time(raw.strip())
+    if value is None or not usable(value):
         raise ConfigError(
             "environment variable NEWS_CLOCK",
-            f"{raw!r} is not an ISO 8601 time such as 2024-09-18T04:22:00+01:00",
-        ) from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+            f"{raw!r} is not an ISO 8601 time between the years {EARLIEST.year} and "
+            f"{LATEST.year - 1}, such as {_CLOCK_EXAMPLE}",
+        )
+    return value
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -178,7 +187,7 @@ def _topic(raw: Any, path: str, line: int | None, source_lines: list[int]) -> To
     zone = raw.get("timezone", "UTC")
     try:
         ZoneInfo(zone) if isinstance(zone, str) else None
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: "America", a folder
         raise ConfigError(path, f"{what}: unknown timezone '{zone}'", line) from exc
     if not isinstance(zone, str):
         raise ConfigError(path, f"{what}: 'timezone' must be a zone name such as 'UTC'", line)

@@ -246,6 +246,20 @@ def density_rows(
     return slot_rows(density(headlines, now, zone, span), zone, top)
 
 
+def range_in_window(
+    start: datetime, end: datetime, now: datetime, zone: tzinfo, span: timedelta
+) -> tuple[datetime, datetime] | None:
+    """The part of [start, end) inside the chart's window, or None when nothing is.
+
+    The window runs from the start of the chart's first slot to the end of its newest one
+    (`density`'s slots for `now`, `zone` and `span`), so any range picked on the chart is
+    kept as it is. `start` and `end` are aware; any years work, however far off.
+    """
+    bounds = _bounds(now, zone, span)
+    low, high = max(start, bounds[0]), min(end, bounds[-1])
+    return (low, high) if low < high else None
+
+
 def headlines_in(
     headlines: Iterable[Headline], start: datetime, end: datetime, now: datetime
 ) -> list[Headline]:

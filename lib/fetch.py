@@ -406,7 +406,7 @@ def _retry_after(value: str | None, server_date: str | None) -> float | None:
 def _http_date(value: str) -> float | None:
     try:
         return email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # "04:22:99999999999999999999"
         return None
 
 

@@ -71,6 +71,9 @@ _SUMMARY_RAW_LIMIT = 20_000  # raw summary characters looked at; full articles c
 _EARLIEST = calendar.timegm((1990, 1, 1, 0, 0, 0))  # older dates are placeholders or errors
 _FUTURE_SLACK = 600  # seconds a date may lie ahead of seen_at (clock skew) and be trusted
 _AUTHOR_LIMIT = 200  # feedparser's author e-mail regex is quadratic in the author's length
+# What reading one item's odd values can raise; the item is skipped and counted. Narrow on
+# purpose: a time limit's exception or an interrupt must still stop the whole parse.
+_ITEM_ERRORS = (ValueError, TypeError, OverflowError, LookupError, AttributeError, RecursionError)
 
 _UTF8_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 _CONTENT_TYPE = "application/xml; charset=utf-8"
@@ -244,11 +247,19 @@ def parse_feed(
         default_publication = feed_title or urlsplit(url).hostname or url
 
     headlines = []
+    skipped = 0
     seen_ts = seen_at.timestamp()
     for entry in entries:
-        headline = _headline(entry, url, seen_at, seen_ts, source, default_publication)
+        try:
+            headline = _headline(entry, url, seen_at, seen_ts, source, default_publication)
+        except _ITEM_ERRORS:  # one hostile item must not cost the feed its other items
+            skipped += 1
+            continue
         if headline is not None:
             headlines.append(headline)
+    if skipped:
+        note = f"{skipped} unreadable item{'s' if skipped > 1 else ''} skipped"
+        problem = f"{problem}; {note}" if problem else note
     return ParsedFeed(
         headlines=tuple(headlines),
         feed_title=feed_title,
@@ -343,8 +354,9 @@ def read_date(text: str) -> datetime | None:
     optional zone: a numeric offset (+0200, +02:00, GMT+3) or a common abbreviation
     (GMT, CEST, MSK, EST, ...). No zone means UTC; a comment in parentheses after the
     offset is ignored, as are weekday names. None for anything else: two-digit years,
-    month/day orders that need guessing (09/18/2024), unknown zones, and a date without a
-    time of day, which midnight would misplace.
+    month/day orders that need guessing (09/18/2024), unknown zones, a date without a
+    time of day, which midnight would misplace, and a date that falls outside Python's
+    calendar once in UTC (31 Dec 9999 at -14:00). Never raises.
     """
     if len(text) > _DATE_TEXT_LIMIT:
         return None
@@ -376,9 +388,10 @@ def read_date(text: str) -> datetime | None:
         return None
     try:
         local = datetime(*day, hour, minute, second, tzinfo=timezone(offset))
-    except ValueError:  # 31 September, hour 24, ...
+        # Overflows at the calendar's ends: 9999-12-31 at -14:00 is in year 10000 in UTC.
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # 31 September, hour 24, year 0, ...
         return None
-    return local.astimezone(UTC)
 
 
 def _zone(tail: str) -> tuple[timedelta | None, str]:

@@ -86,8 +86,20 @@ _ACCENT_RANGES = (
     (0x20D0, 0x20FF),  # combining marks for symbols
     (0xFE20, 0xFE2F),  # combining half marks
 )
-# Invisible characters inside words: a soft hyphen or a joiner must not split "Rus-sia".
-_INVISIBLE = (0x00AD, 0x200C, 0x200D, 0x2060, 0xFEFF)
+# Invisible characters inside words: a soft hyphen, a zero-width space or joiner, a direction
+# mark must not split "Rus-sia" into two words, in the text or in the query.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x200B, 0x200F),  # zero-width space, non-joiner, joiner; left-to-right, right-to-left marks
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2060, 0x2064),  # word joiner, invisible operators
+    (0x2066, 0x2069),  # bidi isolates
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (a byte-order mark)
+)
+_INVISIBLE = tuple(c for lo, hi in _INVISIBLE_RANGES for c in range(lo, hi + 1))
 
 # Letters that read as a Latin letter with an accent but have no decomposition to drop it from;
 # folded by hand so "Lodz" finds "Łódź" and "Oresund" finds "Øresund".
@@ -111,8 +123,8 @@ _MAY_HAVE_MARKS = re.compile(
 _ASCII_SEPARATORS = re.compile(r"[^a-z0-9]+")
 # Typographic punctuation common in English headlines (curly quotes, dashes, ellipsis,
 # no-break space); all of it separates words, and spacing it out first lets most headlines
-# take the ASCII path.
-_TYPOGRAPHY = re.compile("[\u00a0\u00ab\u00b7\u00bb\u2010-\u203e]")
+# take the ASCII path. The bidi controls U+202A-U+202E among them are invisible, not spaces.
+_TYPOGRAPHY = re.compile("[\u00a0\u00ab\u00b7\u00bb\u2010-\u2029\u202f-\u203e]")
 
 # Scripts written without spaces between words; a term in them matches inside words.
 _NO_SPACE_RANGES = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import math
 import multiprocessing
 import os
 import queue
@@ -40,6 +41,8 @@ MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is no
 TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
 BACKOFF_START = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=2)
+_MAX_RETRY_AFTER_SECONDS = MAX_RETRY_AFTER.total_seconds()
+_DOUBLINGS_TO_MAX = math.ceil(math.log2(BACKOFF_MAX / BACKOFF_START))
 # Smaller bodies are parsed in the calling process: sending a body to a worker and its
 # headlines back costs about 0.5 ms, as much as parsing 1–4 KiB of feed (measured).
 POOL_MIN_BYTES = 4 * 1024
@@ -55,13 +58,15 @@ def retry_time(
 
     None means at the next refresh: a single failure is usually passing.
     """
+    # Capped before a timedelta is made: a Retry-After of 10**20 seconds or the doubling
+    # after 49 failures in a row would overflow it.
     if retry_after is not None:
-        return now + min(timedelta(seconds=max(retry_after, 0)), MAX_RETRY_AFTER)
+        return now + timedelta(seconds=min(max(retry_after, 0), _MAX_RETRY_AFTER_SECONDS))
     if http_status == 429:
         return now + TOO_MANY_REQUESTS_PAUSE
     if failures <= 1:
         return None
-    return now + min(BACKOFF_START * 2 ** (failures - 2), BACKOFF_MAX)
+    return now + min(BACKOFF_START * 2 ** min(failures - 2, _DOUBLINGS_TO_MAX), BACKOFF_MAX)
 
 
 @dataclass(frozen=True, slots=True)

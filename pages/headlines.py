@@ -85,10 +85,10 @@ link_notices = [
     *seed_from_link(ctx.link, PUBS, [n for n, _ in index.publications], "Publication", many=True),
     *seed_from_link(ctx.link, ZONE, ZONES, "Time zone"),
     *seed_from_link(ctx.link, KEYWORD, None, "Keyword"),
-    *explore.range_from_link(ctx.link),
 ]
 filters = sidebar_filters(index.publications, topic.timezone)
 zone = filters.zone
+link_notices += explore.range_from_link(ctx.link, now, zone)  # the chart's window, in `zone`
 abbreviation = now.astimezone(zone).tzname()
 zone_name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
 clock_line.markdown(f"**{format_clock(now, zone)}** · {zone_name}")

@@ -56,6 +56,7 @@ def test_a_good_file_gives_typed_topics() -> None:
     ("change", "line", "problem"),
     [
         (('timezone = "Europe/London"', 'timezone = "Mars/Olympus"'), 1, "unknown timezone"),
+        (('timezone = "Europe/London"', 'timezone = "Europe"'), 1, "unknown timezone"),  # a folder
         (('slug = "china-russia"', 'slug = "China Russia"'), 1, "lower-case"),
         (('url = "https://www.ntd.com/feed"', 'url = "ftp://x"'), 13, "http:// or https:// url"),
         (('label = "Video"', "label = 3"), 13, "'label' must be"),
@@ -118,9 +119,33 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
         ("NEWS_CLOCK", "yesterday", "not an ISO 8601 time"),
         ("NEWS_OFFLINE", "maybe", "expected 1 or 0"),
         ("NEWS_CACHE_TTL", "-5", "positive number of seconds"),
+        # Times and lengths the page's arithmetic cannot hold are refused, never overflow.
+        ("NEWS_CLOCK", "9999-12-31T23:59:59-14:00", "between the years 1970 and 9998"),
+        ("NEWS_CLOCK", "0001-01-01T00:00:00+14:00", "between the years 1970 and 9998"),
+        ("NEWS_CLOCK", "0001-01-01T00:00:00Z", "between the years 1970 and 9998"),
+        ("NEWS_CLOCK", "9999-06-01T00:00:00Z", "between the years 1970 and 9998"),
+        ("NEWS_CLOCK", "2024-09-18T04:22:00+24:00", "not an ISO 8601 time"),
+        ("NEWS_CACHE_TTL", "inf", "up to 604800"),
+        ("NEWS_CACHE_TTL", "nan", "up to 604800"),
+        ("NEWS_FETCH_DEADLINE", "1e300", "up to 604800"),
     ],
 )
 def test_bad_environment_values_are_named(name: str, value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as caught:
         load_settings({name: value})
     assert name in str(caught.value)
+    if name == "NEWS_CLOCK":  # the message shows a value that works
+        assert "such as 2024-09-18T04:22:00+01:00" in str(caught.value)
+        assert load_settings({name: "2024-09-18T04:22:00+01:00"}).clock is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1970-01-01T00:00:00Z", datetime(1970, 1, 1, tzinfo=UTC)),
+        ("9998-12-31T23:59:59+14:00", datetime(9998, 12, 31, 9, 59, 59, tzinfo=UTC)),
+        ("2024-09-18 04:22", datetime(2024, 9, 18, 4, 22, tzinfo=UTC)),  # no offset: UTC
+    ],
+)
+def test_clock_at_the_ends_of_its_range(value: str, expected: datetime) -> None:
+    assert load_settings({"NEWS_CLOCK": value}).clock == expected

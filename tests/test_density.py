@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.density import density, density_rows, headlines_in, slot_size, spike_threshold
+from lib.density import (
+    density,
+    density_rows,
+    headlines_in,
+    range_in_window,
+    slot_size,
+    spike_threshold,
+)
 from lib.model import Headline
 
 LONDON = ZoneInfo("Europe/London")
@@ -246,3 +253,40 @@ def test_a_store_that_started_recently_is_not_all_spikes() -> None:
     burst = by("Burst", NOW - timedelta(hours=20, minutes=30), 60)
     spikes = [s for s in density(items + burst, NOW, UTC, timedelta(days=7)) if s.is_spike]
     assert len(spikes) == 1 and spikes[0].count == 9 * 6 + 60
+
+
+WEEK = timedelta(days=7)
+
+
+def test_range_in_window_keeps_what_the_chart_shows_and_cuts_the_rest() -> None:
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
+    slots = density([], now, LONDON, WEEK)
+    first, last = slots[0].start, slots[-1].end
+    assert first == datetime(2024, 9, 11, 0, 0, tzinfo=LONDON)  # the first 6-hour slot
+    # A range picked on the chart, from its first slot to its last, is kept as it is.
+    assert range_in_window(first, last, now, LONDON, WEEK) == (first, last)
+    inside = (now - timedelta(hours=4), now - timedelta(hours=1))
+    assert range_in_window(*inside, now, LONDON, WEEK) == inside
+    # Partly outside: cut to the chart's ends.
+    assert range_in_window(now - timedelta(days=30), inside[1], now, LONDON, WEEK) == (
+        first,
+        inside[1],
+    )
+    assert range_in_window(inside[0], now + timedelta(days=30), now, LONDON, WEEK) == (
+        inside[0],
+        last,
+    )
+    # Wholly outside, or empty once cut: nothing.
+    month_ago = now - timedelta(days=30)
+    assert range_in_window(month_ago, month_ago + timedelta(hours=1), now, LONDON, WEEK) is None
+    assert range_in_window(last, last + timedelta(hours=1), now, LONDON, WEEK) is None
+
+
+def test_range_in_window_takes_the_calendar_ends() -> None:
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    earliest = datetime.min.replace(tzinfo=UTC)
+    latest = datetime.max.replace(tzinfo=UTC)
+    slots = density([], now, LONDON, WEEK)
+    whole = (slots[0].start, slots[-1].end)
+    assert range_in_window(earliest, latest, now, LONDON, WEEK) == whole
+    assert range_in_window(earliest, earliest + timedelta(days=1), now, LONDON, WEEK) is None

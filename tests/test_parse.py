@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lib.parse
 from lib.errors import ParseError
 from lib.model import Headline, Source, TimeKind
 from lib.parse import (
@@ -556,6 +557,37 @@ def test_future_pre_1990_and_unreadable_dates_are_not_trusted() -> None:
     ]
 
 
+def test_dates_past_the_calendar_ends_are_not_trusted() -> None:
+    # 31 Dec 9999 at -14:00 is in year 10000 in UTC: it once raised OverflowError, which
+    # stopped the feed and with it the whole topic.
+    parsed = parse("rss2_dates_at_calendar_ends.xml")
+    assert [(h.title, h.published, h.time_kind) for h in parsed.headlines] == [
+        ("Last day of 9999 in Kiribati's far side", SEEN, TimeKind.SEEN),
+        ("First day of year 1 at +14:00", SEEN, TimeKind.SEEN),
+        ("ISO form, year 9999 at -23:59", SEEN, TimeKind.SEEN),
+        ("A named zone past the end", SEEN, TimeKind.SEEN),
+        ("Bad pubDate, good update", utc("2024-09-17 22:10"), TimeKind.UPDATED),
+        ("An ordinary date", utc("2024-09-18 03:00"), TimeKind.PUBLISHED),
+    ]
+    assert parsed.problem is None
+
+
+def test_an_item_that_cannot_be_read_is_skipped_and_counted(monkeypatch) -> None:
+    # Whatever one hostile item breaks (here: link cleaning, made to fail for two items),
+    # the feed keeps its other items and says how many it skipped.
+    real_safe_link = lib.parse.safe_link
+
+    def failing_for_some(raw: str | None, base: str | None = None) -> str | None:
+        if raw and raw.endswith(("/9999", "/est")):
+            raise OverflowError("simulated")
+        return real_safe_link(raw, base)
+
+    monkeypatch.setattr(lib.parse, "safe_link", failing_for_some)
+    parsed = parse("rss2_dates_at_calendar_ends.xml")
+    assert len(parsed.headlines) == 4
+    assert parsed.problem == "2 unreadable items skipped"
+
+
 def test_seen_at_is_converted_to_utc_and_must_be_aware() -> None:
     moscow = datetime(2024, 9, 18, 7, 22, tzinfo=timezone(timedelta(hours=3)))
     body = (DATA / "rss2_no_dates.xml").read_bytes()
@@ -638,6 +670,15 @@ def test_dates_in_other_languages_and_odd_formats_are_read() -> None:
         ("3 comments, 18 Sep 2024 04:22", None),  # which number is the day?
         ("", None),
         ("soon", None),
+        # Outside Python's calendar once in UTC: unread, never an error.
+        ("Fri, 31 Dec 9999 23:59:59 -1400", None),
+        ("Mon, 01 Jan 0001 00:00:00 +1400", None),
+        ("9999-12-31T23:59:59-14:00", None),
+        ("0001-01-01T00:00:00+14:00", None),
+        ("31 Dec 9999 23:59 EST", None),
+        ("0000-01-01T00:00:00Z", None),
+        ("9999-12-31T23:59:59+14:00", "9999-12-31 09:59:59"),  # inside: read
+        ("0001-01-01T00:00:00-14:00", "0001-01-01 14:00"),
     ],
 )
 def test_read_date(text: str, expected: str | None) -> None:

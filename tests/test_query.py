@@ -238,6 +238,26 @@ def test_accent_insensitive(query: str, text: str) -> None:
     assert matches(query, text)
 
 
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e", "\u202e"]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+def test_invisible_characters_inside_words_are_folded_away(char: str) -> None:
+    # Zero-width and direction characters would hide "Russia" from the topic query.
+    text = f"Rus{char}sia and Chi{char}na hold talks"
+    assert normalize_text(text) == " russia and china hold talks "
+    assert parse_query(TOPIC).matches(text)
+    # In the keyword box too, as typed or pasted.
+    assert matches(f"rus{char}sia", "Russia today")
+    assert matches(f'"chi{char}na hold"', text)
+    assert not matches(f"rus{char}", "Russia today")  # still whole words
+
+
+def test_invisible_characters_do_not_join_words_across_spaces() -> None:
+    assert normalize_text("China \u200b Russia") == " china russia "
+    assert normalize_text("\u200b\ufeff") == " "
+
+
 def test_cyrillic_whole_words() -> None:
     assert matches("Россия", "Россия и Китай")
     assert matches("россия", "РОССИЯ и Китай")

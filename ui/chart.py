@@ -24,6 +24,7 @@ from typing import Any
 import altair as alt
 
 from lib.density import DensityRow, Slot, slot_rows
+from lib.times import usable
 
 SLOT = "slot"  # the point selection: the slot of the bar clicked
 BRUSH = "brush"  # the interval selection: a range dragged along the time axis
@@ -320,6 +321,8 @@ def selected_range(state: object, zone: tzinfo) -> tuple[datetime, datetime] | N
         selection = state.get("selection", state)
         if not isinstance(selection, Mapping):
             return None
-        return _brush_range(selection.get(BRUSH), zone) or _slot_range(selection.get(SLOT))
+        picked = _brush_range(selection.get(BRUSH), zone) or _slot_range(selection.get(SLOT))
     except Exception:  # the state comes from the browser: never fail the page over it
         return None
+    # A tampered selection at the calendar's ends would overflow when shown in the zone.
+    return picked if picked and usable(picked[0]) and usable(picked[1]) else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 import streamlit as st
 
@@ -13,29 +13,17 @@ from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
 from lib.stories import Grouping, Story
 from ui.chart import selected_range
-from ui.links import END, START
+from ui.links import link_range
 
 Range = tuple[datetime, datetime]
 
 
-def _read_time(raw: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def range_from_link(link: dict[str, list[str]]) -> list[str]:
+def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
     """On a session's first run, take the time range a link carries; notices for bad ones."""
-    if START not in link and END not in link:
-        return []
-    start = _read_time((link.get(START) or [""])[0])
-    end = _read_time((link.get(END) or [""])[0])
-    if start is None or end is None or start >= end:
-        return ["the time range in the link is not a valid from/to pair"]
-    st.session_state["range"] = (start, end)
-    return []
+    chosen, notices = link_range(link, now, zone)
+    if chosen is not None:
+        st.session_state["range"] = chosen
+    return notices
 
 
 def chart_key() -> str:

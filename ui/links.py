@@ -13,8 +13,13 @@ values silently, which is why the page does this itself.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, tzinfo
 
 import streamlit as st
+
+from lib.density import range_in_window
+from lib.store import WINDOW
+from lib.times import read_iso_time
 
 # Parameter names: the widget keys they are bound to.
 TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
@@ -32,6 +37,31 @@ def unknown_params(raw: Mapping[str, Sequence[str]]) -> list[str]:
     return [f"“{key}” is not a setting of this page" for key in raw if key not in KNOWN]
 
 
+def link_values(
+    raw: Mapping[str, Sequence[str]],
+    key: str,
+    valid: Collection[str] | None,
+    what: str,
+    *,
+    many: bool = False,
+) -> tuple[list[str], list[str]]:
+    """The link's usable values for `key` (first wins for a one-value setting), and notices.
+
+    `valid` None accepts any non-blank text. One notice per distinct bad value, so a value
+    repeated in the link (`?tz=x&tz=x`) is one notice; a one-value setting given several
+    values (`?q=a&q=b`) is one notice for the parameter, and its first usable value is kept.
+    """
+    values = list(dict.fromkeys(raw.get(key, ())))  # each distinct value once, in order
+    if valid is None:
+        values = [value for value in values if value.strip()]
+    good = [value for value in values if valid is None or value in valid]
+    if not many:
+        if len(values) > 1:
+            return good[:1], [f"{what} is given {len(values)} times; the first usable one is kept"]
+        good = good[:1]
+    return good, [f"{what} “{value}” is not available now" for value in values if value not in good]
+
+
 def seed_from_link(
     raw: Mapping[str, Sequence[str]],
     key: str,
@@ -42,18 +72,41 @@ def seed_from_link(
 ) -> list[str]:
     """Put the link's value for `key` into the widget's state (call before the widget).
 
-    `valid` None accepts any text. Returns notices for values that are not valid now.
+    Returns notices for what the link asked that is not valid now (see `link_values`).
     """
     if key not in raw:
         return []
-    values = [value for value in raw[key] if value.strip()] if valid is None else raw[key]
-    good = [value for value in values if valid is None or value in valid]
-    notices = [f"{what} “{value}” is not available now" for value in values if value not in good]
+    good, notices = link_values(raw, key, valid, what, many=many)
     if many:
-        st.session_state[key] = list(dict.fromkeys(good))
+        st.session_state[key] = good
     elif good:
         st.session_state[key] = good[0]
     return notices
+
+
+def link_range(
+    raw: Mapping[str, Sequence[str]], now: datetime, zone: tzinfo
+) -> tuple[tuple[datetime, datetime] | None, list[str]]:
+    """The time range a link's `from`/`to` carry, cut to the chart's window, and notices.
+
+    Any text is safe: unreadable times, times at the calendar's ends and ranges wholly
+    outside the last 7 days give None and one notice; a range partly outside is cut.
+    """
+    if START not in raw and END not in raw:
+        return None, []
+    starts, ends = set(raw.get(START, ())), set(raw.get(END, ()))
+    if len(starts) > 1 or len(ends) > 1:
+        return None, ["the time range in the link is given more than once"]
+    start = read_iso_time(next(iter(starts), ""))
+    end = read_iso_time(next(iter(ends), ""))
+    if start is None or end is None or start >= end:
+        return None, ["the time range in the link is not a valid from/to pair"]
+    inside = range_in_window(start, end, now, zone, WINDOW)
+    if inside is None:
+        return None, ["the time range in the link is outside the last 7 days"]
+    if inside != (start, end):
+        return inside, ["the time range in the link reaches outside the last 7 days (cut to them)"]
+    return inside, []
 
 
 def write_link(

@@ -56,7 +56,7 @@ def _zone(choice: str, topic_zone: str) -> tuple[ZoneInfo, str | None]:
         if browser:
             try:
                 return ZoneInfo(browser), None
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder
                 pass
         return ZoneInfo(topic_zone), f"Your browser's zone is not known yet; showing {topic_zone}."
     return ZoneInfo(topic_zone), None

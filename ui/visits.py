@@ -7,30 +7,31 @@ put while the viewer filters, and the new visit is written once per session.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import streamlit as st
 
+from lib.times import read_iso_time, usable
 from ui.consent import accepted
 
 COOKIE = "news_last_visit"
 _ONE_YEAR = 365 * 24 * 3600
 
 
-def _read(raw: object) -> datetime | None:
-    if not isinstance(raw, str) or not raw or len(raw) > 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def last_visit_from_cookie(raw: object) -> datetime | None:
+    """The time a last-visit cookie holds, or None for anything this page did not write.
+
+    A cookie can be edited: any text must give None or a time the page can convert and
+    compare without running out of calendar (0001-01-01T00:00+14:00 once stopped the page).
+    """
+    moment = read_iso_time(raw)
+    return moment if moment is not None and usable(moment) else None
 
 
 def previous_visit(now: datetime) -> datetime | None:
     """When this browser last opened the page (None on a first visit); notes this visit."""
     if "previous_visit" not in st.session_state:
-        st.session_state["previous_visit"] = _read(st.context.cookies.get(COOKIE))
+        st.session_state["previous_visit"] = last_visit_from_cookie(st.context.cookies.get(COOKIE))
         st.session_state["this_visit"] = now
     if accepted() and not st.session_state.get("visit_written"):
         st.session_state["visit_written"] = True
