@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.markdown import viewer_text
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
@@ -126,6 +127,7 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for e in at.info] + [w.value for w in at.warning]
     parts += [e.value for e in at.error]
+    parts = [viewer_text(part) for part in parts]
     parts += [re.sub(r"<[^>]+>", " ", page_html(at))]
     return "\n".join(parts)
 
@@ -163,7 +165,7 @@ def test_live_feeds_fill_the_buckets(env: Path, feed_server: FeedServer, monkeyp
     html = page_html(at)
     assert "World Desk (Video)" in html
     assert "04:12 18-Sep-24" in html  # 10 minutes before 04:22, London time
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(viewer_text(w.value) for w in at.warning)
     assert "1 of 3 sources failed: Broken (HTTP 500" in warnings
 
 
@@ -196,7 +198,7 @@ def test_nothing_matching_shows_the_seed_message(env, feed_server, monkeypatch) 
     assert EMPTY in [m.value for m in at.markdown]
     assert bucket_titles(at) == {}
     at.text_input(key="q").input("(unbalanced").run()
-    assert any("Keyword not used" in w.value for w in at.sidebar.warning)
+    assert any("Keyword not used" in viewer_text(w.value) for w in at.sidebar.warning)
 
 
 def test_titles_are_text_never_markup(env, feed_server, monkeypatch) -> None:
@@ -218,7 +220,7 @@ def test_a_failing_source_keeps_what_it_gave(env, feed_server, monkeypatch) -> N
     st.cache_data.clear()  # as if the TTL ran out
     at = run()
     assert "Gas pipeline deal signed" in page_html(at)
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(viewer_text(w.value) for w in at.warning)
     assert "2 of 3 sources failed: Aggregator (HTTP 503" in warnings
     assert "earlier headlines are still shown" in warnings
 
@@ -248,7 +250,7 @@ def test_offline_shows_the_seed_page(env: Path, monkeypatch) -> None:
     monkeypatch.delenv("NEWS_CLOCK")
     at = run()
     assert not at.exception
-    assert any("bundled snapshot" in i.value for i in at.info)
+    assert any("bundled snapshot" in viewer_text(i.value) for i in at.info)
     assert "18 Sep 04:22" in texts(at)
     buckets = bucket_titles(at)
     for title, publication, time, heading in SEED:
@@ -276,7 +278,7 @@ def test_unreachable_sources_fall_back_to_the_snapshot(env, monkeypatch) -> None
     )
     monkeypatch.setenv("NEWS_TOPICS", str(topics))
     at = run()
-    assert any("no source could be reached" in i.value for i in at.info)
+    assert any("no source could be reached" in viewer_text(i.value) for i in at.info)
     assert "Serbia is Not a Russian Ally" in page_html(at)
 
 
@@ -299,7 +301,7 @@ def test_about_page(env: Path, feed_server, monkeypatch) -> None:
     at = run()
     at.switch_page("pages/about.py").run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["About our China-Russia news"]
+    assert [viewer_text(t.value) for t in at.title] == ["About our China-Russia news"]
     assert "Test about text for $5 and **this**." in [t.value for t in at.text]
     assert any("By clicking" in m.value for m in at.markdown)  # the notice is on every page
     table = at.dataframe[0].value
@@ -312,9 +314,9 @@ def test_a_broken_topics_file_is_one_clear_error(env: Path, monkeypatch) -> None
     monkeypatch.setenv("NEWS_TOPICS", str(bad))
     at = run()
     assert not at.exception
-    (error,) = at.error
-    assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error.value
-    assert "Fix it and reload" in error.value
+    (error,) = [viewer_text(e.value) for e in at.error]
+    assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error
+    assert "Fix it and reload" in error
 
 
 def test_sources_page_shows_health_and_advice(env, feed_server, monkeypatch) -> None:
@@ -331,7 +333,7 @@ def test_sources_page_shows_health_and_advice(env, feed_server, monkeypatch) -> 
     assert table.loc["Broken", "Status"] == "failing since 04:22 18 Sep 2024"
     assert table.loc["Broken", "HTTP"] == 500
     assert "publisher's server has a problem" in table.loc["Broken", "What to do"]
-    assert any("1 of 3 sources are failing" in w.value for w in at.warning)
+    assert any("1 of 3 sources are failing" in viewer_text(w.value) for w in at.warning)
 
 
 def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> None:
@@ -342,7 +344,7 @@ def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> Non
     st.cache_data.clear()
     monkeypatch.setenv("NEWS_CLOCK", (NOW + timedelta(minutes=7)).isoformat())
     at = run()
-    captions = [c.value for c in at.caption]
+    captions = [viewer_text(c.value) for c in at.caption]
     assert (
         "Aggregator: showing headlines from 04:22 18 Sep 2024; last attempt failed: "
         "HTTP 429 Too Many Requests; next try 04:39 18 Sep 2024"
@@ -376,7 +378,7 @@ def test_a_bad_link_is_ignored_with_a_notice(env, feed_server, monkeypatch) -> N
     at = run_with({"tz": "mars", "pubs": ["Nobody", "AP"], "pub_mode": "maybe", "zzz": "1",
                    "topic": "no-such-topic"})  # fmt: skip
     assert not at.exception
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [viewer_text(c.value) for c in at.caption if "ignored" in c.value]
     for words in ("Time zone “mars”", "Publication “Nobody”", "Publication filter “maybe”",
                   "“zzz” is not a setting", "Topic “no-such-topic”"):  # fmt: skip
         assert words in notice
@@ -406,7 +408,7 @@ url = "{feed_server.url("/world.xml")}"
     at = run()
     assert at.selectbox(key="topic").options == ["China-Russia news", "Second topic"]
     at.selectbox(key="topic").set_value("second").run()
-    assert [t.value for t in at.title] == ["Second topic"]
+    assert [viewer_text(t.value) for t in at.title] == ["Second topic"]
     assert [t for titles in bucket_titles(at).values() for t in titles] == ["Football results"]
     linked = run_with({"topic": "second"})
     assert [t.value for t in linked.title] == ["Second topic"]
@@ -436,7 +438,7 @@ def add_feed(at: AppTest, url: str) -> AppTest:
 
 
 def sidebar_errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.sidebar.error]
+    return [viewer_text(e.value) for e in at.sidebar.error]
 
 
 def test_a_viewer_adds_a_feed_for_their_session(env, feed_server, monkeypatch) -> None:
@@ -494,7 +496,7 @@ def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkey
         "mine.opml", f'<opml version="2.0"><body>{opml}</body></opml>'.encode(), "text/xml"
     ).run()
     assert [s.name for s in at.session_state["user_feeds"]] == [f"Feed {n}" for n in range(5)]
-    captions = [c.value for c in at.sidebar.caption]
+    captions = [viewer_text(c.value) for c in at.sidebar.caption]
     assert "Imported 5 of 7 feeds." in captions
     assert "At most 5 feeds of your own: remove one first." in captions
 
@@ -530,7 +532,7 @@ def test_a_time_range_narrows_the_list_and_resets(env, feed_server, monkeypatch)
     at = run_with({"from": start, "to": end})
     shown = [t for titles in bucket_titles(at).values() for t in titles]
     assert shown == ["China and Russia sign treaty", "Navies drill together"]
-    (chip,) = [i.value for i in at.info if "chosen on the chart" in i.value]
+    (chip,) = [viewer_text(i.value) for i in at.info if "chosen on the chart" in i.value]
     assert chip.startswith("Showing 2 headlines from 00:22 18 Sep 2024 to 03:22 18 Sep 2024")
     assert dict(at.query_params)["from"] == start
     at.button(key="range-reset").click().run()
@@ -553,7 +555,7 @@ def test_clicking_a_publication_narrows_to_it(env, feed_server, monkeypatch) -> 
     serve(feed_server)
     at = run()
     pills = at.pills(key="pub_pick")
-    assert pills.options[:2] == ["AP (2)", "Reuters (2)"]
+    assert [viewer_text(option) for option in pills.options[:2]] == ["AP (2)", "Reuters (2)"]
     pills.set_value("Reuters").run()
     assert at.radio(key="pub_mode").value == "only"
     assert at.multiselect(key="pubs").value == ["Reuters"]
@@ -565,14 +567,14 @@ def test_the_spike_note_shows_only_with_spikes(env, feed_server, monkeypatch) ->
     # The seed page: one or two headlines a slot, nothing stands out.
     monkeypatch.setenv("NEWS_OFFLINE", "1")
     at = run()
-    captions = [c.value for c in at.caption if "Click a bar" in c.value]
+    captions = [viewer_text(c.value) for c in at.caption if "Click a bar" in c.value]
     assert captions == ["Click a bar or drag across bars to list only that time."]
     # Live: five headlines in the last four hours against a quiet three days before.
     monkeypatch.delenv("NEWS_OFFLINE")
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)
     at = run()
-    (caption,) = [c.value for c in at.caption if "Click a bar" in c.value]
+    (caption,) = [viewer_text(c.value) for c in at.caption if "Click a bar" in c.value]
     assert caption.startswith("▼ marks a spike")
 
 

@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 import streamlit as st
 
+from lib.render import literal_markdown
+
 # Parameter names: the widget keys they are bound to.
 TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
 START, END = "from", "to"  # the time range chosen on the chart
@@ -74,7 +76,8 @@ def write_link(
 def show_notices(notices: Sequence[str]) -> None:
     """One short toast-like line for what the link asked that the page could not do."""
     if notices:
+        ignored = "Some of this link's settings were ignored: " + "; ".join(notices) + "."
         st.caption(
-            "Some of this link's settings were ignored: " + "; ".join(notices) + ".",
+            literal_markdown(ignored),
             help="Links keep the topic, keywords, publication filters, time range and zone.",
         )

@@ -16,6 +16,7 @@ from lib.model import Source, Topic
 from lib.netguard import check_url
 from lib.opml import parse_opml, to_opml
 from lib.refresh import RefreshReport
+from lib.render import literal_markdown
 from ui import data
 
 MAX_USER_FEEDS = 5
@@ -81,7 +82,7 @@ def user_feeds_panel(
             if st.form_submit_button("Add feed", disabled=not enabled) and url.strip():
                 problem = _add(config, topic, url)
                 if problem:
-                    st.error(problem)
+                    st.error(literal_markdown(problem))
                 else:
                     st.rerun()
         upload = st.file_uploader(
@@ -92,7 +93,7 @@ def user_feeds_panel(
             try:
                 outlines = parse_opml(upload.getvalue())
             except ParseError as exc:
-                st.error(f"Not imported: {exc.problem}.")
+                st.error(literal_markdown(f"Not imported: {exc.problem}."))
             else:
                 problems = [
                     p for title, href in outlines if (p := _add(config, topic, href, title))
@@ -100,13 +101,13 @@ def user_feeds_panel(
                 added = len(outlines) - len(problems)
                 st.caption(f"Imported {added} of {len(outlines)} feeds.")
                 for problem in dict.fromkeys(problems):
-                    st.caption(problem)
+                    st.caption(literal_markdown(problem))
         states = {r.source.url: r for r in report.sources} if report else {}
         for feed in feeds:
             left, right = st.columns([5, 1], vertical_alignment="center")
             outcome = states.get(feed.url)
             status = "" if outcome is None else (" — ok" if outcome.ok else f" — {outcome.error}")
-            left.caption(f"{feed.name}{status}")
+            left.caption(literal_markdown(f"{feed.name}{status}"))
             right.button("✕", key=f"remove-{feed.url}", on_click=_remove, args=(feed.url,),
                          help="Remove this feed")  # fmt: skip
         everything = [(s.name, s.url) for s in (*topic.sources, *feeds)]
