@@ -501,6 +501,44 @@ def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkey
     assert "At most 5 feeds of your own: remove one first." in captions
 
 
+HOSTILE = "![](http://evil.example/x.png) [Verify](https://evil.example/login) $5 :red[x]"
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """The Markdown source of every element and option label that renders Markdown."""
+    elements = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.title]
+    sources = [element.value for element in elements]
+    for pills in at.get("button_group"):
+        sources += [str(option) for option in pills.options]
+    return sources
+
+
+def test_outside_text_reaches_markdown_only_escaped(env, feed_server, monkeypatch) -> None:
+    """Link values, OPML titles and feed names are shown as typed, never read as Markdown."""
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")
+    feed_server.route("/own.xml", b"", status=404)
+    at = run_with({"pubs": HOSTILE, HOSTILE: "1"})
+    opml = (
+        f'<outline text="{HOSTILE.replace("&", "&amp;")}" xmlUrl="{feed_server.url("/own.xml")}"/>'
+    )
+    at.file_uploader(key="opml").upload(
+        "own.opml", f'<opml version="2.0"><body>{opml}</body></opml>'.encode(), "text/xml"
+    ).run()
+    at.run()  # the own feed is fetched and its outcome shown
+    sidebar = [viewer_text(c.value) for c in at.sidebar.caption]
+    assert any(line.startswith(f"{HOSTILE} — ") for line in sidebar), sidebar
+    first = run_with({"pubs": HOSTILE, HOSTILE: "1"})
+    (notice,) = [viewer_text(c.value) for c in first.caption if "ignored" in c.value]
+    assert f"“{HOSTILE}” is not a setting of this page" in notice
+    assert f"Publication “{HOSTILE}” is not available now" in notice
+    # Each piece of Markdown in HOSTILE, unescaped (an autolink: without the word joiner).
+    constructs = re.compile(r"(?<!\\)(\]\(|\[Verify|\$5|:red)|http:(?!\u2060)")
+    for source in markdown_sources(at) + markdown_sources(first):
+        assert not constructs.search(source), source
+
+
 def test_copies_of_a_story_collapse_into_one_entry(env, feed_server, monkeypatch) -> None:
     write_topics(env, feed_server, monkeypatch)
     feed_server.route("/agg.xml", rss([
