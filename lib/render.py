@@ -6,9 +6,10 @@ Two ways put it on the page, one per kind of surface:
 - HTML (`st.html`): the headline list below. Titles and publications go through
   `html.escape`, and only http/https links become hrefs, so `$`, `*`, `:red[…]` and `[x](y)`
   stay literal characters (`st.html` has no Markdown pass).
-- Markdown (`st.markdown`, `st.caption`, `st.title`, `st.info`/`warning`/`error`, the option
-  labels of `st.pills`/`st.radio`, expander labels, help tooltips): `literal_markdown(text)`
-  gives Markdown source that Streamlit shows as exactly `text`.
+- Markdown (`st.markdown`, `st.caption`, `st.title`, `st.info`/`warning`/`error`, `st.toast`,
+  the option labels of `st.pills`/`st.radio`/`st.segmented_control`, expander labels, help
+  tooltips): `literal_markdown(text)` gives Markdown source that Streamlit shows as exactly
+  `text`. Put the whole message through it unless the message itself uses Markdown.
 
 Surfaces that take plain text get the text as it is: `st.text`, `st.code`, `st.dataframe`
 cells, `st.selectbox`/`st.multiselect` options, chart labels and tooltips, page titles and
