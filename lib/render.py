@@ -1,8 +1,19 @@
-"""Headlines as HTML: one block per bucket, every feed-supplied string escaped.
+"""How outside text reaches the page: plain text, never Markdown or HTML.
 
-Feed text is data, never markup: titles and publications go through `html.escape`, and only
-http/https links become hrefs. The page inserts these blocks with `st.html` (no Markdown
-pass, so `$`, `*`, `:red[…]` and `[x](y)` stay literal characters).
+Text from a feed, the topics file, a link, a cookie, an upload or the environment is data.
+Two ways put it on the page, one per kind of surface:
+
+- HTML (`st.html`): the headline list below. Titles and publications go through
+  `html.escape`, and only http/https links become hrefs, so `$`, `*`, `:red[…]` and `[x](y)`
+  stay literal characters (`st.html` has no Markdown pass).
+- Markdown (`st.markdown`, `st.caption`, `st.title`, `st.info`/`warning`/`error`, `st.toast`,
+  the option labels of `st.pills`/`st.radio`/`st.segmented_control`, expander labels, help
+  tooltips): `literal_markdown(text)` gives Markdown source that Streamlit shows as exactly
+  `text`. Put the whole message through it unless the message itself uses Markdown.
+
+Surfaces that take plain text get the text as it is: `st.text`, `st.code`, `st.dataframe`
+cells, `st.selectbox`/`st.multiselect` options, chart labels and tooltips, page titles and
+download file names.
 
 Keyword highlighting (`highlight_title`): the words and phrases the keyword box looks for are
 found the way `lib.query` matches them (whole words, case and accents ignored, over
@@ -15,6 +26,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
@@ -49,6 +61,36 @@ div.np-bucket ul.np-sub li { border-bottom: none; padding: .15rem 0; }
 div.np-bucket mark { background: #fff1a8; color: inherit; padding: 0 .08em; border-radius: 2px; }
 </style>
 """
+
+
+# Every ASCII punctuation character: CommonMark lets a backslash escape each of them, which
+# stops emphasis, links, images, code, HTML and entities, headings, lists, tables,
+# `$` maths (remark-math) and `:name[…]` directives (remark-directive).
+_MARKDOWN_PUNCTUATION = frozenset(string.punctuation)
+# Some of Streamlit's Markdown plugins rewrite *text* after the escapes are read, so an escape
+# cannot stop them: `:smile:` emoji, `:material_x:` icons, `:streamlit:`, the GFM autolink
+# literals `http://x`, `www.x` and `a@b.x`, and `->`, `--`, `<=` … turned into arrows and
+# dashes. An invisible word joiner (U+2060) breaks each of those patterns.
+WORD_JOINER = "\u2060"
+_SYMBOL_PARTS = frozenset("-<>=~")  # the characters of Streamlit's typographic symbols
+_WHITESPACE = re.compile(r"\s+")
+
+
+def literal_markdown(text: str) -> str:
+    """Markdown source that Streamlit shows as exactly `text`, with runs of whitespace (line
+    breaks too) as one space: no link, image, HTML, maths, colour, emoji or formatting."""
+    out: list[str] = []
+    previous = ""
+    for char in _WHITESPACE.sub(" ", text):
+        if char == "@" or (char == "." and previous in ("w", "W")):
+            out.append(WORD_JOINER)  # "a@b.x" and "www.x" are not autolinks
+        elif char in _SYMBOL_PARTS and previous in _SYMBOL_PARTS:
+            out.append(WORD_JOINER)  # "->" is not turned into an arrow
+        out.append(f"\\{char}" if char in _MARKDOWN_PUNCTUATION else char)
+        if char == ":":
+            out.append(WORD_JOINER)  # no ":name:" shortcode, no "http://" autolink
+        previous = char
+    return "".join(out)
 
 
 def _href(link: str | None) -> str | None:

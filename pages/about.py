@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lib.render import literal_markdown
 from ui.page import setup
 
 ctx = setup("About")
 topic = ctx.topic
 config = ctx.settings
 
-st.title(f"About our {topic.title}")
+st.title(literal_markdown(f"About our {topic.title}"))
 st.text(topic.about)  # plain text: the about text is never read as Markdown
 
 st.header("Sources")
@@ -41,7 +42,7 @@ st.markdown(
   though each feed carries only its latest items. The same story from two feeds is stored once.
 - Items from a feed about the topic are all kept; items from general world-news feeds are
   kept when their title or summary matches the topic's query:
-  `{topic.query}`.
+  {literal_markdown(topic.query)}.
 - A round of fetching is reused for {minutes:g} minutes by every viewer; **Refresh now** on the
   headlines page starts a new one. A feed that fails keeps the headlines it gave before.
 - Without a network the page shows a bundled snapshot and says so.

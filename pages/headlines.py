@@ -8,7 +8,7 @@ from lib.buckets import format_clock, format_moment
 from lib.density import density, headlines_in
 from lib.errors import StoreError
 from lib.refresh import RefreshReport
-from lib.render import buckets_html
+from lib.render import buckets_html, literal_markdown
 from lib.selection import filter_headlines, first_page, group_by_bucket
 from lib.store import WINDOW
 from ui import data, explore
@@ -40,7 +40,7 @@ config, topic = ctx.settings, ctx.topic
 now = clock_now(config)
 db_path = str(config.db_path)
 
-st.title(topic.title)
+st.title(literal_markdown(topic.title))
 clock_line = st.empty()
 status = st.container()  # progress bar and failure summary go here, above the headlines
 
@@ -91,7 +91,7 @@ zone = filters.zone
 link_notices += explore.range_from_link(ctx.link, now, zone)  # the chart's window, in `zone`
 abbreviation = now.astimezone(zone).tzname()
 zone_name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
-clock_line.markdown(f"**{format_clock(now, zone)}** · {zone_name}")
+clock_line.markdown(f"**{format_clock(now, zone)}** · {literal_markdown(zone_name)}")
 if offline_reason and has_snapshot:
     st.info(
         f"Offline ({offline_reason}): showing the bundled snapshot taken "
@@ -105,7 +105,7 @@ elif offline_reason and not store_fault:
         icon=":material/cloud_off:",
     )
 if filters.zone_note:
-    st.caption(filters.zone_note)
+    st.caption(literal_markdown(filters.zone_note))
 show_notices(link_notices)
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)

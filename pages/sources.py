@@ -10,6 +10,7 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.diagnosis import source_health
 from lib.errors import StoreError
+from lib.render import literal_markdown
 from ui import data
 from ui.clock import now as clock_now
 from ui.page import setup
@@ -24,8 +25,10 @@ db_path = str(config.db_path)
 
 st.title("Sources")
 st.caption(
-    f"The {len(topic.sources)} feeds of {topic.title}, as of their last refresh. "
-    "Click a column heading to sort. A failing feed keeps the headlines it gave before."
+    literal_markdown(
+        f"The {len(topic.sources)} feeds of {topic.title}, as of their last refresh. "
+        "Click a column heading to sort. A failing feed keeps the headlines it gave before."
+    )
 )
 mine = [replace(feed, name=f"{feed.name} (yours)") for feed in user_feeds()]
 shown = replace(topic, sources=(*topic.sources, *mine))

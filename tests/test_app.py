@@ -19,6 +19,7 @@ from lib.model import Headline
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -129,6 +130,7 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [e.value for e in at.info] + [w.value for w in at.warning]
     parts += [e.value for e in at.error]
+    parts = [viewer_text(part) for part in parts]
     parts += [re.sub(r"<[^>]+>", " ", page_html(at))]
     return "\n".join(parts)
 
@@ -166,7 +168,7 @@ def test_live_feeds_fill_the_buckets(env: Path, feed_server: FeedServer, monkeyp
     html = page_html(at)
     assert "World Desk (Video)" in html
     assert "04:12 18-Sep-24" in html  # 10 minutes before 04:22, London time
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(viewer_text(w.value) for w in at.warning)
     assert "1 of 3 sources failed: Broken (HTTP 500" in warnings
 
 
@@ -199,7 +201,7 @@ def test_nothing_matching_shows_the_seed_message(env, feed_server, monkeypatch) 
     assert EMPTY in [m.value for m in at.markdown]
     assert bucket_titles(at) == {}
     at.text_input(key="q").input("(unbalanced").run()
-    assert any("Keyword not used" in w.value for w in at.sidebar.warning)
+    assert any("Keyword not used" in viewer_text(w.value) for w in at.sidebar.warning)
 
 
 def test_titles_are_text_never_markup(env, feed_server, monkeypatch) -> None:
@@ -221,7 +223,7 @@ def test_a_failing_source_keeps_what_it_gave(env, feed_server, monkeypatch) -> N
     st.cache_data.clear()  # as if the TTL ran out
     at = run()
     assert "Gas pipeline deal signed" in page_html(at)
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(viewer_text(w.value) for w in at.warning)
     assert "2 of 3 sources failed: Aggregator (HTTP 503" in warnings
     assert "earlier headlines are still shown" in warnings
 
@@ -251,7 +253,7 @@ def test_offline_shows_the_seed_page(env: Path, monkeypatch) -> None:
     monkeypatch.delenv("NEWS_CLOCK")
     at = run()
     assert not at.exception
-    assert any("bundled snapshot" in i.value for i in at.info)
+    assert any("bundled snapshot" in viewer_text(i.value) for i in at.info)
     assert "18 Sep 04:22" in texts(at)
     buckets = bucket_titles(at)
     for title, publication, time, heading in SEED:
@@ -279,7 +281,7 @@ def test_unreachable_sources_fall_back_to_the_snapshot(env, monkeypatch) -> None
     )
     monkeypatch.setenv("NEWS_TOPICS", str(topics))
     at = run()
-    assert any("no source could be reached" in i.value for i in at.info)
+    assert any("no source could be reached" in viewer_text(i.value) for i in at.info)
     assert "Serbia is Not a Russian Ally" in page_html(at)
 
 
@@ -302,7 +304,7 @@ def test_about_page(env: Path, feed_server, monkeypatch) -> None:
     at = run()
     at.switch_page("pages/about.py").run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["About our China-Russia news"]
+    assert [viewer_text(t.value) for t in at.title] == ["About our China-Russia news"]
     assert "Test about text for $5 and **this**." in [t.value for t in at.text]
     assert any("By clicking" in m.value for m in at.markdown)  # the notice is on every page
     table = at.dataframe[0].value
@@ -315,9 +317,9 @@ def test_a_broken_topics_file_is_one_clear_error(env: Path, monkeypatch) -> None
     monkeypatch.setenv("NEWS_TOPICS", str(bad))
     at = run()
     assert not at.exception
-    (error,) = at.error
-    assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error.value
-    assert "Fix it and reload" in error.value
+    (error,) = [viewer_text(e.value) for e in at.error]
+    assert f"{bad}, line 1: topic 'x': unknown timezone 'Nowhere/City'" in error
+    assert "Fix it and reload" in error
 
 
 def test_sources_page_shows_health_and_advice(env, feed_server, monkeypatch) -> None:
@@ -334,7 +336,7 @@ def test_sources_page_shows_health_and_advice(env, feed_server, monkeypatch) -> 
     assert table.loc["Broken", "Status"] == "failing since 04:22 18 Sep 2024"
     assert table.loc["Broken", "HTTP"] == 500
     assert "publisher's server has a problem" in table.loc["Broken", "What to do"]
-    assert any("1 of 3 sources are failing" in w.value for w in at.warning)
+    assert any("1 of 3 sources are failing" in viewer_text(w.value) for w in at.warning)
 
 
 def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> None:
@@ -345,7 +347,7 @@ def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> Non
     st.cache_data.clear()
     monkeypatch.setenv("NEWS_CLOCK", (NOW + timedelta(minutes=7)).isoformat())
     at = run()
-    captions = [c.value for c in at.caption]
+    captions = [viewer_text(c.value) for c in at.caption]
     assert (
         "Aggregator: showing headlines from 04:22 18 Sep 2024; last attempt failed: "
         "HTTP 429 Too Many Requests; next try 04:39 18 Sep 2024"
@@ -379,7 +381,7 @@ def test_a_bad_link_is_ignored_with_a_notice(env, feed_server, monkeypatch) -> N
     at = run_with({"tz": "mars", "pubs": ["Nobody", "AP"], "pub_mode": "maybe", "zzz": "1",
                    "topic": "no-such-topic"})  # fmt: skip
     assert not at.exception
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [viewer_text(c.value) for c in at.caption if "ignored" in c.value]
     for words in ("Time zone “mars”", "Publication “Nobody”", "Publication filter “maybe”",
                   "“zzz” is not a setting", "Topic “no-such-topic”"):  # fmt: skip
         assert words in notice
@@ -409,7 +411,7 @@ url = "{feed_server.url("/world.xml")}"
     at = run()
     assert at.selectbox(key="topic").options == ["China-Russia news", "Second topic"]
     at.selectbox(key="topic").set_value("second").run()
-    assert [t.value for t in at.title] == ["Second topic"]
+    assert [viewer_text(t.value) for t in at.title] == ["Second topic"]
     assert [t for titles in bucket_titles(at).values() for t in titles] == ["Football results"]
     linked = run_with({"topic": "second"})
     assert [t.value for t in linked.title] == ["Second topic"]
@@ -439,7 +441,11 @@ def add_feed(at: AppTest, url: str) -> AppTest:
 
 
 def sidebar_errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.sidebar.error]
+    return [viewer_text(e.value) for e in at.sidebar.error]
+
+
+def sidebar_captions(at: AppTest) -> list[str]:
+    return [viewer_text(c.value) for c in at.sidebar.caption]
 
 
 def test_a_viewer_adds_a_feed_for_their_session(env, feed_server, monkeypatch) -> None:
@@ -497,7 +503,7 @@ def test_feeds_per_session_are_limited_and_opml_imports(env, feed_server, monkey
         "mine.opml", f'<opml version="2.0"><body>{opml}</body></opml>'.encode(), "text/xml"
     ).run()
     assert [s.name for s in at.session_state["user_feeds"]] == [f"Feed {n}" for n in range(5)]
-    captions = [c.value for c in at.sidebar.caption]
+    captions = [viewer_text(c.value) for c in at.sidebar.caption]
     assert "Added 5 of 7 feeds: 2 over the limit of 5 per session." in captions
 
 
@@ -518,7 +524,7 @@ def test_an_opml_import_is_summarised_in_one_line(env, feed_server, monkeypatch)
     on_page = [("Again", feed_server.url("/agg.xml"))]
     at = upload_opml(run(), [good[0], *bad, *on_page, *good[1:]])
     assert not at.exception
-    assert [c.value for c in at.sidebar.caption if c.value.startswith("Added")] == [
+    assert [c for c in sidebar_captions(at) if c.startswith("Added")] == [
         "Added 5 of 40 feeds: 3 refused (the first: only http:// and https:// feeds can be "
         "added (got file:)), 1 already on the page, 31 over the limit of 5 per session."
     ]
@@ -528,7 +534,7 @@ def test_an_opml_import_is_summarised_in_one_line(env, feed_server, monkeypatch)
 
     # A file of bad addresses: a few are checked, the rest are counted, not looked up.
     at = upload_opml(run(), [(f"Bad {n}", f"http://{n}.invalid/feed") for n in range(400)])
-    (summary,) = [c.value for c in at.sidebar.caption if c.value.startswith("Added")]
+    (summary,) = [c for c in sidebar_captions(at) if c.startswith("Added")]
     assert summary.startswith("Added 0 of 400 feeds: 10 refused (the first: ")
     assert summary.endswith(", 390 not tried after 10 refusals.")
 
@@ -542,7 +548,7 @@ def test_a_big_opml_file_is_refused_in_one_line(env, feed_server, monkeypatch) -
     assert "user_feeds" not in at.session_state
     # Under the size cap, only the first 1,000 feeds are read.
     at = upload_opml(run(), many[:1_200])
-    (summary,) = [c.value for c in at.sidebar.caption if c.value.startswith("Added")]
+    (summary,) = [c for c in sidebar_captions(at) if c.startswith("Added")]
     assert summary.startswith("Added 0 of the first 1,000 feeds: 10 refused")
     assert "Xi and Putin meet" in page_html(at)
 
@@ -552,12 +558,12 @@ def test_a_keyword_too_long_is_one_line_and_the_page_goes_on(env, feed_server, m
     serve(feed_server)
     at = run()
     at.text_input(key="q").input("pipeline " * 100).run()
-    assert [w.value for w in at.sidebar.warning] == [
+    assert [viewer_text(w.value) for w in at.sidebar.warning] == [
         "Keyword not used: Too long — use at most 500 characters."
     ]
     assert len([t for titles in bucket_titles(at).values() for t in titles]) == 6  # unfiltered
     at.text_input(key="q").input(" OR ".join(f"w{n}" for n in range(60))).run()
-    assert [w.value for w in at.sidebar.warning] == [
+    assert [viewer_text(w.value) for w in at.sidebar.warning] == [
         "Keyword not used: Too many words — use at most 50 words and phrases."
     ]
     at.text_input(key="q").input("pipeline").run()
@@ -567,9 +573,47 @@ def test_a_keyword_too_long_is_one_line_and_the_page_goes_on(env, feed_server, m
     ]
     # The same from a link.
     at = run_with({"q": "treaty " * 1000})
-    assert [w.value for w in at.sidebar.warning] == [
+    assert [viewer_text(w.value) for w in at.sidebar.warning] == [
         "Keyword not used: Too long — use at most 500 characters."
     ]
+
+
+HOSTILE = "![](http://evil.example/x.png) [Verify](https://evil.example/login) $5 :red[x]"
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """The Markdown source of every element and option label that renders Markdown."""
+    elements = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error, *at.title]
+    sources = [element.value for element in elements]
+    for pills in at.get("button_group"):
+        sources += [str(option) for option in pills.options]
+    return sources
+
+
+def test_outside_text_reaches_markdown_only_escaped(env, feed_server, monkeypatch) -> None:
+    """Link values, OPML titles and feed names are shown as typed, never read as Markdown."""
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_ALLOW_PRIVATE_HOSTS", "1")
+    feed_server.route("/own.xml", b"", status=404)
+    at = run_with({"pubs": HOSTILE, HOSTILE: "1"})
+    opml = (
+        f'<outline text="{HOSTILE.replace("&", "&amp;")}" xmlUrl="{feed_server.url("/own.xml")}"/>'
+    )
+    at.file_uploader(key="opml").upload(
+        "own.opml", f'<opml version="2.0"><body>{opml}</body></opml>'.encode(), "text/xml"
+    ).run()
+    at.run()  # the own feed is fetched and its outcome shown
+    sidebar = [viewer_text(c.value) for c in at.sidebar.caption]
+    assert any(line.startswith(f"{HOSTILE} — ") for line in sidebar), sidebar
+    first = run_with({"pubs": HOSTILE, HOSTILE: "1"})
+    (notice,) = [viewer_text(c.value) for c in first.caption if "ignored" in c.value]
+    assert f"“{HOSTILE}” is not a setting of this page" in notice
+    assert f"Publication “{HOSTILE}” is not available now" in notice
+    # Each piece of Markdown in HOSTILE, unescaped (an autolink: without the word joiner).
+    constructs = re.compile(r"(?<!\\)(\]\(|\[Verify|\$5|:red)|http:(?!\u2060)")
+    for source in markdown_sources(at) + markdown_sources(first):
+        assert not constructs.search(source), source
 
 
 def test_copies_of_a_story_collapse_into_one_entry(env, feed_server, monkeypatch) -> None:
@@ -603,7 +647,7 @@ def test_a_time_range_narrows_the_list_and_resets(env, feed_server, monkeypatch)
     at = run_with({"from": start, "to": end})
     shown = [t for titles in bucket_titles(at).values() for t in titles]
     assert shown == ["China and Russia sign treaty", "Navies drill together"]
-    (chip,) = [i.value for i in at.info if "chosen on the chart" in i.value]
+    (chip,) = [viewer_text(i.value) for i in at.info if "chosen on the chart" in i.value]
     assert chip.startswith("Showing 2 headlines from 00:22 18 Sep 2024 to 03:22 18 Sep 2024")
     assert dict(at.query_params)["from"] == start
     at.button(key="range-reset").click().run()
@@ -626,7 +670,7 @@ def test_clicking_a_publication_narrows_to_it(env, feed_server, monkeypatch) -> 
     serve(feed_server)
     at = run()
     pills = at.pills(key="pub_pick")
-    assert pills.options[:2] == ["AP (2)", "Reuters (2)"]
+    assert [viewer_text(option) for option in pills.options[:2]] == ["AP (2)", "Reuters (2)"]
     pills.set_value("Reuters").run()
     assert at.radio(key="pub_mode").value == "only"
     assert at.multiselect(key="pubs").value == ["Reuters"]
@@ -638,14 +682,14 @@ def test_the_spike_note_shows_only_with_spikes(env, feed_server, monkeypatch) ->
     # The seed page: one or two headlines a slot, nothing stands out.
     monkeypatch.setenv("NEWS_OFFLINE", "1")
     at = run()
-    captions = [c.value for c in at.caption if "Click a bar" in c.value]
+    captions = [viewer_text(c.value) for c in at.caption if "Click a bar" in c.value]
     assert captions == ["Click a bar or drag across bars to list only that time."]
     # Live: five headlines in the last four hours against a quiet three days before.
     monkeypatch.delenv("NEWS_OFFLINE")
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)
     at = run()
-    (caption,) = [c.value for c in at.caption if "Click a bar" in c.value]
+    (caption,) = [viewer_text(c.value) for c in at.caption if "Click a bar" in c.value]
     assert caption.startswith("▼ marks a spike")
 
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.feeds import rss
 from tests.feedserver import FeedServer
+from tests.markdown import viewer_text
 from tests.test_app import (  # noqa: F401  (_fresh_caches: an autouse fixture, found by name)
     APP,
     NOW,
@@ -96,7 +97,7 @@ def test_a_link_range_at_the_calendar_ends_is_a_notice(env, feed_server, monkeyp
     serve(feed_server)
     at = run_with({"from": start, "to": end})
     assert not at.exception
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [t for t in (viewer_text(c.value) for c in at.caption) if "ignored" in t]
     assert "time range in the link" in notice
     assert len(shown_titles(at)) >= 1
 
@@ -108,9 +109,9 @@ def test_a_range_partly_outside_the_window_is_cut_to_it(env, feed_server, monkey
     end = (NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     at = run_with({"from": start, "to": end})
     assert not at.exception
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [t for t in (viewer_text(c.value) for c in at.caption) if "ignored" in t]
     assert "the time range in the link reaches outside the last 7 days" in notice
-    (chip,) = [i.value for i in at.info if "chosen on the chart" in i.value]
+    (chip,) = [t for t in (viewer_text(i.value) for i in at.info) if "chosen on the chart" in t]
     # From the start of the chart's first slot, in London time.
     assert "from 00:00 11 Sep 2024 to 03:22 18 Sep 2024" in chip
 
@@ -119,9 +120,9 @@ def test_a_range_wholly_outside_the_window_is_refused(env, feed_server, monkeypa
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)
     at = run_with({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"})
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [t for t in (viewer_text(c.value) for c in at.caption) if "ignored" in t]
     assert "the time range in the link is outside the last 7 days" in notice
-    assert not [i for i in at.info if "chosen on the chart" in i.value]
+    assert not [i for i in at.info if "chosen on the chart" in viewer_text(i.value)]
     assert len(shown_titles(at)) == 6
 
 
@@ -135,7 +136,7 @@ def test_a_clock_at_the_calendar_ends_is_one_clear_error(env, monkeypatch, clock
     monkeypatch.setenv("NEWS_OFFLINE", "1")
     at = run()
     assert not at.exception
-    (error,) = [e.value for e in at.error]
+    (error,) = [viewer_text(e.value) for e in at.error]
     assert "NEWS_CLOCK" in error
     assert "2024-09-18T04:22:00+01:00" in error
 
@@ -145,7 +146,7 @@ def test_a_repeated_link_parameter_is_reported_once(env, feed_server, monkeypatc
     serve(feed_server)
     at = run_with({"tz": ["mars", "mars"], "pubs": ["Nobody", "Nobody", "AP"], "q": ["a", "b"]})
     assert not at.exception
-    (notice,) = [c.value for c in at.caption if "ignored" in c.value]
+    (notice,) = [t for t in (viewer_text(c.value) for c in at.caption) if "ignored" in t]
     assert notice.count("Time zone “mars”") == 1
     assert notice.count("Publication “Nobody”") == 1
     assert notice.count("Keyword") == 1  # the second keyword is not used, said once
@@ -164,7 +165,7 @@ def test_an_endless_retry_after_is_one_failed_source(env, feed_server, monkeypat
     at = run()
     assert not at.exception
     assert "China and Russia sign treaty" in shown_titles(at)
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = " ".join(viewer_text(w.value) for w in at.warning)
     assert "2 of 3 sources failed: Aggregator (HTTP 429" in warnings
 
 

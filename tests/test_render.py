@@ -1,8 +1,10 @@
-"""Headline HTML: feed text stays text, only http/https links become hrefs."""
+"""Outside text stays text: headline HTML (only http/https links become hrefs) and the
+Markdown source of `literal_markdown`."""
 
 from __future__ import annotations
 
 import re
+import string
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -14,7 +16,16 @@ from hypothesis import strategies as st
 from lib.errors import QuerySyntaxError
 from lib.model import Headline, TimeKind
 from lib.query import Query, Term, normalize_text, parse_query
-from lib.render import STYLE, bucket_html, buckets_html, headline_html, highlight_title
+from lib.render import (
+    STYLE,
+    WORD_JOINER,
+    bucket_html,
+    buckets_html,
+    headline_html,
+    highlight_title,
+    literal_markdown,
+)
+from tests.markdown import viewer_text
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -276,3 +287,124 @@ def test_a_story_shows_its_first_report_and_the_others_to_open() -> None:
     new = bucket_html("Yesterday", [Story(first, (later,))], LONDON,
                       new_since=datetime(2024, 9, 17, 14, 30, tzinfo=UTC))  # fmt: skip
     assert new.count('class="np-new"') == 1  # the story, once
+
+
+# --- literal_markdown ---------------------------------------------------------------------------
+
+# What Streamlit 1.67's Markdown renderer does to the *text* it has parsed, after backslash
+# escapes are read (its bundle, frontend StreamlitMarkdown): the GFM autolink literal
+# transform, remark-emoji shortcodes, the material icon and logo shortcodes, and the
+# typographic symbols. JavaScript's \w is ASCII, hence re.ASCII.
+_TEXT_REWRITES = {
+    "autolink": re.compile(r"(https?://|www(?=\.))([-.\w]+)", re.ASCII | re.IGNORECASE),
+    "email": re.compile(r"([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)", re.ASCII),
+    "emoji": re.compile(r":\+1:|:-1:|:[\w-]+:", re.ASCII),
+    "icon": re.compile(r":material_(\w+):", re.ASCII),
+    "logo": re.compile(r":streamlit:"),
+    "symbol": re.compile(r"(^|\s)(<->|->|<-|--|>=|<=|~=)(\s|$)"),
+}
+# Streamlit loads KaTeX for a source only when this finds maths in it, once code spans and the
+# escapes \\ \$ \` are taken out (the same bundle: `bm`, with its regexes).
+_NOT_MATH = re.compile(
+    r"(?:^|(?<=\n)) {0,3}(`{3,}|~{3,})[\s\S]*?(?:\n[ \t]*\1|$)|(?<!`)(`+)[^`\n]+\2(?!`)|\\[\\$`]"
+)
+_MATH = (
+    re.compile(r"(?<!\$)\$\$+(?!\$)[\s\S]*?\$\$"),
+    re.compile(r"(?<!\$)\$(?![\s$])[^$\n]*?[^\s$]\$(?!\d)"),
+)
+
+
+def _unescaped_punctuation(source: str) -> list[str]:
+    """The ASCII punctuation characters of `source` that no backslash escapes."""
+    found, at = [], 0
+    while at < len(source):
+        if source[at] == "\\" and at + 1 < len(source) and source[at + 1] in string.punctuation:
+            at += 2
+            continue
+        if source[at] in string.punctuation:
+            found.append(source[at])
+        at += 1
+    return found
+
+
+def _text_nodes(source: str) -> str:
+    """The text the renderer holds after reading the escapes, word joiners still in."""
+    return re.sub("\\\\([" + re.escape(string.punctuation) + "])", r"\1", source)
+
+
+def assert_literal(text: str) -> None:
+    source = literal_markdown(text)
+    assert viewer_text(source) == re.sub(r"\s+", " ", text)  # the viewer reads the text
+    assert _unescaped_punctuation(source) == []  # no Markdown, HTML, entity, `$` or `:x[`
+    assert "\n" not in source  # one paragraph: no heading, list, table or code block
+    nodes = _text_nodes(source)
+    for name, rewrite in _TEXT_REWRITES.items():
+        assert not rewrite.search(nodes), (name, nodes)
+    stripped = _NOT_MATH.sub("_", source)
+    assert not any(math.search(stripped) for math in _MATH)
+
+
+HOSTILE_MARKDOWN = [
+    "![](http://evil.example/x.png)",
+    "![alt](http://evil.example/x.png 'title') and ![ref][1]\n\n[1]: http://evil.example/r.png",
+    "[Verify your account](https://other.host/login)",
+    "<img src=http://evil.example/y.png>",
+    '<a href="https://evil.example/">x</a> <script>alert(1)</script> <!-- c -->',
+    "<https://evil.example/auto> and <me@evil.example>",
+    "$x^2$ and $5 and $10",
+    "$$\\int_0^1 x\\,dx$$",
+    ":red[alert] :blue-background[x] :rainbow[y] :small[s] :red-badge[b] :help[tip]",
+    ':color[x]{foreground="red"}',
+    ":smile: :+1: :material/warning: :material_home: :streamlit:",
+    "www.evil.example and WWW.EVIL.EXAMPLE",
+    "http://evil.example/a https://evil.example/b HTTP://EVIL.EXAMPLE/c",
+    "write to someone@evil.example",
+    "&amp; &lt;b&gt; &#x3C;img&#62; &copy;",
+    "**bold** __bold__ *it* _it_ ~~strike~~ ~one~ `code` ``co`de``",
+    "# heading",
+    "Title\n===",
+    "- item\n+ item\n* item\n1. item\n2) item",
+    "> quote",
+    "| a | b |\n|---|---|\n| c | d |",
+    "    indented code",
+    "```\nfenced\n```",
+    "---",
+    "[^1] footnote\n\n[^1]: note",
+    "- [ ] task",
+    "a -> b <- c -- d >= e <= f ~= g <-> h --> i",
+    "line one  \nline two\\\nthree",
+    "back\\slash \\* \\_ \\\\",
+    "Xi & Putin: talks (day 2) at 10:30 — 50% off; email: a@b.co",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_MARKDOWN)
+def test_literal_markdown_leaves_every_construct_literal(text: str) -> None:
+    assert_literal(text)
+
+
+def test_literal_markdown_examples() -> None:
+    joiner = WORD_JOINER
+    assert literal_markdown("Plain words") == "Plain words"
+    assert literal_markdown("![](http://x.test/a.png)") == (
+        f"\\!\\[\\]\\(http\\:{joiner}\\/\\/x\\.test\\/a\\.png\\)"
+    )
+    assert literal_markdown("$5") == "\\$5"
+    assert literal_markdown(":red[x]") == f"\\:{joiner}red\\[x\\]"
+    assert literal_markdown("www.a.b") == f"www{joiner}\\.a\\.b"
+    assert literal_markdown("a@b.c") == f"a{joiner}\\@b\\.c"
+    assert literal_markdown("a -> b") == f"a \\-{joiner}\\> b"
+    assert literal_markdown("one\n\n  two") == "one two"
+    assert literal_markdown("Москва — 北京") == "Москва — 北京"  # only ASCII is Markdown
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from([*string.punctuation, "w", "W", "h", "t", "p", "s", " ", "\n"]),
+            st.characters(),
+        )
+    )
+)
+def test_any_text_stays_literal(text: str) -> None:
+    assert_literal(text)

@@ -214,6 +214,10 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     slot's UTC bounds as ISO text) and the interval selection `BRUSH` (on x, in wall-clock
     epoch ms); read them with `selected_range`. Spike slots get a red triangle above the
     bar, with its own legend entry.
+
+    Publication names go in as they are: Vega draws legend and axis labels as SVG text and
+    its tooltip escapes HTML, so they are plain text there (`literal_markdown`'s escapes
+    would show as backslashes).
     """
     rows = _rows(data, zone)
     values = _chart_values(rows, zone)

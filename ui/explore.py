@@ -11,6 +11,7 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
+from lib.render import literal_markdown
 from lib.stories import Grouping, Story
 from ui.chart import selected_range
 from ui.links import link_range
@@ -129,7 +130,7 @@ def publication_pills(headlines: Sequence[Headline], top: int = 8) -> None:
     st.pills(
         "Narrow to one publication",
         names,
-        format_func=lambda name: f"{name} ({counts[name]})",
+        format_func=lambda name: literal_markdown(f"{name} ({counts[name]})"),
         key="pub_pick",
         on_change=_narrow_to_publication,
         label_visibility="collapsed",

@@ -10,6 +10,7 @@ from lib.buckets import format_moment
 from lib.config import Settings
 from lib.model import Topic
 from lib.refresh import RefreshReport
+from lib.render import literal_markdown
 from ui import data
 
 SHOWN_FAILURES = 4  # more than this are counted, not listed
@@ -32,8 +33,10 @@ def freshness_line(
         names = ", ".join(f"{r.source.name} ({r.error or 'failed'})" for r in listed)
         more = f" and {len(failed) - len(listed)} more" if len(failed) > len(listed) else ""
         left.warning(
-            f"{len(failed)} of {total} sources failed: {names}{more}. "
-            "Their earlier headlines are still shown.",
+            literal_markdown(
+                f"{len(failed)} of {total} sources failed: {names}{more}. "
+                "Their earlier headlines are still shown."
+            ),
             icon=":material/warning:",
         )
         states = data.store(str(config.db_path)).feed_states([r.source.url for r in listed])
@@ -42,7 +45,8 @@ def freshness_line(
             stale = f"showing headlines from {format_moment(since, zone)}; " if since else ""
             wait = r.waiting_until
             later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
-            left.caption(f"{r.source.name}: {stale}last attempt failed: {r.error}{later}")
+            line = f"{r.source.name}: {stale}last attempt failed: {r.error}{later}"
+            left.caption(literal_markdown(line))
         left.page_link("pages/sources.py", label="See Sources for details and what to do")
     noun = "source" if total == 1 else "sources"
     left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} {noun}")

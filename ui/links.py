@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from lib.density import range_in_window
+from lib.render import literal_markdown
 from lib.store import WINDOW
 from lib.times import read_iso_time
 
@@ -127,7 +128,8 @@ def write_link(
 def show_notices(notices: Sequence[str]) -> None:
     """One short toast-like line for what the link asked that the page could not do."""
     if notices:
+        ignored = "Some of this link's settings were ignored: " + "; ".join(notices) + "."
         st.caption(
-            "Some of this link's settings were ignored: " + "; ".join(notices) + ".",
+            literal_markdown(ignored),
             help="Links keep the topic, keywords, publication filters, time range and zone.",
         )

@@ -13,7 +13,7 @@ import streamlit as st
 from lib.config import Settings, find_topic
 from lib.errors import ConfigError, NewsError
 from lib.model import Topic
-from lib.render import STYLE
+from lib.render import STYLE, literal_markdown
 from ui import data
 from ui.consent import consent_notice
 from ui.links import TOPIC, raw_params, seed_from_link, unknown_params
@@ -47,10 +47,10 @@ def setup(page_title: str) -> PageContext:
         notices = unknown_params(link)
         topic = _choose_topic(topics, link, notices)
     except ConfigError as exc:
-        st.error(f"The page cannot start: {exc}. Fix it and reload the page.")
+        st.error(literal_markdown(f"The page cannot start: {exc}. Fix it and reload the page."))
         st.stop()
     except NewsError as exc:  # pragma: no cover - any other lib error at start-up
-        st.error(f"The page cannot start: {exc}")
+        st.error(literal_markdown(f"The page cannot start: {exc}"))
         st.stop()
     return PageContext(settings=config, topics=topics, topic=topic, link=link, notices=notices)
 

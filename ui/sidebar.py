@@ -10,6 +10,7 @@ import streamlit as st
 
 from lib.errors import QuerySyntaxError
 from lib.query import Query, parse_keyword
+from lib.render import literal_markdown
 
 ALL, ONLY, EXCEPT = "all", "only", "except"
 PUB_MODES = (ALL, ONLY, EXCEPT)
@@ -103,13 +104,13 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
             keyword = parse_keyword(text)
         except QuerySyntaxError as exc:
             problem = exc.problem
-            bar.warning(f"Keyword not used: {problem}")
+            bar.warning(literal_markdown(f"Keyword not used: {problem}"))
     bar.header("Time zone")
     zone_choice = bar.radio(
         "Show times in",
         [TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE],
         format_func={
-            TOPIC_ZONE: f"Topic default ({topic_zone})",
+            TOPIC_ZONE: literal_markdown(f"Topic default ({topic_zone})"),
             BROWSER_ZONE: "My browser's zone",
             UTC_ZONE: "UTC",
         }.__getitem__,

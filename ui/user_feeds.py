@@ -17,6 +17,7 @@ from lib.model import Source, Topic
 from lib.netguard import check_url
 from lib.opml import MAX_OPML_BYTES, check_size, parse_opml, to_opml
 from lib.refresh import RefreshReport
+from lib.render import literal_markdown
 from ui import data
 
 MAX_USER_FEEDS = 5
@@ -125,7 +126,7 @@ def user_feeds_panel(
             if st.form_submit_button("Add feed", disabled=not enabled) and url.strip():
                 problem = _add(config, topic, url)
                 if problem:
-                    st.error(problem)
+                    st.error(literal_markdown(problem))
                 else:
                     st.rerun()
         upload = st.file_uploader(
@@ -139,15 +140,15 @@ def user_feeds_panel(
             st.session_state["opml_done"] = upload.file_id
             try:
                 check_size(upload.size)  # before the bytes are read: the server's check
-                st.caption(_import(config, topic, upload.getvalue()))
+                st.caption(literal_markdown(_import(config, topic, upload.getvalue())))
             except ParseError as exc:
-                st.error(f"Not imported: {exc.problem}.")
+                st.error(literal_markdown(f"Not imported: {exc.problem}."))
         states = {r.source.url: r for r in report.sources} if report else {}
         for feed in feeds:
             left, right = st.columns([5, 1], vertical_alignment="center")
             outcome = states.get(feed.url)
             status = "" if outcome is None else (" — ok" if outcome.ok else f" — {outcome.error}")
-            left.caption(f"{feed.name}{status}")
+            left.caption(literal_markdown(f"{feed.name}{status}"))
             right.button("✕", key=f"remove-{feed.url}", on_click=_remove, args=(feed.url,),
                          help="Remove this feed")  # fmt: skip
         everything = [(s.name, s.url) for s in (*topic.sources, *feeds)]
