@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import lib.parsepool
 import lib.refresh
 from lib.fetch import FetchLimits, FetchResult, FetchStatus
 from lib.model import Source, Topic
@@ -168,10 +169,10 @@ def test_a_single_failure_does_not_back_off() -> None:
 
 
 @pytest.fixture(autouse=True)
-def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.refresh._ParsePool]:
+def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.parsepool.ParsePool]:
     """A pool of parse workers of this test's own, stopped (workers joined) at its end."""
-    pool = lib.refresh._ParsePool()
-    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    pool = lib.parsepool.ParsePool()
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
     yield pool
     pool.shutdown()
 
@@ -262,8 +263,8 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
     feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers stay up only while refreshes use them; a later refresh starts them again."""
-    pool = lib.refresh._ParsePool(idle=0.2)
-    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    pool = lib.parsepool.ParsePool(idle=0.2)
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     try:
@@ -306,7 +307,7 @@ def test_without_a_pool_bodies_are_parsed_here(
         starts.append(1)
         raise PermissionError(13, "sem_open: Permission denied")  # as in some sandboxes
 
-    monkeypatch.setattr(lib.refresh, "_new_executor", cannot_start)
+    monkeypatch.setattr(lib.parsepool, "_new_executor", cannot_start)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     report = refresh_sources("t", sources, store, NOW, LIMITS)
@@ -331,7 +332,7 @@ def test_a_broken_pool_falls_back_to_parsing_here(
         context = multiprocessing.get_context("forkserver")
         return ProcessPoolExecutor(2, mp_context=context, initializer=os._exit, initargs=(1,))
 
-    monkeypatch.setattr(lib.refresh, "_new_executor", dying_workers)
+    monkeypatch.setattr(lib.parsepool, "_new_executor", dying_workers)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     report = refresh_sources("t", sources, store, NOW, LIMITS)
