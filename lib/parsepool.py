@@ -1,33 +1,70 @@
-"""The process-wide pool of parse workers (moved whole from lib/refresh.py)."""
+"""The process-wide pool of parse workers: each job bounded in time, no worker outliving us.
+
+Feed bodies are parsed in worker processes, so that a parse can be stopped: Python cannot stop
+a thread, and a malformed body can keep feedparser's lenient parser busy for about 10 s per
+MiB. A job that runs past `time_limit` has its worker killed (nothing it was doing is kept),
+its future ends with `TimeoutError`, and the next job gets a new worker. A worker that dies
+mid-job (the OOM killer) ends its job with `ChildProcessError`; one that cannot start at all
+ends it with `BrokenExecutor`, and where no process can be started (a sandbox, a platform
+without them) `submit` gives None from then on: the caller runs the job itself.
+
+Workers die with the process that started them, also when it is killed with SIGKILL. Each
+worker is started by a thread of this process that lives exactly as long as that worker, and
+the worker asks Linux to kill it when that thread ends (`PR_SET_PDEATHSIG`). They are
+started with "spawn", not "forkserver": a forkserver's children are its own, and every one
+holds the forkserver's liveness pipe and the resource tracker's, so after a `kill -9` the
+forkserver, its workers (blocked on a queue they hold both ends of) and the tracker kept each
+other alive for good (measured: 4 processes, 79 MB per worker). Spawned workers are our own
+children; once they are gone the resource tracker reads the end of its pipe and exits too.
+Elsewhere than Linux, an idle worker still ends when its pipe to us closes.
+
+The pool is started on first use and stopped when no refresh has held it for `idle` seconds.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import queue
+import signal
 import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import BrokenExecutor, Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 # Parse workers stop after this long without a refresh (a hosted app refreshes every 5 min
 # by default; starting them again costs 0.3–0.5 s, in the background refresh).
 POOL_IDLE_SECONDS = 60.0
+# Seconds one parse may take. A large well-formed feed (8 MiB, the download cap) parses in
+# 2–4 s here; only malformed or hostile bodies come near this.
+PARSE_TIME_LIMIT = 15.0
+# Seconds a new worker may take to start Python and import the parser (0.3–0.5 s here).
+_START_TIMEOUT = 60.0
+# Seconds a worker told to stop may take to exit before it is killed.
+_STOP_TIMEOUT = 5.0
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 _BARE_MAIN = types.ModuleType("__main__")
+# `_bare_main` swaps a process-wide module: one worker start at a time.
+_START_LOCK = threading.Lock()
 
 
-@contextmanager
+@contextlib.contextmanager
 def _bare_main() -> Iterator[None]:
     """Let worker processes started inside this block see an empty `__main__`.
 
     multiprocessing runs the parent's `__main__` again in every new worker. Under Streamlit
     that is the app script (Streamlit installs it as `__main__` on each run), so each parse
     worker would import Streamlit and run the app in bare mode. Workers need no main: the
-    function they run lives here. Callers hold the pool's lock, so blocks never nest.
+    function they run is named by its module. Callers hold `_START_LOCK`, so blocks never nest.
     """
     previous = sys.modules["__main__"]
     sys.modules["__main__"] = _BARE_MAIN
@@ -39,26 +76,31 @@ def _bare_main() -> Iterator[None]:
             sys.modules["__main__"] = previous
 
 
-# Why a pool could not be started: no working semaphores or /dev/shm (OSError, ImportError,
-# NotImplementedError), no forkserver on this platform (ValueError), the server died (EOFError),
-# or the interpreter is exiting (RuntimeError).
-_CANNOT_START = (OSError, ImportError, NotImplementedError, ValueError, EOFError, RuntimeError)
+# Why a worker could not be started: no fork or pipes here (OSError, ImportError,
+# NotImplementedError, ValueError), or the interpreter is exiting (RuntimeError).
+_CANNOT_START = (OSError, ImportError, NotImplementedError, ValueError, RuntimeError)
 
 
 class ParsePool:
-    """The process-wide pool of parse workers: started on first use, replaced if it breaks,
-    and stopped when no refresh has used it for `idle` seconds.
+    """The process-wide pool of parse workers: started on first use, and stopped when no
+    refresh has used it for `idle` seconds.
 
-    `submit` gives None where no pool can run (a sandbox, a platform without forkserver,
-    an exiting interpreter); the caller then parses in-process. A refresh never fails
-    because of the pool. Refreshes hold the pool (`held`) while they run; the workers (about
-    30 MB each) are stopped once it has been idle for `idle` seconds, so a hosted app that
-    refreshes every few minutes holds them only while it parses.
+    `submit` gives None where no worker process can run; the caller then parses in-process.
+    A refresh never fails because of the pool. Refreshes hold the pool (`held`) while they
+    run; the workers (about 50 MB each) are stopped once it has been idle for `idle`
+    seconds, so a hosted app that refreshes every few minutes holds them only while it parses.
     """
 
-    def __init__(self, idle: float = POOL_IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        idle: float = POOL_IDLE_SECONDS,
+        time_limit: float = PARSE_TIME_LIMIT,
+        size: int | None = None,
+    ) -> None:
+        self.time_limit = time_limit
+        self._size = size or os.cpu_count() or 1
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: _Workers | None = None
         self._unusable = False  # starting failed: this process parses in-process from now on
         self._idle = idle
         self._holders = 0  # refreshes running now
@@ -67,11 +109,11 @@ class ParsePool:
 
     @property
     def running(self) -> bool:
-        """Whether worker processes are up (or starting)."""
+        """Whether the pool is up (its workers start with their first jobs)."""
         with self._lock:
-            return self._executor is not None
+            return self._workers is not None
 
-    @contextmanager
+    @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Keep the pool up while a refresh runs; its idle countdown starts when all end."""
         with self._lock:
@@ -85,7 +127,7 @@ class ParsePool:
         finally:
             with self._lock:
                 self._holders -= 1
-                if self._holders == 0 and self._executor is not None:
+                if self._holders == 0 and self._workers is not None:
                     self._timer = threading.Timer(self._idle, self._retire, (self._uses,))
                     self._timer.daemon = True
                     self._timer.start()
@@ -95,54 +137,218 @@ class ParsePool:
             if self._holders or uses != self._uses:
                 return  # a refresh took the pool up again meanwhile
             self._timer = None
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+            workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=True)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
-        """Run `fn(*args)` in a worker; None when it must be run here."""
+        """Run `fn(*args)` in a worker, within the time limit; None when it must run here.
+
+        `fn` and the arguments are pickled: `fn` must be a module-level function.
+        """
         with self._lock:
             if self._unusable:
                 return None
-            try:
-                if self._executor is None:
-                    self._executor = _new_executor()
-                # Workers are started on demand, inside submit(): this is where they start.
-                with _bare_main():
-                    return self._executor.submit(fn, *args)
-            except BrokenExecutor:  # a worker died: the next body gets a new pool
-                self._drop()
-            except _CANNOT_START:
-                self._drop()
-                self._unusable = True
-            return None
+            if self._workers is None:
+                self._workers = _Workers(self._size, self.time_limit, self._cannot_start)
+            return self._workers.submit(fn, args)
+
+    def _cannot_start(self, workers: _Workers) -> None:
+        """No worker process can start here: jobs run in-process from now on."""
+        with self._lock:
+            self._unusable = True
+            if self._workers is workers:
+                self._workers = None
+        workers.shutdown(wait=False)
 
     def shutdown(self) -> None:
-        """Stop the workers and wait for them (at exit, and in tests); the next submit restarts."""
+        """Stop the workers and wait for them (at exit, and in tests); the next submit restarts.
+
+        Jobs not yet begun are cancelled; a job being parsed ends first (within the limit).
+        """
         with self._lock:
-            executor, self._executor = self._executor, None
+            workers, self._workers = self._workers, None
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    def _drop(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        if workers is not None:
+            workers.shutdown(wait=True)
 
 
-def _new_executor() -> ProcessPoolExecutor:
-    """A pool of one worker per core, forked from a server that has imported the parser.
+@dataclass(frozen=True, slots=True)
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    future: Future[Any]
 
-    forkserver, not fork: the app calls refresh from threads, and forking a threaded
-    process can copy a lock some other thread holds.
+
+class _Workers:
+    """`size` threads taking jobs from one queue, each running them in a worker of its own.
+
+    A thread starts its worker with its first job and stops it when told to stop, so the
+    worker's life is inside the thread's: what `PR_SET_PDEATHSIG` needs.
     """
-    context = multiprocessing.get_context("forkserver")
-    # Imported once in the server, so workers start at once and share those pages.
-    context.set_forkserver_preload(["lib.refresh"])
-    return ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context)
+
+    def __init__(
+        self, size: int, time_limit: float, cannot_start: Callable[[_Workers], None]
+    ) -> None:
+        self._time_limit = time_limit
+        self._cannot_start = cannot_start
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"parse-worker-{i}", daemon=True)
+            for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put(_Job(fn, args, future))
+        return future
+
+    def shutdown(self, wait: bool) -> None:
+        """Cancel the jobs not begun, stop every worker once its job is done."""
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.future.cancel()
+        for _ in self._threads:
+            self._jobs.put(None)
+        if wait:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _serve(self) -> None:
+        worker: _Worker | None = None
+        try:
+            while (job := self._jobs.get()) is not None:
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                if worker is None:
+                    try:
+                        worker = _Worker.start()
+                    except _CANNOT_START as error:
+                        job.future.set_exception(BrokenExecutor(f"no parse worker: {error}"))
+                        self._cannot_start(self)
+                        return
+                    except ChildProcessError as error:  # died while starting: try again later
+                        job.future.set_exception(BrokenExecutor(str(error)))
+                        continue
+                try:
+                    worker = self._run(worker, job)
+                except BaseException as error:  # never leave a caller waiting for ever
+                    worker.kill()
+                    worker = None
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                    if not isinstance(error, Exception):
+                        raise
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    def _run(self, worker: _Worker, job: _Job) -> _Worker | None:
+        """Run `job` in `worker`; the worker if it is still usable."""
+        try:
+            worker.conn.send((job.fn, job.args))
+            if worker.conn.poll(self._time_limit):
+                ok, value = worker.conn.recv()
+            else:
+                worker.kill()
+                job.future.set_exception(TimeoutError(self._time_limit))
+                return None
+        except (EOFError, OSError):
+            worker.kill()
+            job.future.set_exception(ChildProcessError(worker.how_it_ended()))
+            return None
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+        return worker
+
+
+@dataclass(frozen=True, slots=True)
+class _Worker:
+    """One worker process and our end of its pipe."""
+
+    process: BaseProcess
+    conn: Connection
+
+    @classmethod
+    def start(cls) -> _Worker:
+        """Start a worker and wait until it is ready; ChildProcessError if it died first."""
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve_jobs, args=(theirs, os.getpid()), name="parse-worker", daemon=True
+        )
+        with _START_LOCK, _bare_main():
+            process.start()
+        theirs.close()
+        worker = cls(process, ours)
+        try:
+            if worker.conn.poll(_START_TIMEOUT) and worker.conn.recv() == "ready":
+                return worker
+        except (EOFError, OSError):
+            pass
+        worker.kill()
+        raise ChildProcessError(f"a parse worker did not start ({worker.how_it_ended()})")
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+    def stop(self) -> None:
+        """Ask the worker to exit, and kill it if it does not."""
+        with contextlib.suppress(OSError):  # already gone
+            self.conn.send(None)
+        self.process.join(_STOP_TIMEOUT)
+        self.kill()
+
+    def how_it_ended(self) -> str:
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+
+def _serve_jobs(conn: Connection, parent: int) -> None:
+    """A worker's life: run each job sent until told to stop or the pipe closes."""
+    _die_with_parent(parent)
+    conn.send("ready")
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        fn, args = message
+        try:
+            outcome = (True, fn(*args))
+        except Exception as error:  # handed to the caller, as an executor would
+            # In words: not every exception can be unpickled (ours take two arguments).
+            outcome = (False, RuntimeError(f"in a parse worker: {type(error).__name__}: {error}"))
+        conn.send(outcome)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have Linux kill this process when the thread that started it ends (or its process)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the pipe closing still ends an idle worker
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(0)
 
 
 PARSE_POOL = ParsePool()

@@ -5,8 +5,9 @@ only its feed state records the failure. Bytes identical to the last parsed body
 parsed again (a server that ignores conditional GET costs a hash, not a parse).
 
 Each result is taken in as it arrives, while slower hosts are still answering: bodies are
-parsed in a shared pool of worker processes (every core, no GIL), and what they hold is
-stored from the calling thread. Where no pool can run, bodies are parsed in-process.
+parsed in a shared pool of worker processes (every core, no GIL, a time limit per body: see
+`lib.parsepool`), and what they hold is stored from the calling thread. Where no worker
+process can run, bodies are parsed in-process, without a time limit.
 
 Hosts are never hammered: a Retry-After (429/503) is honoured, and a feed that keeps
 failing is tried less and less often (5 min, 10 min, … up to 2 h), whoever asks.
@@ -35,8 +36,11 @@ MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is no
 TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
 BACKOFF_START = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=2)
-# Smaller bodies are parsed in the calling process: sending a body to a worker and its
-# headlines back costs about 0.5 ms, as much as parsing 1–4 KiB of feed (measured).
+# Smaller bodies are parsed in the calling process, where no time limit can be enforced:
+# sending a body to a worker and its headlines back costs about 0.5 ms, as much as parsing
+# 1–4 KiB of feed, and the slowest bodies known (malformed XML read by feedparser's lenient
+# parser, ≈ 4–11 s per MiB) take under 50 ms at this size (measured). Every larger body
+# goes to the pool, even when it is the only one: there it can be stopped.
 POOL_MIN_BYTES = 4 * 1024
 
 
@@ -199,10 +203,10 @@ class _Absorber:
     """Turns fetch results into stored headlines and feed states to record, as they arrive.
 
     Everything that touches the store runs in the thread that calls `take` and `parsed`.
-    With `use_pool`, a body of `POOL_MIN_BYTES` or more goes to the worker pool and its
-    future is handed to `notify` when done, to come back through `parsed`; other bodies
-    are parsed right away. Headlines are saved at once; the feed states wait in
-    `outcomes`, for one write when the refresh is over.
+    A body of `POOL_MIN_BYTES` or more goes to the worker pool and its future is handed to
+    `notify` when done, to come back through `parsed`; other bodies are parsed right away.
+    Headlines are saved at once; the feed states wait in `outcomes`, for one write when the
+    refresh is over.
     """
 
     def __init__(
@@ -211,14 +215,12 @@ class _Absorber:
         store: Store,
         states: Mapping[str, FeedState],
         now: datetime,
-        use_pool: bool,
         notify: Callable[[Future[ParsedFeed | str]], None],
     ) -> None:
         self._sources = {source.url: source for source in sources}
         self._store = store
         self._states = states
         self._now = now
-        self._use_pool = use_pool
         self._notify = notify
         self._parsing: dict[Future[ParsedFeed | str], _Parsing] = {}
         self.reports: dict[str, SourceReport] = {}
@@ -244,7 +246,7 @@ class _Absorber:
             return
         job = _Parsing(source, result, digest)
         future = None
-        if self._use_pool and len(result.body or b"") >= POOL_MIN_BYTES:
+        if len(result.body or b"") >= POOL_MIN_BYTES:
             future = parsepool.PARSE_POOL.submit(_parse, *job.args(self._now))
         if future is None:
             self._store_parsed(job, _parse(*job.args(self._now)))
@@ -258,8 +260,12 @@ class _Absorber:
         try:
             outcome = future.result()
         except (BrokenExecutor, CancelledError):
-            # A worker died or the pool was stopped: the body is still here to parse.
+            # No worker could start, or the pool was stopped: the body is still here to parse.
             outcome = _parse(*job.args(self._now))
+        except TimeoutError as error:  # the worker was killed; the body is not tried here
+            outcome = f"parsing took longer than {error.args[0]:g} s; the feed may be malformed"
+        except ChildProcessError as error:  # the worker died while parsing (out of memory?)
+            outcome = f"the parser stopped while reading this feed ({error})"
         self._store_parsed(job, outcome)
 
     def _store_parsed(self, job: _Parsing, outcome: ParsedFeed | str) -> None:
@@ -320,8 +326,7 @@ def refresh_sources(
     # Downloads run on a thread of their own and parses in the pool; both report here, so
     # this thread stores each as soon as it is ready, whichever comes first.
     events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-    # Worker processes pay off only when more than one body may be parsed at a time.
-    absorber = _Absorber(due, store, states, now, use_pool=len(due) > 1, notify=events.put)
+    absorber = _Absorber(due, store, states, now, notify=events.put)
 
     def fetch() -> None:
         try:
