@@ -25,7 +25,13 @@ from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_ti
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
-from tests.test_parsepool import cpu_seconds, parse_workers, slow_to_parse, wait_until
+from tests.test_parsepool import (
+    cpu_seconds,
+    new_workers,
+    parse_workers,
+    slow_to_parse,
+    wait_until,
+)
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 LIMITS = FetchLimits(deadline=3)
@@ -263,6 +269,7 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
     feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers stay up only while refreshes use them; a later refresh starts them again."""
+    before = set(parse_workers(os.getpid()))
     pool = lib.parsepool.ParsePool(idle=0.2)
     monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
     store = Store(tmp_path / "news.db")
@@ -278,7 +285,7 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
                 break
             feed_server.wait(0.05)
         assert not pool.running
-        assert wait_until(lambda: not parse_workers(os.getpid()), timeout=10)
+        assert wait_until(lambda: not new_workers(before), timeout=10)
         for i in range(3):  # changed bodies, so they are parsed again
             feed_server.route(f"/big{i}.xml", feed_of(f"Big again {i}", 40))
         report = refresh_sources("t", sources, store, NOW, LIMITS)
@@ -305,7 +312,7 @@ def test_without_a_pool_bodies_are_parsed_here(
 ) -> None:
     starts: list[int] = []
 
-    def cannot_start() -> lib.parsepool._Worker:
+    def cannot_start(preload: tuple[str, ...]) -> lib.parsepool._Worker:
         starts.append(1)
         raise PermissionError(13, "fork: Permission denied")  # as in some sandboxes
 
@@ -325,10 +332,15 @@ def test_without_a_pool_bodies_are_parsed_here(
 
 
 def test_a_parse_past_the_time_limit_is_stopped_and_the_rest_goes_on(
-    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    feed_server: FeedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
-    pool = lib.parsepool.ParsePool(time_limit=1)
+    before = set(parse_workers(os.getpid()))
+    pool = lib.parsepool.ParsePool(time_limit=1, size=2)
     monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
+    request.addfinalizer(pool.shutdown)
     store = Store(tmp_path / "news.db")
     bad, good = big_sources(feed_server, 2)
     assert [r.new for r in refresh_sources("t", (bad, good), store, NOW, LIMITS).sources] == [
@@ -348,7 +360,7 @@ def test_a_parse_past_the_time_limit_is_stopped_and_the_rest_goes_on(
     assert state.last_error == failed.error and state.failing_since == later
     assert store.count() == 120  # the bad feed's headlines from before are kept
     # The killed worker is gone and the next refresh parses in a new one.
-    assert wait_until(lambda: len(parse_workers(os.getpid())) <= 2, timeout=10)
+    assert wait_until(lambda: len(new_workers(before)) == 1, timeout=10)
     feed_server.route("/big0.xml", feed_of("Big 0 mended", 40))
     again = refresh_sources("t", (bad, good), store, later + timedelta(minutes=5), LIMITS)
     assert [(r.status, r.new) for r in again.sources] == [
@@ -364,11 +376,12 @@ def test_a_worker_killed_mid_parse_fails_its_feed_only(
     store = Store(tmp_path / "news.db")
     bad, good = big_sources(feed_server, 2)
     feed_server.route("/big0.xml", slow_to_parse(1024))
+    before = set(parse_workers(os.getpid()))
     killed: list[int] = []
 
     def kill_the_busy_worker() -> None:
         def busy() -> list[int]:
-            return [pid for pid in parse_workers(os.getpid()) if cpu_seconds(pid) > 1.0]
+            return [pid for pid in new_workers(before) if cpu_seconds(pid) > 1.0]
 
         if wait_until(lambda: bool(busy()), timeout=30):
             killed.extend(busy())
