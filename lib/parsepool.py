@@ -24,6 +24,7 @@ The pool is started on first use and stopped when no refresh has held it for `id
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import ctypes
 import importlib
@@ -188,10 +189,12 @@ class _Job:
 
 
 class _Workers:
-    """`size` threads taking jobs from one queue, each running them in a worker of its own.
+    """`size` threads, each running jobs in a worker process of its own.
 
     A thread starts its worker with its first job and stops it when told to stop, so the
-    worker's life is inside the thread's: what `PR_SET_PDEATHSIG` needs.
+    worker's life is inside the thread's: what `PR_SET_PDEATHSIG` needs. A job goes to a
+    thread whose worker is up if one is free, so a worker is started only when every
+    running one is busy.
     """
 
     def __init__(
@@ -204,60 +207,72 @@ class _Workers:
         self._time_limit = time_limit
         self._preload = preload
         self._cannot_start = cannot_start
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pending: collections.deque[_Job] = collections.deque()  # no thread free
+        self._stopping = False
+        # One inbox per thread; `_free` holds those of threads with no job, the ones with a
+        # worker up at the end, taken first.
+        self._inboxes = [queue.SimpleQueue[_Job | None]() for _ in range(size)]
+        self._free = list(self._inboxes)
         self._threads = [
-            threading.Thread(target=self._serve, name=f"parse-worker-{i}", daemon=True)
-            for i in range(size)
+            threading.Thread(target=self._serve, args=(inbox,), name=f"parse-{i}", daemon=True)
+            for i, inbox in enumerate(self._inboxes)
         ]
         for thread in self._threads:
             thread.start()
 
     def submit(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._jobs.put(_Job(fn, args, future))
-        return future
+        job = _Job(fn, args, Future())
+        with self._lock:
+            if self._stopping:
+                job.future.cancel()
+            elif self._free:
+                self._free.pop().put(job)
+            else:
+                self._pending.append(job)
+        return job.future
 
     def shutdown(self, wait: bool) -> None:
         """Cancel the jobs not begun, stop every worker once its job is done."""
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if job is not None:
-                job.future.cancel()
-        for _ in self._threads:
-            self._jobs.put(None)
+        with self._lock:
+            self._stopping = True
+            cancelled, self._pending = self._pending, collections.deque()
+        for job in cancelled:
+            job.future.cancel()
+        for inbox in self._inboxes:
+            inbox.put(None)
         if wait:
             for thread in self._threads:
                 if thread is not threading.current_thread():
                     thread.join()
 
-    def _serve(self) -> None:
+    def _next(self, inbox: queue.SimpleQueue[_Job | None], warm: bool) -> _Job | None:
+        """The next job for a thread that is done with its last one; None: stop."""
+        with self._lock:
+            if self._pending:
+                return self._pending.popleft()
+            if not self._stopping:
+                self._free.insert(len(self._free) if warm else 0, inbox)
+        return inbox.get()
+
+    def _serve(self, inbox: queue.SimpleQueue[_Job | None]) -> None:
         worker: _Worker | None = None
         try:
-            while (job := self._jobs.get()) is not None:
-                if not job.future.set_running_or_notify_cancel():
-                    continue
-                if worker is None:
-                    try:
-                        worker = _Worker.start(self._preload)
-                    except _CANNOT_START as error:
-                        job.future.set_exception(BrokenExecutor(f"no parse worker: {error}"))
-                        self._cannot_start(self)
-                        return
-                    except ChildProcessError as error:  # died while starting: try again later
-                        job.future.set_exception(BrokenExecutor(str(error)))
-                        continue
-                try:
-                    worker = self._run(worker, job)
-                except BaseException as error:  # never leave a caller waiting for ever
-                    worker.kill()
-                    worker = None
-                    if not job.future.done():
-                        job.future.set_exception(error)
-                    if not isinstance(error, Exception):
-                        raise
+            job = inbox.get()
+            while job is not None:
+                if job.future.set_running_or_notify_cancel():
+                    if worker is None:
+                        try:
+                            worker = _Worker.start(self._preload)
+                        except _CANNOT_START as error:
+                            job.future.set_exception(BrokenExecutor(f"no parse worker: {error}"))
+                            self._cannot_start(self)
+                            return
+                        except ChildProcessError as error:  # died starting: try again later
+                            job.future.set_exception(BrokenExecutor(str(error)))
+                    if worker is not None:
+                        worker = self._run(worker, job)
+                job = self._next(inbox, worker is not None)
         finally:
             if worker is not None:
                 worker.stop()
@@ -266,16 +281,19 @@ class _Workers:
         """Run `job` in `worker`; the worker if it is still usable."""
         try:
             worker.conn.send((job.fn, job.args))
-            if worker.conn.poll(self._time_limit):
-                ok, value = worker.conn.recv()
-            else:
+            if not worker.conn.poll(self._time_limit):
                 worker.kill()
                 job.future.set_exception(TimeoutError(self._time_limit))
                 return None
+            ok, value = worker.conn.recv()
         except (EOFError, OSError):
             worker.kill()
             job.future.set_exception(ChildProcessError(worker.how_it_ended()))
             return None
+        except BaseException as error:  # never leave a caller waiting for ever
+            worker.kill()
+            job.future.set_exception(error)
+            raise
         if ok:
             job.future.set_result(value)
         else:
