@@ -43,12 +43,12 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 # Parse workers stop after this long without a refresh (a hosted app refreshes every 5 min
-# by default; starting them again costs 0.3–0.5 s, in the background refresh).
+# by default; starting them again costs 0.2–0.5 s, in the background refresh).
 POOL_IDLE_SECONDS = 60.0
-# Seconds one parse may take. A large well-formed feed (8 MiB, the download cap) parses in
-# 2–4 s here; only malformed or hostile bodies come near this.
+# Seconds one parse may take. A well-formed feed near the 8 MiB download cap (20,000 items,
+# 6.7 MiB) parses in about 5 s here; malformed ones take 4–11 s per MiB.
 PARSE_TIME_LIMIT = 15.0
-# Seconds a new worker may take to start Python and import the parser (0.3–0.5 s here).
+# Seconds a new worker may take to start Python and import the parser (0.2–0.5 s here).
 _START_TIMEOUT = 60.0
 # Seconds a worker told to stop may take to exit before it is killed.
 _STOP_TIMEOUT = 5.0
@@ -170,7 +170,8 @@ class ParsePool:
     def shutdown(self) -> None:
         """Stop the workers and wait for them (at exit, and in tests); the next submit restarts.
 
-        Jobs not yet begun are cancelled; a job being parsed ends first (within the limit).
+        Jobs not begun are cancelled and jobs under way are stopped: at exit (Ctrl-C in the
+        middle of a refresh) nobody waits for them.
         """
         with self._lock:
             workers, self._workers = self._workers, None
@@ -178,7 +179,7 @@ class ParsePool:
                 self._timer.cancel()
                 self._timer = None
         if workers is not None:
-            workers.shutdown(wait=True)
+            workers.shutdown(wait=True, kill_busy=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,8 @@ class _Workers:
         self._lock = threading.Lock()
         self._pending: collections.deque[_Job] = collections.deque()  # no thread free
         self._stopping = False
+        self._busy: set[_Worker] = set()  # running a job now
+        self._killing = False  # jobs under way are stopped: no new one may begin
         # One inbox per thread; `_free` holds those of threads with no job, the ones with a
         # worker up at the end, taken first.
         self._inboxes = [queue.SimpleQueue[_Job | None]() for _ in range(size)]
@@ -232,11 +235,16 @@ class _Workers:
                 self._pending.append(job)
         return job.future
 
-    def shutdown(self, wait: bool) -> None:
-        """Cancel the jobs not begun, stop every worker once its job is done."""
+    def shutdown(self, wait: bool, kill_busy: bool = False) -> None:
+        """Cancel the jobs not begun and stop every worker once its job is done, or at once
+        with `kill_busy` (a job killed so ends with `ChildProcessError`)."""
         with self._lock:
             self._stopping = True
             cancelled, self._pending = self._pending, collections.deque()
+            self._killing = self._killing or kill_busy
+            if kill_busy:
+                for worker in self._busy:
+                    worker.process.kill()
         for job in cancelled:
             job.future.cancel()
         for inbox in self._inboxes:
@@ -279,26 +287,43 @@ class _Workers:
 
     def _run(self, worker: _Worker, job: _Job) -> _Worker | None:
         """Run `job` in `worker`; the worker if it is still usable."""
+        with self._lock:
+            self._busy.add(worker)
+            if self._killing:  # stopped while its worker was starting
+                worker.process.kill()
+        reply: Any
         try:
             worker.conn.send((job.fn, job.args))
-            if not worker.conn.poll(self._time_limit):
-                worker.kill()
-                job.future.set_exception(TimeoutError(self._time_limit))
-                return None
-            ok, value = worker.conn.recv()
+            reply = worker.conn.recv() if worker.conn.poll(self._time_limit) else _TOO_LONG
         except (EOFError, OSError):
-            worker.kill()
-            job.future.set_exception(ChildProcessError(worker.how_it_ended()))
-            return None
+            reply = _DIED
         except BaseException as error:  # never leave a caller waiting for ever
-            worker.kill()
-            job.future.set_exception(error)
-            raise
-        if ok:
-            job.future.set_result(value)
+            reply = error
+        finally:
+            # Out of `_busy` before it is reaped: `shutdown` kills by pid.
+            with self._lock:
+                self._busy.discard(worker)
+        if isinstance(reply, tuple):
+            ok, value = reply
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+            return worker
+        worker.kill()
+        if reply is _TOO_LONG:
+            job.future.set_exception(TimeoutError(self._time_limit))
+        elif reply is _DIED:
+            job.future.set_exception(ChildProcessError(worker.how_it_ended()))
         else:
-            job.future.set_exception(value)
-        return worker
+            job.future.set_exception(reply)
+            raise reply
+        return None
+
+
+# What became of a job that gave no reply.
+_TOO_LONG = object()
+_DIED = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,7 +338,7 @@ class _Worker:
         """Start a worker that imports `preload`, and wait until it is ready.
 
         ChildProcessError if it died first. Importing before the first job keeps the
-        0.3–0.5 s of imports out of that job's time limit.
+        0.2–0.5 s of imports out of that job's time limit.
         """
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
@@ -357,6 +382,8 @@ class _Worker:
 def _serve_jobs(conn: Connection, parent: int, preload: tuple[str, ...]) -> None:
     """A worker's life: run each job sent until told to stop or the pipe closes."""
     _die_with_parent(parent)
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in preload:
         importlib.import_module(module)
     conn.send("ready")

@@ -143,3 +143,19 @@ def test_stopped_pools_leave_no_process(pool: ParsePool) -> None:
     assert len(new_workers(before)) == 2
     pool.shutdown()
     assert new_workers(before) == []
+
+
+def test_shutdown_stops_a_job_under_way() -> None:
+    """At exit (Ctrl-C in a refresh) nobody waits for a parse to end."""
+    before = set(parse_workers(os.getpid()))
+    pool = ParsePool(time_limit=60, size=1)
+    try:
+        sleeping = pool.submit(time.sleep, 30)
+        assert sleeping is not None
+        assert wait_until(sleeping.running, timeout=60)
+        assert wait_until(lambda: bool(new_workers(before)), timeout=60)
+    finally:
+        pool.shutdown()
+    with pytest.raises(ChildProcessError, match="killed by SIGKILL"):
+        sleeping.result(timeout=0)
+    assert new_workers(before) == []
