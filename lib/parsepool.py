@@ -89,7 +89,7 @@ class ParsePool:
 
     `submit` gives None where no worker process can run; the caller then parses in-process.
     A refresh never fails because of the pool. Refreshes hold the pool (`held`) while they
-    run; the workers (about 50 MB each) are stopped once it has been idle for `idle`
+    run; the workers (35–40 MB each) are stopped once it has been idle for `idle`
     seconds, so a hosted app that refreshes every few minutes holds them only while it parses.
     """
 
