@@ -5,8 +5,9 @@ only its feed state records the failure. Bytes identical to the last parsed body
 parsed again (a server that ignores conditional GET costs a hash, not a parse).
 
 Each result is taken in as it arrives, while slower hosts are still answering: bodies are
-parsed in a shared pool of worker processes (every core, no GIL), and what they hold is
-stored from the calling thread. Where no pool can run, bodies are parsed in-process.
+parsed in a shared pool of worker processes (every core, no GIL, a time limit per body: see
+`lib.parsepool`), and what they hold is stored from the calling thread. Where no worker
+process can run, bodies are parsed in-process, without a time limit.
 
 Hosts are never hammered: a Retry-After (429/503) is honoured, and a feed that keeps
 failing is tried less and less often (5 min, 10 min, … up to 2 h), whoever asks.
@@ -14,23 +15,18 @@ failing is tried less and less often (5 min, 10 min, … up to 2 h), whoever ask
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import math
-import multiprocessing
-import os
 import queue
-import sys
 import threading
-import types
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import BrokenExecutor, CancelledError, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import BrokenExecutor, CancelledError, Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
 
+from lib import parsepool
 from lib.errors import ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
@@ -43,12 +39,12 @@ BACKOFF_START = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=2)
 _MAX_RETRY_AFTER_SECONDS = MAX_RETRY_AFTER.total_seconds()
 _DOUBLINGS_TO_MAX = math.ceil(math.log2(BACKOFF_MAX / BACKOFF_START))
-# Smaller bodies are parsed in the calling process: sending a body to a worker and its
-# headlines back costs about 0.5 ms, as much as parsing 1–4 KiB of feed (measured).
+# Smaller bodies are parsed in the calling process, where no time limit can be enforced:
+# sending a body to a worker and its headlines back costs about 0.5 ms, as much as parsing
+# 1–4 KiB of feed, and the slowest bodies known (malformed XML read by feedparser's lenient
+# parser, ≈ 4–11 s per MiB) take under 50 ms at this size (measured). Every larger body
+# goes to the pool, even when it is the only one: there it can be stopped.
 POOL_MIN_BYTES = 4 * 1024
-# Parse workers stop after this long without a refresh (a hosted app refreshes every 5 min
-# by default; starting them again costs 0.3–0.5 s, in the background refresh).
-POOL_IDLE_SECONDS = 60.0
 
 
 def retry_time(
@@ -212,10 +208,10 @@ class _Absorber:
     """Turns fetch results into stored headlines and feed states to record, as they arrive.
 
     Everything that touches the store runs in the thread that calls `take` and `parsed`.
-    With `use_pool`, a body of `POOL_MIN_BYTES` or more goes to the worker pool and its
-    future is handed to `notify` when done, to come back through `parsed`; other bodies
-    are parsed right away. Headlines are saved at once (a viewer's feed in its own scope);
-    the feed states wait in `outcomes`, for one write when the refresh is over.
+    A body of `POOL_MIN_BYTES` or more goes to the worker pool and its future is handed to
+    `notify` when done, to come back through `parsed`; other bodies are parsed right away.
+    Headlines are saved at once (a viewer's feed in its own scope); the feed states wait in
+    `outcomes`, for one write when the refresh is over.
     """
 
     def __init__(
@@ -224,7 +220,6 @@ class _Absorber:
         store: Store,
         states: Mapping[str, FeedState],
         now: datetime,
-        use_pool: bool,
         notify: Callable[[Future[ParsedFeed | str]], None],
         viewer_feeds: Collection[str] = (),
         real_now: datetime | None = None,
@@ -235,7 +230,6 @@ class _Absorber:
         self._store = store
         self._states = states
         self._now = now
-        self._use_pool = use_pool
         self._notify = notify
         self._parsing: dict[Future[ParsedFeed | str], _Parsing] = {}
         self.reports: dict[str, SourceReport] = {}
@@ -261,8 +255,8 @@ class _Absorber:
             return
         job = _Parsing(source, result, digest)
         future = None
-        if self._use_pool and len(result.body or b"") >= POOL_MIN_BYTES:
-            future = _PARSE_POOL.submit(*job.args(self._now))
+        if len(result.body or b"") >= POOL_MIN_BYTES:
+            future = parsepool.PARSE_POOL.submit(_parse, *job.args(self._now))
         if future is None:
             self._store_parsed(job, _parse(*job.args(self._now)))
         else:
@@ -275,8 +269,12 @@ class _Absorber:
         try:
             outcome = future.result()
         except (BrokenExecutor, CancelledError):
-            # A worker died or the pool was stopped: the body is still here to parse.
+            # No worker could start, or the pool was stopped: the body is still here to parse.
             outcome = _parse(*job.args(self._now))
+        except TimeoutError as error:  # the worker was killed; the body is not tried here
+            outcome = f"parsing took longer than {error.args[0]:g} s; the feed may be malformed"
+        except ChildProcessError as error:  # the worker died while parsing (out of memory?)
+            outcome = f"the parser stopped while reading this feed ({error})"
         self._store_parsed(job, outcome)
 
     def _store_parsed(self, job: _Parsing, outcome: ParsedFeed | str) -> None:
@@ -345,11 +343,9 @@ def refresh_sources(
     # Downloads run on a thread of their own and parses in the pool; both report here, so
     # this thread stores each as soon as it is ready, whichever comes first.
     events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-    # Worker processes pay off only when more than one body may be parsed at a time.
     absorber = _Absorber(
-        due, store, states, now, use_pool=len(due) > 1, notify=events.put,
-        viewer_feeds=untrusted, real_now=real_now,
-    )  # fmt: skip
+        due, store, states, now, notify=events.put, viewer_feeds=untrusted, real_now=real_now
+    )
 
     def fetch() -> None:
         try:
@@ -367,7 +363,7 @@ def refresh_sources(
         else:
             events.put(None)
 
-    with _PARSE_POOL.held():
+    with parsepool.PARSE_POOL.held():
         threading.Thread(target=fetch, name=f"fetch-{topic_slug}", daemon=True).start()
         fetching = True
         while fetching or absorber.parsing:
@@ -407,144 +403,3 @@ def refresh_topic(
         topic.slug, topic.sources, store, now, limits, on_done, session, on_plan,
         real_now=real_now,
     )  # fmt: skip
-
-
-# --- the worker pool -------------------------------------------------------------------------
-
-_BARE_MAIN = types.ModuleType("__main__")
-
-
-@contextmanager
-def _bare_main() -> Iterator[None]:
-    """Let worker processes started inside this block see an empty `__main__`.
-
-    multiprocessing runs the parent's `__main__` again in every new worker. Under Streamlit
-    that is the app script (Streamlit installs it as `__main__` on each run), so each parse
-    worker would import Streamlit and run the app in bare mode. Workers need no main: the
-    function they run lives here. Callers hold the pool's lock, so blocks never nest.
-    """
-    previous = sys.modules["__main__"]
-    sys.modules["__main__"] = _BARE_MAIN
-    try:
-        yield
-    finally:
-        # Streamlit may have installed a new run's module meanwhile: that one stays.
-        if sys.modules["__main__"] is _BARE_MAIN:
-            sys.modules["__main__"] = previous
-
-
-# Why a pool could not be started: no working semaphores or /dev/shm (OSError, ImportError,
-# NotImplementedError), no forkserver on this platform (ValueError), the server died (EOFError),
-# or the interpreter is exiting (RuntimeError).
-_CANNOT_START = (OSError, ImportError, NotImplementedError, ValueError, EOFError, RuntimeError)
-
-
-class _ParsePool:
-    """The process-wide pool of parse workers: started on first use, replaced if it breaks,
-    and stopped when no refresh has used it for `idle` seconds.
-
-    `submit` gives None where no pool can run (a sandbox, a platform without forkserver,
-    an exiting interpreter); the caller then parses in-process. A refresh never fails
-    because of the pool. Refreshes hold the pool (`held`) while they run; the workers (about
-    30 MB each) are stopped once it has been idle for `idle` seconds, so a hosted app that
-    refreshes every few minutes holds them only while it parses.
-    """
-
-    def __init__(self, idle: float = POOL_IDLE_SECONDS) -> None:
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._unusable = False  # starting failed: this process parses in-process from now on
-        self._idle = idle
-        self._holders = 0  # refreshes running now
-        self._timer: threading.Timer | None = None
-        self._uses = 0  # counts refreshes begun: a countdown from before one is void
-
-    @property
-    def running(self) -> bool:
-        """Whether worker processes are up (or starting)."""
-        with self._lock:
-            return self._executor is not None
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """Keep the pool up while a refresh runs; its idle countdown starts when all end."""
-        with self._lock:
-            self._holders += 1
-            self._uses += 1
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0 and self._executor is not None:
-                    self._timer = threading.Timer(self._idle, self._retire, (self._uses,))
-                    self._timer.daemon = True
-                    self._timer.start()
-
-    def _retire(self, uses: int) -> None:
-        with self._lock:
-            if self._holders or uses != self._uses:
-                return  # a refresh took the pool up again meanwhile
-            self._timer = None
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
-
-    def submit(
-        self, body: bytes, url: str, seen_at: datetime, source: Source, content_type: str | None
-    ) -> Future[ParsedFeed | str] | None:
-        """Send one body to be parsed by `_parse`; None when it must be parsed here."""
-        with self._lock:
-            if self._unusable:
-                return None
-            try:
-                if self._executor is None:
-                    self._executor = _new_executor()
-                # Workers are started on demand, inside submit(): this is where they start.
-                with _bare_main():
-                    return self._executor.submit(_parse, body, url, seen_at, source, content_type)
-            except BrokenExecutor:  # a worker died: the next body gets a new pool
-                self._drop()
-            except _CANNOT_START:
-                self._drop()
-                self._unusable = True
-            return None
-
-    def shutdown(self) -> None:
-        """Stop the workers and wait for them (at exit, and in tests); the next submit restarts."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    def _drop(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _new_executor() -> ProcessPoolExecutor:
-    """A pool of one worker per core, forked from a server that has imported the parser.
-
-    forkserver, not fork: the app calls refresh from threads, and forking a threaded
-    process can copy a lock some other thread holds.
-    """
-    context = multiprocessing.get_context("forkserver")
-    # Imported once in the server, so workers start at once and share those pages.
-    context.set_forkserver_preload(["lib.refresh"])
-    return ProcessPoolExecutor(os.cpu_count() or 1, mp_context=context)
-
-
-_PARSE_POOL = _ParsePool()
-atexit.register(_PARSE_POOL.shutdown)
-
-
-def shutdown_parse_pool() -> None:
-    """Stop the parse worker processes, if any; a later refresh starts them again."""
-    _PARSE_POOL.shutdown()

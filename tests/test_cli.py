@@ -187,3 +187,43 @@ def test_a_clock_set_years_ahead_keeps_the_store(feed_server: FeedServer, tmp_pa
         line.startswith("Agg ") and "not modified" in line for line in result.stdout.splitlines()
     )
     assert Store(tmp_path / "n.db").count() == 50
+
+
+def test_parse_workers_die_with_a_killed_fetch(feed_server: FeedServer, tmp_path: Path) -> None:
+    """kill -9 of `python -m lib fetch` mid-parse leaves none of its processes behind."""
+    import signal
+
+    from tests.test_parsepool import (
+        alive,
+        cpu_seconds,
+        descendants,
+        parse_workers,
+        slow_to_parse,
+        wait_until,
+    )
+
+    write_topics(tmp_path / "topics.toml", feed_server)
+    for path in ("/agg.xml", "/world.xml", "/down.xml"):
+        feed_server.route(path, slow_to_parse(7 * 1024))  # parses for half a minute
+    env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": str(tmp_path / "n.db")}
+    fetch = subprocess.Popen(
+        [sys.executable, "-m", "lib", "fetch"],
+        cwd=ROOT,
+        env={**os.environ, "NEWS_CLOCK": NOW.isoformat(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # Parsing: some process below it has used a second of CPU (starting takes less).
+        assert wait_until(
+            lambda: any(cpu_seconds(pid) > 1.0 for pid in descendants(fetch.pid)), timeout=30
+        ), "no parse worker got busy"
+        below = descendants(fetch.pid)
+        # A worker per core (3 bodies wait), and multiprocessing's resource tracker.
+        assert len(parse_workers(fetch.pid)) == min(os.cpu_count() or 1, 3)
+        assert len(below) > len(parse_workers(fetch.pid))
+    finally:
+        fetch.send_signal(signal.SIGKILL)
+        fetch.wait(timeout=10)
+    # Well before a worker could have finished its parse and found its pipe closed.
+    assert wait_until(lambda: not alive(below), timeout=10), f"left running: {alive(below)}"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
+import signal
 import sqlite3
 import sys
 import threading
 import types
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import lib.parsepool
 import lib.refresh
 from lib.fetch import FetchLimits, FetchResult, FetchStatus
 from lib.model import Source, Topic
@@ -25,6 +25,13 @@ from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_ti
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.test_parsepool import (
+    cpu_seconds,
+    new_workers,
+    parse_workers,
+    slow_to_parse,
+    wait_until,
+)
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 LIMITS = FetchLimits(deadline=3)
@@ -168,10 +175,10 @@ def test_a_single_failure_does_not_back_off() -> None:
 
 
 @pytest.fixture(autouse=True)
-def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.refresh._ParsePool]:
+def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.parsepool.ParsePool]:
     """A pool of parse workers of this test's own, stopped (workers joined) at its end."""
-    pool = lib.refresh._ParsePool()
-    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    pool = lib.parsepool.ParsePool()
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
     yield pool
     pool.shutdown()
 
@@ -262,8 +269,9 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
     feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers stay up only while refreshes use them; a later refresh starts them again."""
-    pool = lib.refresh._ParsePool(idle=0.2)
-    monkeypatch.setattr(lib.refresh, "_PARSE_POOL", pool)
+    before = set(parse_workers(os.getpid()))
+    pool = lib.parsepool.ParsePool(idle=0.2)
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     try:
@@ -277,6 +285,7 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
                 break
             feed_server.wait(0.05)
         assert not pool.running
+        assert wait_until(lambda: not new_workers(before), timeout=10)
         for i in range(3):  # changed bodies, so they are parsed again
             feed_server.route(f"/big{i}.xml", feed_of(f"Big again {i}", 40))
         report = refresh_sources("t", sources, store, NOW, LIMITS)
@@ -286,12 +295,13 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
         pool.shutdown()
 
 
-def test_a_single_source_is_parsed_here(
+def test_a_single_big_source_is_parsed_in_a_worker_too(
     feed_server: FeedServer, tmp_path: Path, parses_here: list[str]
 ) -> None:
     (source,) = big_sources(feed_server, 1)
-    refresh_sources("t", (source,), Store(tmp_path / "news.db"), NOW, LIMITS)
-    assert parses_here == [source.url]  # nothing to overlap: no process is worth starting
+    report = refresh_sources("t", (source,), Store(tmp_path / "news.db"), NOW, LIMITS)
+    assert [(r.status, r.new) for r in report.sources] == [(FetchStatus.OK, 40)]
+    assert parses_here == []  # only in a worker can a parse be stopped
 
 
 def test_without_a_pool_bodies_are_parsed_here(
@@ -302,11 +312,12 @@ def test_without_a_pool_bodies_are_parsed_here(
 ) -> None:
     starts: list[int] = []
 
-    def cannot_start() -> ProcessPoolExecutor:
+    def cannot_start(preload: tuple[str, ...]) -> lib.parsepool._Worker:
         starts.append(1)
-        raise PermissionError(13, "sem_open: Permission denied")  # as in some sandboxes
+        raise PermissionError(13, "fork: Permission denied")  # as in some sandboxes
 
-    monkeypatch.setattr(lib.refresh, "_new_executor", cannot_start)
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", lib.parsepool.ParsePool(size=1))
+    monkeypatch.setattr(lib.parsepool._Worker, "start", cannot_start)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     report = refresh_sources("t", sources, store, NOW, LIMITS)
@@ -320,24 +331,78 @@ def test_without_a_pool_bodies_are_parsed_here(
     assert starts == [1]
 
 
-def test_a_broken_pool_falls_back_to_parsing_here(
+def test_a_parse_past_the_time_limit_is_stopped_and_the_rest_goes_on(
     feed_server: FeedServer,
     tmp_path: Path,
-    parses_here: list[str],
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
-    def dying_workers() -> ProcessPoolExecutor:
-        # Every worker exits as it starts: what the OOM killer does to a worker mid-parse.
-        context = multiprocessing.get_context("forkserver")
-        return ProcessPoolExecutor(2, mp_context=context, initializer=os._exit, initargs=(1,))
-
-    monkeypatch.setattr(lib.refresh, "_new_executor", dying_workers)
+    before = set(parse_workers(os.getpid()))
+    pool = lib.parsepool.ParsePool(time_limit=1, size=2)
+    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
+    request.addfinalizer(pool.shutdown)
     store = Store(tmp_path / "news.db")
-    sources = big_sources(feed_server)
-    report = refresh_sources("t", sources, store, NOW, LIMITS)
-    assert [(r.status, r.new) for r in report.sources] == [(FetchStatus.OK, 40)] * 3
-    assert sorted(parses_here) == sorted(s.url for s in sources)
-    assert store.count() == 120
+    bad, good = big_sources(feed_server, 2)
+    assert [r.new for r in refresh_sources("t", (bad, good), store, NOW, LIMITS).sources] == [
+        40,
+        40,
+    ]
+    # The bad feed now sends a body that parses for seconds (4 s here), the good one news.
+    feed_server.route("/big0.xml", slow_to_parse(1024))
+    feed_server.route("/big1.xml", feed_of("Big again 1", 40))
+    later = NOW + timedelta(minutes=5)
+    report = refresh_sources("t", (bad, good), store, later, LIMITS)
+    failed, stored = report.sources
+    assert failed.status is FetchStatus.FAILED
+    assert failed.error == "parsing took longer than 1 s; the feed may be malformed"
+    assert (stored.status, stored.new) == (FetchStatus.OK, 40)
+    state = store.feed_states([bad.url])[bad.url]
+    assert state.last_error == failed.error and state.failing_since == later
+    assert store.count() == 120  # the bad feed's headlines from before are kept
+    # The killed worker is gone and the next refresh parses in a new one.
+    assert wait_until(lambda: len(new_workers(before)) == 1, timeout=10)
+    feed_server.route("/big0.xml", feed_of("Big 0 mended", 40))
+    again = refresh_sources("t", (bad, good), store, later + timedelta(minutes=5), LIMITS)
+    assert [(r.status, r.new) for r in again.sources] == [
+        (FetchStatus.OK, 40),
+        (FetchStatus.NOT_MODIFIED, 0),
+    ]
+
+
+def test_a_worker_killed_mid_parse_fails_its_feed_only(
+    feed_server: FeedServer, tmp_path: Path, parses_here: list[str]
+) -> None:
+    """What the OOM killer does: the feed fails with what happened; nothing is parsed here."""
+    store = Store(tmp_path / "news.db")
+    bad, good = big_sources(feed_server, 2)
+    feed_server.route("/big0.xml", slow_to_parse(1024))
+    before = set(parse_workers(os.getpid()))
+    killed: list[int] = []
+
+    def kill_the_busy_worker() -> None:
+        def busy() -> list[int]:
+            return [pid for pid in new_workers(before) if cpu_seconds(pid) > 1.0]
+
+        if wait_until(lambda: bool(busy()), timeout=30):
+            killed.extend(busy())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_busy_worker)
+    killer.start()
+    report = refresh_sources("t", (bad, good), store, NOW, LIMITS)
+    killer.join()
+    assert len(killed) == 1
+    failed, stored = report.sources
+    assert failed.error == "the parser stopped while reading this feed (killed by SIGKILL)"
+    assert (stored.status, stored.new) == (FetchStatus.OK, 40)
+    assert parses_here == []
+    feed_server.route("/big0.xml", feed_of("Big 0 mended", 40))
+    again = refresh_sources("t", (bad, good), store, NOW + timedelta(minutes=5), LIMITS)
+    assert [(r.status, r.new) for r in again.sources] == [
+        (FetchStatus.OK, 40),
+        (FetchStatus.NOT_MODIFIED, 0),
+    ]
 
 
 def test_workers_do_not_run_the_apps_main_script(
