@@ -93,9 +93,10 @@ abbreviation = now.astimezone(zone).tzname()
 zone_name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
 clock_line.markdown(f"**{format_clock(now, zone)}** · {literal_markdown(zone_name)}")
 if offline_reason and has_snapshot:
+    back = "the store can be used again" if store_fault else "the sources can be reached"
     st.info(
         f"Offline ({offline_reason}): showing the bundled snapshot taken "
-        f"{format_moment(now, zone)}. Live headlines return when the sources can be reached.",
+        f"{format_moment(now, zone)}. Live headlines return when {back}.",
         icon=":material/cloud_off:",
     )
 elif offline_reason and not store_fault:
