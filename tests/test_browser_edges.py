@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, app_server
+from tests.browser import app_server
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 from tests.test_browser import LISTED, one_feed_env, wait_for_listed
@@ -18,16 +17,6 @@ pytestmark = pytest.mark.browser
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 TITLES = ("Pipeline talks resume", "Joint naval drill ends", "Summit date undecided")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_a_tampered_last_visit_cookie_is_ignored(browser, tmp_path: Path) -> None:

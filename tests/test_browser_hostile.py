@@ -8,14 +8,13 @@ show the hostile text as the characters it is made of.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, app_server
+from tests.browser import ROOT, app_server
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 
@@ -53,16 +52,6 @@ PARAMS = {
     "topic": COLOUR,
     TAG: "1",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: run `make test`, which installs it")
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def hostile_env(tmp_path: Path, feeds: FeedServer) -> dict[str, str]:
