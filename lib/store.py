@@ -7,6 +7,7 @@ brought. A headline is stored once per scope: the same guid, or the same canonic
 nor change another viewer's page. Per-feed state (validators for conditional GET, the hash
 of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
 The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
+The layout is made and upgraded by numbered migrations (lib/migrations.py) when a store opens.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lib.errors import StoreError
+from lib.migrations import LATEST, migrate, recorded_version, schema_version
 from lib.model import Headline, TimeKind
 
 WINDOW = timedelta(days=7)
@@ -34,63 +36,6 @@ _TRACKING_NAMES = frozenset(
      "smid", "smtyp", "ito", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname",
      "ns_fee", "ref", "ref_src", "rss", "taid", "wt.mc_id", "xtor", "ftag", "guccounter"}
 )  # fmt: skip
-
-# Each headline and feed state has a scope: '' for the topics file's feeds, and a viewer
-# feed's own URL for what a viewer added. A headline is stored once per scope, so nothing a
-# viewer's feed publishes can keep a topic's copy out, and a viewer's fetches (their
-# validators, failures and backoff) never stand in for the topic's fetch of the same URL.
-_FEED_COLUMNS = """(
-    scope TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    body_hash TEXT,
-    feed_title TEXT,
-    last_attempt INTEGER,
-    last_success INTEGER,
-    failing_since INTEGER,
-    last_status TEXT,
-    http_status INTEGER,
-    last_error TEXT,
-    items INTEGER,
-    elapsed_ms REAL,
-    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
-    retry_at INTEGER,  -- no request before this time (Retry-After, or backoff after failures)
-    PRIMARY KEY (scope, url)
-)"""
-
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS headline (
-    id INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL DEFAULT '',
-    guid TEXT NOT NULL,
-    canon_link TEXT,
-    source TEXT NOT NULL,
-    title TEXT NOT NULL,
-    link TEXT,
-    publication TEXT NOT NULL,
-    label TEXT,
-    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
-    time_kind TEXT NOT NULL,
-    first_seen INTEGER NOT NULL,
-    summary TEXT NOT NULL DEFAULT ''
-)""",
-    f"CREATE TABLE IF NOT EXISTS feed {_FEED_COLUMNS}",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-
-_INDEXES = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
-    "WHERE canon_link IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS headline_published ON headline(published)",
-)
-
-# The feed table's columns as they are copied when a store from before scopes is upgraded.
-_FEED_NAMES = (
-    "url, etag, last_modified, body_hash, feed_title, last_attempt, last_success, "
-    "failing_since, last_status, http_status, last_error, items, elapsed_ms, failures, retry_at"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +83,6 @@ class FeedFailure:
     http_status: int | None
     elapsed_ms: float
     retry_at: datetime | None = None
-
-
-# Columns added after the first release: (name, declaration), for stores made before them.
-_ADDED_FEED_COLUMNS = (
-    ("failures", "INTEGER NOT NULL DEFAULT 0"),
-    ("retry_at", "INTEGER"),
-)
 
 
 def canonical_link(link: str | None) -> str | None:
@@ -246,42 +184,6 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     ]
 
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def _current(db: sqlite3.Connection) -> bool:
-    """Whether the store has this release's tables and indexes (read without a write lock)."""
-    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    wanted = {"headline", "feed", "meta", "headline_scope_guid", "headline_scope_canon_link"}
-    return wanted <= names and "headline_guid" not in names and "scope" in _columns(db, "feed")
-
-
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Create what is missing and upgrade a store from an older release in place, keeping
-    its headlines and feed states (inside the caller's write transaction)."""
-    for statement in _TABLES:
-        db.execute(statement)
-    if "scope" not in _columns(db, "headline"):
-        # Stored before viewer feeds were kept apart: all of it came from topics files.
-        db.execute("ALTER TABLE headline ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
-    # The global unique indexes let a viewer's feed keep a topic's copy of an item out.
-    db.execute("DROP INDEX IF EXISTS headline_guid")
-    db.execute("DROP INDEX IF EXISTS headline_canon_link")
-    have = _columns(db, "feed")
-    for name, declaration in _ADDED_FEED_COLUMNS:
-        if name not in have:
-            db.execute(f"ALTER TABLE feed ADD COLUMN {name} {declaration}")
-    if "scope" not in have:
-        # The key becomes (scope, url): SQLite changes a primary key only by a new table.
-        db.execute(f"CREATE TABLE feed_scoped {_FEED_COLUMNS}")
-        db.execute(f"INSERT INTO feed_scoped ({_FEED_NAMES}) SELECT {_FEED_NAMES} FROM feed")
-        db.execute("DROP TABLE feed")
-        db.execute("ALTER TABLE feed_scoped RENAME TO feed")
-    for statement in _INDEXES:
-        db.execute(statement)
-
-
 class Store:
     """A headline store in one SQLite file. Safe to use from several threads and processes.
 
@@ -298,10 +200,26 @@ class Store:
         except OSError as exc:
             raise self._fault(exc) from exc
         with self._connect() as db:
-            if not _current(db):  # a new store, or one from an older release
+            # Read without a write lock first: the usual case ends here.
+            if self._schema(db) != LATEST or recorded_version(db) is None:
                 db.execute("BEGIN IMMEDIATE")
-                _upgrade(db)
+                # Again under the lock: another process may have upgraded it meanwhile.
+                if self._schema(db) != LATEST or recorded_version(db) is None:
+                    migrate(db, self._schema(db))  # also records the version found by layout
                 db.execute("COMMIT")
+
+    def _schema(self, db: sqlite3.Connection) -> int:
+        """The store's schema version; a version newer than this release knows is refused
+        before anything is written."""
+        found = schema_version(db)
+        if found > LATEST:
+            raise StoreError(
+                str(self.path),
+                f"was written by a newer release (schema version {found}; this release "
+                f"knows versions up to {LATEST})",
+                "run the newer release, or point NEWS_DB at another file",
+            )
+        return found
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
