@@ -91,8 +91,27 @@ _STEP_3 = (
     "ALTER TABLE feed_scoped RENAME TO feed",
 )
 
+# 4 (issue 9): work shared by refresher loops through the store. A claim per feed with an
+# expiry (a loop that dies loses its claims when they expire) and when the feed was last
+# taken up for fetching; a "Refresh now" request per topic. Times are wall-clock seconds.
+_STEP_4 = (
+    """CREATE TABLE feed_claim (
+    scope TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL,
+    owner TEXT,  -- the loop holding it, NULL when free
+    claimed_at INTEGER,  -- when it was last taken (held or not)
+    claimed_until INTEGER,  -- the holder's claim expires then
+    fetched_at INTEGER,  -- when the last fetch that finished was taken up
+    PRIMARY KEY (scope, url)
+)""",
+    """CREATE TABLE refresh_request (
+    topic TEXT PRIMARY KEY,
+    asked_at INTEGER NOT NULL
+)""",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
-MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3)
+MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
 LATEST = len(MIGRATIONS)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +28,9 @@ from lib.migrations import LATEST, migrate, recorded_version, schema_version
 from lib.model import Headline, TimeKind
 
 WINDOW = timedelta(days=7)
+# "Refresh now" may not start a new round of requests to every host more often than this,
+# whoever asks.
+MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 
 # Query parameters that only say where a click came from; they never change the article.
 _TRACKING_PREFIXES = ("utm_", "mc_", "at_", "pk_", "hsa_", "oly_", "_hs")
@@ -532,6 +535,158 @@ class Store:
         `retry_at` holds off the next request to this feed until then.
         """
         self.record_feeds([FeedFailure(url, error, http_status, elapsed_ms, retry_at)], now)
+
+    # --- work shared by refresher loops -----------------------------------------------------
+    #
+    # Loops on one store share the topics' feeds through claims that expire: a loop takes a
+    # batch of due feeds (`claim_feeds`), fetches them, and gives them back (`release_feeds`).
+    # SQLite lets one writer in at a time (BEGIN IMMEDIATE), so two loops never take the same
+    # feed. On PostgreSQL the SELECT of `claim_feeds` becomes SELECT ... FOR UPDATE SKIP
+    # LOCKED, which lets loops take different rows at once. Times are wall-clock seconds.
+
+    def claim_feeds(
+        self,
+        owner: str,
+        topics: Mapping[str, Sequence[str]],
+        now: datetime,
+        every: timedelta,
+        lease: timedelta,
+        limit: int,
+    ) -> list[str]:
+        """Claim up to `limit` of the topics' feed URLs for `owner` until `now + lease`;
+        return them. A feed is due when nobody holds an unexpired claim on it and it was not
+        taken up in the last `every`, or a refresh of one of its topics was asked since.
+        Feeds asked for come first, then those waiting longest."""
+        urls = sorted({url for feeds in topics.values() for url in feeds})
+        if not urls or limit <= 0:
+            return []
+        seconds = _epoch(now)
+        marks = ",".join("?" * len(urls))
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "INSERT INTO feed_claim (scope, url) VALUES ('', ?) ON CONFLICT DO NOTHING",
+                [(url,) for url in urls],
+            )
+            asked = self._asked(db, list(topics))
+            asked_of: dict[str, int] = {}
+            for topic, feeds in topics.items():
+                if topic in asked:
+                    for url in feeds:
+                        asked_of[url] = max(asked_of.get(url, 0), asked[topic])
+            rows = db.execute(
+                f"SELECT url, fetched_at FROM feed_claim WHERE scope = '' AND url IN ({marks}) "
+                "AND (claimed_until IS NULL OR claimed_until <= ?)",
+                [*urls, seconds],
+            ).fetchall()
+            period = every.total_seconds()
+            due = [
+                (url not in asked_of or (fetched or 0) >= asked_of[url], fetched or 0, url)
+                for url, fetched in rows
+                if fetched is None
+                or fetched + period <= seconds
+                or (url in asked_of and fetched < asked_of[url])
+            ]
+            chosen = [url for _, _, url in sorted(due)[:limit]]
+            db.executemany(
+                "UPDATE feed_claim SET owner = ?, claimed_at = ?, claimed_until = ? "
+                "WHERE scope = '' AND url = ?",
+                [(owner, seconds, _epoch(now + lease), url) for url in chosen],
+            )
+            db.execute("COMMIT")
+        return chosen
+
+    def release_feeds(self, owner: str, urls: Sequence[str]) -> None:
+        """Give back `owner`'s claims on `urls`, their fetch done: each counts as fetched
+        when it was claimed. A claim that expired and went to another loop is left alone."""
+        if not urls:
+            return
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "UPDATE feed_claim SET owner = NULL, claimed_until = NULL, "
+                "fetched_at = claimed_at WHERE scope = '' AND url = ? AND owner = ?",
+                [(url, owner) for url in urls],
+            )
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _asked(db: sqlite3.Connection, topics: Sequence[str]) -> dict[str, int]:
+        if not topics:
+            return {}
+        rows = db.execute(
+            "SELECT topic, asked_at FROM refresh_request "
+            f"WHERE topic IN ({','.join('?' * len(topics))})",
+            list(topics),
+        ).fetchall()
+        return dict(rows)
+
+    def refresh_state(self, topic: str, urls: Sequence[str]) -> RefreshState:
+        """When a refresh of `topic` (with feeds `urls`) was last asked and last taken up,
+        and whether the last request is still waiting for a feed."""
+        with self._connect() as db:
+            return self._refresh_state(db, topic, urls)
+
+    def _refresh_state(
+        self, db: sqlite3.Connection, topic: str, urls: Sequence[str]
+    ) -> RefreshState:
+        asked = self._asked(db, [topic]).get(topic)
+        rows = (
+            db.execute(
+                "SELECT claimed_at, fetched_at FROM feed_claim WHERE scope = '' "
+                f"AND url IN ({','.join('?' * len(urls))})",
+                list(urls),
+            ).fetchall()
+            if urls
+            else []
+        )
+        taken = max((claimed for claimed, _ in rows if claimed is not None), default=None)
+        fetched = {fetched for _, fetched in rows}
+        waiting = asked is not None and (
+            len(rows) < len(urls) or any(f is None or f < asked for f in fetched)
+        )
+        return RefreshState(asked_at=_moment(asked), taken_at=_moment(taken), waiting=waiting)
+
+    def request_refresh(
+        self,
+        topic: str,
+        urls: Sequence[str],
+        now: datetime,
+        min_interval: timedelta = MIN_REFRESH_INTERVAL,
+    ) -> bool:
+        """Ask the refresher loops to refresh `topic` (feeds `urls`) now; False, and nothing
+        recorded, when it was refreshed or asked less than `min_interval` ago (by anyone)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            state = self._refresh_state(db, topic, urls)
+            if not refresh_allowed(state, now, min_interval):
+                db.execute("ROLLBACK")
+                return False
+            db.execute(
+                "INSERT INTO refresh_request (topic, asked_at) VALUES (?, ?) "
+                "ON CONFLICT(topic) DO UPDATE SET asked_at = excluded.asked_at",
+                (topic, _epoch(now)),
+            )
+            db.execute("COMMIT")
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshState:
+    """Where the refreshing of one topic stands (wall-clock times)."""
+
+    asked_at: datetime | None  # the last "Refresh now", by anyone
+    taken_at: datetime | None  # the last time a loop took up one of its feeds
+    waiting: bool  # the last request has feeds not taken up since
+
+
+def refresh_allowed(
+    state: RefreshState, now: datetime, min_interval: timedelta = MIN_REFRESH_INTERVAL
+) -> bool:
+    """Whether "Refresh now" may ask again: not within `min_interval` of the last refresh
+    or request of the topic, whoever made it."""
+    last = max((t for t in (state.asked_at, state.taken_at) if t is not None), default=None)
+    return last is None or now - last >= min_interval
 
 
 _RECORD_SUCCESS = (

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -28,13 +28,10 @@ from lib.model import Headline, Source, Topic
 from lib.refresh import RefreshReport, refresh_sources
 from lib.selection import Indexed, index_headlines, publication_counts, topic_headlines
 from lib.snapshot import Snapshot, fill_store, load_snapshot
-from lib.store import WINDOW, Store
+from lib.store import MIN_REFRESH_INTERVAL, WINDOW, Store
 from lib.stories import Grouping
 from ui.clock import now as clock_now
 from ui.clock import real_now
-
-# "Refresh now" may not start a new round of requests to every host more often than this.
-MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 
 
 def settings() -> Settings:
