@@ -591,7 +591,12 @@ class Store:
             db.executemany(
                 "UPDATE feed_claim SET owner = ?, claimed_at = ?, claimed_until = ? "
                 "WHERE scope = '' AND url = ?",
-                [(owner, seconds, _epoch(now + lease), url) for url in chosen],
+                # A feed taken up for a request counts as taken at the request at least, so
+                # a request dated ahead of this clock (another machine's) is answered once.
+                [
+                    (owner, max(seconds, asked_of.get(url, 0)), _epoch(now + lease), url)
+                    for url in chosen
+                ],
             )
             db.execute("COMMIT")
         return chosen
