@@ -422,6 +422,22 @@ class Store:
                 raise self._fault(exc) from exc
         return int(rows[0][0]) if rows else 0
 
+    def status(self) -> StoreStatus:
+        """What a health check reports: the schema and data versions, how many headlines,
+        and when the newest was stored and a feed last fetched (read only)."""
+        with self._connect() as db:
+            schema = recorded_version(db)
+            row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            count, stored = db.execute("SELECT COUNT(*), MAX(first_seen) FROM headline").fetchone()
+            (fetched,) = db.execute("SELECT MAX(last_attempt) FROM feed").fetchone()
+        return StoreStatus(
+            schema=schema or 0,
+            version=int(row[0]) if row else 0,
+            headlines=int(count),
+            last_stored=_moment(stored),
+            last_fetch=_moment(fetched),
+        )
+
     @staticmethod
     def _bump_version(db: sqlite3.Connection) -> None:
         db.execute(
@@ -674,6 +690,17 @@ class Store:
             )
             db.execute("COMMIT")
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """A store's state for health checks (times as stored: the display clock, if set)."""
+
+    schema: int
+    version: int
+    headlines: int
+    last_stored: datetime | None
+    last_fetch: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

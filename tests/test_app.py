@@ -22,7 +22,8 @@ from tests.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+# The page script (streamlit_app.py is the server around it, see tests/test_server.py).
+APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
 SEED = [
