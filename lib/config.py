@@ -40,7 +40,7 @@ class Settings:
     # NEWS_CLOCK, for display and tests: the time the page shows and the window it lists;
     # what the store keeps and prunes still follows the wall clock.
     clock: datetime | None = None
-    cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a refresh is reused before fetching again
+    cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a fetch of viewer feeds is reused
     fetch_deadline: float = 20.0  # NEWS_FETCH_DEADLINE: seconds one refresh may take in all
     allow_private_hosts: bool = False  # NEWS_ALLOW_PRIVATE_HOSTS: user feeds may be on a LAN
     refresh_every: float = 300.0  # NEWS_REFRESH_EVERY: seconds between two fetches of a feed

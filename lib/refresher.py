@@ -19,7 +19,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,9 +32,17 @@ from lib.fetch import FetchLimits
 from lib.model import Source, Topic
 from lib.parsepool import PARSE_TIME_LIMIT
 from lib.refresh import RefreshReport, refresh_sources
-from lib.store import MIN_REFRESH_INTERVAL, Store
+from lib.store import MIN_REFRESH_INTERVAL, FeedState, Store
 
-__all__ = ["MIN_REFRESH_INTERVAL", "Refresher", "lease_for", "owner_id", "refresh_round"]
+__all__ = [
+    "MIN_REFRESH_INTERVAL",
+    "Refresher",
+    "lease_for",
+    "never_fetched",
+    "owner_id",
+    "refresh_round",
+    "unreachable",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -132,6 +140,20 @@ def refresh_round(
     return reports
 
 
+def never_fetched(states: Iterable[FeedState]) -> bool:
+    """No feed of these has been asked yet (a new store: the loop is on it)."""
+    return all(state.last_attempt is None for state in states)
+
+
+def unreachable(states: Iterable[FeedState]) -> bool:
+    """Every feed's last attempt failed without an HTTP answer: the network is down."""
+    found = list(states)
+    return bool(found) and all(
+        s.last_attempt is not None and s.last_status == "failed" and s.http_status is None
+        for s in found
+    )
+
+
 class Refresher:
     """The loop: a round whenever feeds are due or a refresh is asked, until stopped."""
 
@@ -152,36 +174,48 @@ class Refresher:
         self.stop_event = threading.Event()
         self.rounds = 0  # rounds finished (a round may fetch nothing)
         self.last_error: str | None = None  # what the last failed round met, in words
+        self.store_fault: StoreError | None = None  # the last round could not use the store
         self._topics = _Topics(config.topics_path)
+        self._store: Store | None = None
         self._thread: threading.Thread | None = None
 
+    def run_round(self) -> bool:
+        """One round, with the loop's care: False when it failed (said in `last_error` and
+        the log), never an exception."""
+        try:
+            self._store = self._store or Store(self.config.db_path)
+            refresh_round(
+                self.config,
+                self._store,
+                self.owner,
+                self.clock,
+                topics=self._topics.read(),
+                stop=self.stop_event,
+                session=self.session,
+            )
+        except (StoreError, ConfigError) as exc:  # the file or the topics: wait, retry
+            self.last_error = str(exc)
+            self.store_fault = exc if isinstance(exc, StoreError) else None
+            LOG.warning("refresher: %s", exc)
+            return False
+        except Exception as exc:  # a bug: logged with its traceback, and the loop goes on
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.store_fault = None
+            LOG.exception("refresher: a round failed")
+            return False
+        self.rounds += 1
+        self.last_error, self.store_fault = None, None
+        return True
+
     def serve(self) -> None:
-        """Run rounds until `stop()`; never raises (a thread nobody joins)."""
-        store: Store | None = None
+        """Run rounds until `stop()`, waiting longer after each failed one (up to a
+        minute); never raises (a thread nobody joins)."""
         wait = self.poll
         while not self.stop_event.is_set():
-            try:
-                store = store or Store(self.config.db_path)
-                refresh_round(
-                    self.config,
-                    store,
-                    self.owner,
-                    self.clock,
-                    topics=self._topics.read(),
-                    stop=self.stop_event,
-                    session=self.session,
-                )
-                self.rounds += 1
-                self.last_error = None
+            if self.run_round():
                 wait = self.poll
-            except (StoreError, ConfigError) as exc:  # the file or the topics: wait, retry
-                self.last_error = str(exc)
+            else:
                 wait = min(max(wait * 2, timedelta(seconds=5)), RETRY_MAX)
-                LOG.warning("refresher: %s (trying again in %d s)", exc, wait.total_seconds())
-            except Exception as exc:  # a bug: logged with its traceback, and the loop goes on
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                wait = min(max(wait * 2, timedelta(seconds=5)), RETRY_MAX)
-                LOG.exception("refresher: a round failed (trying again in %d s)", wait.seconds)
             self.stop_event.wait(wait.total_seconds())
 
     def start(self) -> threading.Thread:

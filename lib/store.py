@@ -642,31 +642,33 @@ class Store:
         ).fetchall()
         return dict(rows)
 
-    def refresh_state(self, topic: str, urls: Sequence[str]) -> RefreshState:
+    def refresh_state(self, topic: str, urls: Sequence[str], now: datetime) -> RefreshState:
         """When a refresh of `topic` (with feeds `urls`) was last asked and last taken up,
-        and whether the last request is still waiting for a feed."""
+        whether the last request is still waiting for a feed, and how many of the feeds a
+        loop holds at `now` (being fetched)."""
         with self._connect() as db:
-            return self._refresh_state(db, topic, urls)
+            return self._refresh_state(db, topic, urls, now)
 
     def _refresh_state(
-        self, db: sqlite3.Connection, topic: str, urls: Sequence[str]
+        self, db: sqlite3.Connection, topic: str, urls: Sequence[str], now: datetime
     ) -> RefreshState:
         asked = self._asked(db, [topic]).get(topic)
         rows = (
             db.execute(
-                "SELECT claimed_at, fetched_at FROM feed_claim WHERE scope = '' "
+                "SELECT claimed_at, fetched_at, claimed_until FROM feed_claim WHERE scope = '' "
                 f"AND url IN ({','.join('?' * len(urls))})",
                 list(urls),
             ).fetchall()
             if urls
             else []
         )
-        taken = max((claimed for claimed, _ in rows if claimed is not None), default=None)
-        fetched = {fetched for _, fetched in rows}
+        taken = max((claimed for claimed, _, _ in rows if claimed is not None), default=None)
+        fetched = {fetched for _, fetched, _ in rows}
         waiting = asked is not None and (
             len(rows) < len(urls) or any(f is None or f < asked for f in fetched)
         )
-        return RefreshState(asked_at=_moment(asked), taken_at=_moment(taken), waiting=waiting)
+        held = sum(1 for _, _, until in rows if until is not None and until > _epoch(now))
+        return RefreshState(_moment(asked), _moment(taken), waiting, held)
 
     def request_refresh(
         self,
@@ -679,7 +681,7 @@ class Store:
         recorded, when it was refreshed or asked less than `min_interval` ago (by anyone)."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            state = self._refresh_state(db, topic, urls)
+            state = self._refresh_state(db, topic, urls, now)
             if not refresh_allowed(state, now, min_interval):
                 db.execute("ROLLBACK")
                 return False
@@ -710,6 +712,7 @@ class RefreshState:
     asked_at: datetime | None  # the last "Refresh now", by anyone
     taken_at: datetime | None  # the last time a loop took up one of its feeds
     waiting: bool  # the last request has feeds not taken up since
+    fetching: int = 0  # feeds a loop holds now
 
 
 def refresh_allowed(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, app_server
+from tests.test_refresher import wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -162,7 +163,10 @@ def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
             context.close()
 
 
-def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path: Path) -> None:
+def test_stored_headlines_stay_while_the_refresher_fetches(browser, tmp_path: Path) -> None:
+    """The server's own refresher fetches (no viewer's run does): stored headlines are on
+    screen at once, the freshness line says what is being fetched, and what the refresher
+    stores is there on the next run."""
     from datetime import UTC, datetime, timedelta
 
     from lib.model import Headline
@@ -175,7 +179,7 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
         fast, slow = feeds.url("/fast.xml"), feeds.url("/slow.xml")
         feeds.route("/fast.xml", rss([Item("Fast feed story", now - timedelta(minutes=5))]))
         slow_body = rss([Item("Slow feed story", now - timedelta(minutes=2))])
-        release = threading.Event()  # the slow feed answers once the test has seen the bar
+        release = threading.Event()  # the slow feed answers once the test has seen the line
 
         def answer_when_released(handler) -> None:
             release.wait(60)
@@ -204,14 +208,23 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
             page = context.new_page()
             page.goto(base)
-            page.get_by_text("Refreshing: 1 of 2 sources done").wait_for(timeout=30_000)
-            assert page.get_by_role("link", name="Stored earlier").is_visible()
+            fetching = page.get_by_text("Refreshing: 2 of 2 sources being fetched now")
+            for _ in range(10):  # the refresher claims its feeds as the server starts
+                page.get_by_role("link", name="Stored earlier").wait_for(timeout=30_000)
+                if fetching.count():
+                    break
+                page.reload()
+            assert fetching.is_visible()
             page.screenshot(path=str(ARTIFACTS / "refreshing.png"))
             release.set()
+            assert wait_until(lambda: Store(db).count() == 3)
+            page.reload()
             page.get_by_role("link", name="Slow feed story").wait_for(timeout=30_000)
             assert page.get_by_text("Refreshing:").count() == 0
             assert page.get_by_role("link", name="Stored earlier").is_visible()
+            assert page.get_by_role("link", name="Fast feed story").is_visible()
             context.close()
+        assert feeds.hits("/fast.xml") == 1 and feeds.hits("/slow.xml") == 1
 
 
 # The headlines on the page, in order: the lead of each story (never the copies folded in it).

@@ -67,24 +67,26 @@ def test_loops_on_threads_never_share_a_feed(tmp_path: Path) -> None:
 
 def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(tmp_path: Path) -> None:
     store = Store(tmp_path / "news.db")
-    assert refresh_allowed(store.refresh_state("one", TOPICS["one"]), T0)
+    assert refresh_allowed(store.refresh_state("one", TOPICS["one"], T0), T0)
     store.release_feeds("a", claim(store, "a", T0))
     later = T0 + MIN_REFRESH_INTERVAL - timedelta(seconds=1)
     # Refreshed moments ago (by the loop): nobody may ask yet.
-    assert not refresh_allowed(store.refresh_state("one", TOPICS["one"]), later)
+    assert not refresh_allowed(store.refresh_state("one", TOPICS["one"], later), later)
     assert not store.request_refresh("one", TOPICS["one"], later)
     asked = T0 + MIN_REFRESH_INTERVAL
     assert store.request_refresh("one", TOPICS["one"], asked)
-    state = store.refresh_state("one", TOPICS["one"])
-    assert (state.asked_at, state.waiting) == (asked, True)
+    state = store.refresh_state("one", TOPICS["one"], asked)
+    assert (state.asked_at, state.waiting, state.fetching) == (asked, True, 0)
     # Asked by someone: the limit holds for everyone else too.
     assert not store.request_refresh("one", TOPICS["one"], asked + timedelta(seconds=29))
-    assert not store.refresh_state("two", TOPICS["two"]).waiting
+    assert not store.refresh_state("two", TOPICS["two"], asked).waiting
     # The topic's feeds are due at once, before their period is over; the others are not.
     taken = claim(store, "b", asked + timedelta(seconds=2), limit=3)
     assert set(taken) <= set(TOPICS["one"])
     rest = claim(store, "b", asked + timedelta(seconds=2))
+    assert store.refresh_state("one", TOPICS["one"], asked).fetching == 6
+    assert store.refresh_state("one", TOPICS["one"], asked + LEASE * 2).fetching == 0
     assert sorted(taken + rest) == sorted(TOPICS["one"])
     store.release_feeds("b", taken + rest)
-    assert not store.refresh_state("one", TOPICS["one"]).waiting
+    assert not store.refresh_state("one", TOPICS["one"], asked).waiting
     assert claim(store, "c", asked + timedelta(seconds=3)) == []  # answered: not due again

@@ -118,7 +118,7 @@ def test_a_refresh_request_is_honoured_and_limited(tmp_path: Path, feed_server: 
         assert store.request_refresh("one", urls, later)
         assert not store.request_refresh("one", urls, later + timedelta(seconds=29))
         assert wait_until(lambda: "Breaking" in stored_titles(db), timeout=20)
-        assert wait_until(lambda: not store.refresh_state("one", urls).waiting)
+        assert wait_until(lambda: not store.refresh_state("one", urls, wall()).waiting)
     assert feed_server.hits("/a.xml") == 2 and feed_server.hits("/b.xml") == 2
     assert feed_server.hits("/other.xml") == 1  # another topic: not asked again
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from lib.config import Settings, load_settings
-from lib.errors import NewsError
+from lib.errors import NewsError, StoreError
 from lib.refresher import Refresher
 from lib.store import Store
 from ui.clock import real_now
@@ -54,6 +54,12 @@ def stop_refresher(timeout: float = 30) -> None:
         running, _RUNNING = _RUNNING, None
     if running is not None:
         running.stop(timeout)
+
+
+def refresher_fault() -> StoreError | None:
+    """What keeps this server's refresher loop from using the store, if anything."""
+    running = _RUNNING
+    return None if running is None else running.store_fault
 
 
 @asynccontextmanager
