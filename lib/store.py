@@ -573,49 +573,71 @@ class Store:
         return them. A feed is due when nobody holds an unexpired claim on it and it was not
         taken up in the last `every`, or a refresh of one of its topics was asked since.
         Feeds asked for come first, then those waiting longest."""
-        urls = sorted({url for feeds in topics.values() for url in feeds})
+        urls = {url for feeds in topics.values() for url in feeds}
         if not urls or limit <= 0:
             return []
         seconds = _epoch(now)
-        marks = ",".join("?" * len(urls))
+        period = every.total_seconds()
         with self._connect() as db:
+            # A look without the write lock first: most polls find nothing due, and a
+            # loop polling every few seconds should not hold the store's one writer slot.
+            if not self._due(db, topics, urls, seconds, period):
+                return []
             db.execute("BEGIN IMMEDIATE")
+            due = self._due(db, topics, urls, seconds, period)  # again, under the lock
+            missing = [url for _, _, url, known in due if not known]
             db.executemany(
                 "INSERT INTO feed_claim (scope, url) VALUES ('', ?) ON CONFLICT DO NOTHING",
-                [(url,) for url in urls],
+                [(url,) for url in missing],
             )
-            asked = self._asked(db, list(topics))
-            asked_of: dict[str, int] = {}
-            for topic, feeds in topics.items():
-                if topic in asked:
-                    for url in feeds:
-                        asked_of[url] = max(asked_of.get(url, 0), asked[topic])
-            rows = db.execute(
-                f"SELECT url, fetched_at FROM feed_claim WHERE scope = '' AND url IN ({marks}) "
-                "AND (claimed_until IS NULL OR claimed_until <= ?)",
-                [*urls, seconds],
-            ).fetchall()
-            period = every.total_seconds()
-            due = [
-                (url not in asked_of or (fetched or 0) >= asked_of[url], fetched or 0, url)
-                for url, fetched in rows
-                if fetched is None
-                or fetched + period <= seconds
-                or (url in asked_of and fetched < asked_of[url])
-            ]
-            chosen = [url for _, _, url in sorted(due)[:limit]]
+            chosen = sorted(due)[:limit]
             db.executemany(
                 "UPDATE feed_claim SET owner = ?, claimed_at = ?, claimed_until = ? "
                 "WHERE scope = '' AND url = ?",
                 # A feed taken up for a request counts as taken at the request at least, so
                 # a request dated ahead of this clock (another machine's) is answered once.
-                [
-                    (owner, max(seconds, asked_of.get(url, 0)), _epoch(now + lease), url)
-                    for url in chosen
-                ],
-            )
+                [(owner, max(seconds, -rank), _epoch(now + lease), url)
+                 for rank, _, url, _ in chosen],
+            )  # fmt: skip
             db.execute("COMMIT")
-        return chosen
+        return [url for _, _, url, _ in chosen]
+
+    def _due(
+        self,
+        db: sqlite3.Connection,
+        topics: Mapping[str, Sequence[str]],
+        urls: set[str],
+        seconds: int,
+        period: float,
+    ) -> list[tuple[int, int, str, bool]]:
+        """The due feeds among `urls`, each as (rank, last fetched, url, has a row): rank is
+        minus the time of the request it answers (0 for none), so feeds asked for sort
+        first. On PostgreSQL this SELECT takes FOR UPDATE SKIP LOCKED under the lock."""
+        asked = self._asked(db, list(topics))
+        asked_of: dict[str, int] = {}
+        for topic, feeds in topics.items():
+            if topic in asked:
+                for url in feeds:
+                    asked_of[url] = max(asked_of.get(url, 0), asked[topic])
+        # Every row of the topics' scope, filtered here: cheaper than an IN list of
+        # thousands of parameters (the table holds only feeds of topics files).
+        rows = db.execute(
+            "SELECT url, fetched_at, claimed_until FROM feed_claim WHERE scope = ''"
+        ).fetchall()
+        known = set()
+        due = []
+        for url, fetched, until in rows:
+            if url not in urls:
+                continue
+            known.add(url)
+            if until is not None and until > seconds:
+                continue  # held by a loop
+            request = asked_of.get(url, 0)
+            if fetched is None or fetched + period <= seconds or fetched < request:
+                due.append((-request if fetched is None or fetched < request else 0,
+                            fetched or 0, url, True))  # fmt: skip
+        due += [(-asked_of.get(url, 0), 0, url, False) for url in urls - known]
+        return due
 
     def release_feeds(self, owner: str, urls: Sequence[str]) -> None:
         """Give back `owner`'s claims on `urls`, their fetch done: each counts as fetched

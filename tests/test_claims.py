@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lib.store import MIN_REFRESH_INTERVAL, Store, refresh_allowed
+from tests.test_store import statements  # noqa: F401  (a fixture, found by name)
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 EVERY = timedelta(minutes=5)
@@ -90,3 +91,14 @@ def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(tmp_path: P
     store.release_feeds("b", taken + rest)
     assert not store.refresh_state("one", TOPICS["one"], asked).waiting
     assert claim(store, "c", asked + timedelta(seconds=3)) == []  # answered: not due again
+
+
+def test_a_poll_that_finds_nothing_due_takes_no_write_lock(
+    tmp_path: Path,
+    statements: list[tuple[int, str]],  # noqa: F811
+) -> None:
+    store = Store(tmp_path / "news.db")
+    store.release_feeds("a", claim(store, "a", T0))
+    statements.clear()
+    assert claim(store, "b", T0 + timedelta(seconds=10)) == []
+    assert "BEGIN" not in [word for _, word in statements]
