@@ -462,3 +462,42 @@ def test_downloads_hold_the_view(browser, tmp_path: Path) -> None:
             rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
             assert [(r["title"], r["link"]) for r in rows] == [(i.title, i.link) for i in wanted]
             context.close()
+
+
+def test_an_empty_store_page_fills_itself_when_the_refresher_stores(
+    browser, tmp_path: Path
+) -> None:
+    """A new store: the page says the refresher is fetching, and shows the headlines when
+    they are stored, with no reload and no click."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.feeds import Item, rss
+    from tests.feedserver import FeedServer
+    from ui.freshness import FIRST_TIME
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    body = rss([Item("First headline ever", now - timedelta(minutes=3))])
+    release = threading.Event()
+
+    def answer_when_released(handler) -> None:
+        release.wait(60)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with FeedServer() as feeds:
+        feeds.route_handler("/feed.xml", answer_when_released)
+        env = one_feed_env(tmp_path, "Wire", feeds.url("/feed.xml"), now.isoformat())
+        with app_server(env) as base:
+            context = browser.new_context()
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            page.goto(base)
+            page.get_by_text(FIRST_TIME).wait_for(timeout=30_000)
+            release.set()
+            page.get_by_role("link", name="First headline ever").wait_for(timeout=30_000)
+            assert page.get_by_text(FIRST_TIME).count() == 0
+            context.close()
+        assert feeds.hits("/feed.xml") == 1
