@@ -43,7 +43,7 @@ db_path = str(config.db_path)
 
 st.title(literal_markdown(topic.title))
 clock_line = st.empty()
-status = st.container()  # progress bar and failure summary go here, above the headlines
+status = st.container()  # the freshness line and failure summary, above the headlines
 
 offline_reason = "NEWS_OFFLINE is set" if config.offline else None
 # The page shows the topic's feeds and the viewer's own (fetched separately, see the end).
