@@ -43,9 +43,9 @@ test: install-dev chromium lint
 bench: install-dev chromium
 	$(BIN)/python -m bench
 
-## Refresh the store from the live feeds (for cron).
+## One round of the refresher over every topic (for cron, with NEWS_REFRESH=external).
 fetch: install
-	$(BIN)/python -m lib fetch
+	$(BIN)/python -m lib refresh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

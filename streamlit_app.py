@@ -1,10 +1,13 @@
-"""Entry point: `streamlit run streamlit_app.py`. Wires the pages; each page sets itself up."""
+"""Entry point: `streamlit run streamlit_app.py`.
+
+The server, as an `st.App`: at server start, before any viewer, it starts this process's
+refresher loop (unless NEWS_REFRESH=external or NEWS_OFFLINE=1) and stops it at shutdown;
+it answers `/health` with JSON for a proxy's checks; every viewer runs `navigation.py`.
+"""
 
 import streamlit as st
+from starlette.routing import Route
 
-pages = [
-    st.Page("pages/headlines.py", title="Headlines", default=True),
-    st.Page("pages/sources.py", title="Sources", url_path="sources"),
-    st.Page("pages/about.py", title="About", url_path="about"),
-]
-st.navigation(pages, position="top").run()
+from ui.server import health, lifespan
+
+app = st.App("navigation.py", lifespan=lifespan, routes=[Route("/health", health)])

@@ -1,4 +1,9 @@
-"""Command line: `python -m lib fetch | check-feed | export` (for cron and for debugging feeds).
+"""Command line: `python -m lib refresh [--serve] | fetch | check-feed | export`.
+
+`refresh --serve` runs the refresher loop as a process (systemd, a container); `refresh`
+runs one round of it (cron); `fetch` refreshes one topic's feeds at once, whatever a loop
+holds (for debugging feeds); `check-feed` shows how one feed parses; `export` prints what
+is stored.
 
 This is an edge of the program like the UI: it reads the clock. NEWS_CLOCK (for display
 and tests) fixes the time used; pruning still follows the wall clock, so a clock set ahead
@@ -8,8 +13,10 @@ never deletes stored headlines. A store that cannot be used is one line on stder
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lib.config import Settings, find_topic, load_settings, load_topics
@@ -19,13 +26,30 @@ from lib.export import to_csv, to_json
 from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
 from lib.model import TimeKind
 from lib.parse import parse_feed
-from lib.refresh import refresh_topic
+from lib.refresh import RefreshReport, refresh_topic
+from lib.refresher import Refresher, owner_id, refresh_round
 from lib.selection import topic_headlines
 from lib.store import WINDOW, Store
 
 
 def _now(config: Settings) -> datetime:
     return config.clock or datetime.now(UTC)
+
+
+def _print_reports(reports: list[RefreshReport]) -> None:
+    """A line per source: how long it took and how it fared."""
+    done = [r for report in reports for r in report.sources]
+    width = max((len(r.source.name) for r in done), default=0)
+    for r in done:
+        if r.status is FetchStatus.FAILED:
+            outcome = f"failed: {r.error}"
+        elif r.status is FetchStatus.NOT_MODIFIED:
+            outcome = "not modified"
+        else:
+            outcome = f"ok, {r.items} items, {r.new} new"
+            if r.warning:
+                outcome += f" ({r.warning})"
+        print(f"{r.source.name:<{width}}  {r.elapsed_ms:7.0f} ms  {outcome}  {r.source.url}")
 
 
 def cmd_fetch(config: Settings, slug: str | None) -> int:
@@ -38,21 +62,45 @@ def cmd_fetch(config: Settings, slug: str | None) -> int:
         FetchLimits(deadline=config.fetch_deadline),
         real_now=datetime.now(UTC),
     )
-    width = max(len(r.source.name) for r in report.sources)
-    for r in report.sources:
-        if r.status is FetchStatus.FAILED:
-            outcome = f"failed: {r.error}"
-        elif r.status is FetchStatus.NOT_MODIFIED:
-            outcome = "not modified"
-        else:
-            outcome = f"ok, {r.items} items, {r.new} new"
-            if r.warning:
-                outcome += f" ({r.warning})"
-        print(f"{r.source.name:<{width}}  {r.elapsed_ms:7.0f} ms  {outcome}  {r.source.url}")
+    _print_reports([report])
     failed = len(report.failed)
     print(f"{len(report.sources) - failed} of {len(report.sources)} sources answered; "
           f"{report.new} new headlines stored in {config.db_path}")  # fmt: skip
     return 0 if report.any_ok else 1
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def cmd_refresh(config: Settings) -> int:
+    """One round of the refresher loop over every topic: each feed no other loop holds,
+    once; 0 unless every feed fetched failed."""
+    reports = refresh_round(
+        config, Store(config.db_path), owner_id(), _wall_clock, every=timedelta(0)
+    )
+    _print_reports(reports)
+    done = [r for report in reports for r in report.sources]
+    answered = sum(1 for r in done if r.ok)
+    new = sum(report.new for report in reports)
+    print(f"{answered} of {len(done)} sources answered; {new} new headlines stored in "
+          f"{config.db_path}")  # fmt: skip
+    return 0 if answered or not done else 1
+
+
+def cmd_serve(config: Settings) -> int:
+    """Run the refresher loop until SIGTERM or Ctrl-C; it logs each batch on stderr."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    loop = Refresher(config, _wall_clock)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stop_event.set())
+    logging.getLogger(__name__).info(
+        "refresher %s: every %g s, store %s", loop.owner, config.refresh_every, config.db_path
+    )
+    try:
+        loop.serve()
+    except KeyboardInterrupt:
+        loop.stop_event.set()
+    return 0
 
 
 def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
@@ -115,7 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("fetch", help="refresh the headline store from the feeds")
+    refresh = commands.add_parser("refresh", help="refresh every topic's due feeds (a round)")
+    refresh.add_argument(
+        "--serve", action="store_true", help="keep refreshing on schedule until stopped"
+    )
+    fetch = commands.add_parser("fetch", help="refresh one topic's feeds now")
     fetch.add_argument("--topic", help="topic slug (default: the first topic)")
     check = commands.add_parser("check-feed", help="show how one feed parses")
     check.add_argument("target", metavar="URL_OR_PATH")
@@ -126,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_settings()
+        if args.command == "refresh":
+            return cmd_serve(config) if args.serve else cmd_refresh(config)
         if args.command == "fetch":
             return cmd_fetch(config, args.topic)
         if args.command == "check-feed":

@@ -40,9 +40,16 @@ class Settings:
     # NEWS_CLOCK, for display and tests: the time the page shows and the window it lists;
     # what the store keeps and prunes still follows the wall clock.
     clock: datetime | None = None
-    cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a refresh is reused before fetching again
+    cache_ttl: float = 300.0  # NEWS_CACHE_TTL: seconds a fetch of viewer feeds is reused
     fetch_deadline: float = 20.0  # NEWS_FETCH_DEADLINE: seconds one refresh may take in all
     allow_private_hosts: bool = False  # NEWS_ALLOW_PRIVATE_HOSTS: user feeds may be on a LAN
+    refresh_every: float = 300.0  # NEWS_REFRESH_EVERY: seconds between two fetches of a feed
+    # NEWS_REFRESH: "app" (default): each app server runs a refresher loop; "external": the
+    # loop runs elsewhere (`python -m lib refresh --serve`, cron) and app servers only read.
+    refresh: str = "app"
+    # NEWS_REFRESH_LEASE: seconds a refresher's claim on a feed holds (default: the fetch
+    # deadline + the parse time limit + 15 s); a loop that dies is replaced after it.
+    refresh_lease: float | None = None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -103,7 +110,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cache_ttl=_seconds(env, "NEWS_CACHE_TTL", 300.0),
         fetch_deadline=_seconds(env, "NEWS_FETCH_DEADLINE", 20.0),
         allow_private_hosts=_flag(env, "NEWS_ALLOW_PRIVATE_HOSTS"),
+        refresh_every=_seconds(env, "NEWS_REFRESH_EVERY", 300.0),
+        refresh=_choice(env, "NEWS_REFRESH", ("app", "external")),
+        refresh_lease=_seconds(env, "NEWS_REFRESH_LEASE", 0.0) or None,
     )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first when unset)."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(
+            f"environment variable {name}", f"expected {' or '.join(choices)}, got {raw!r}"
+        )
+    return raw
 
 
 # --- the topics file -------------------------------------------------------------------------

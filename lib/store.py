@@ -7,6 +7,7 @@ brought. A headline is stored once per scope: the same guid, or the same canonic
 nor change another viewer's page. Per-feed state (validators for conditional GET, the hash
 of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
 The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
+The layout is made and upgraded by numbered migrations (lib/migrations.py) when a store opens.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,9 +24,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lib.errors import StoreError
+from lib.migrations import LATEST, migrate, recorded_version, schema_version
 from lib.model import Headline, TimeKind
 
 WINDOW = timedelta(days=7)
+# "Refresh now" may not start a new round of requests to every host more often than this,
+# whoever asks.
+MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 
 # Query parameters that only say where a click came from; they never change the article.
 _TRACKING_PREFIXES = ("utm_", "mc_", "at_", "pk_", "hsa_", "oly_", "_hs")
@@ -34,63 +39,6 @@ _TRACKING_NAMES = frozenset(
      "smid", "smtyp", "ito", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname",
      "ns_fee", "ref", "ref_src", "rss", "taid", "wt.mc_id", "xtor", "ftag", "guccounter"}
 )  # fmt: skip
-
-# Each headline and feed state has a scope: '' for the topics file's feeds, and a viewer
-# feed's own URL for what a viewer added. A headline is stored once per scope, so nothing a
-# viewer's feed publishes can keep a topic's copy out, and a viewer's fetches (their
-# validators, failures and backoff) never stand in for the topic's fetch of the same URL.
-_FEED_COLUMNS = """(
-    scope TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    body_hash TEXT,
-    feed_title TEXT,
-    last_attempt INTEGER,
-    last_success INTEGER,
-    failing_since INTEGER,
-    last_status TEXT,
-    http_status INTEGER,
-    last_error TEXT,
-    items INTEGER,
-    elapsed_ms REAL,
-    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
-    retry_at INTEGER,  -- no request before this time (Retry-After, or backoff after failures)
-    PRIMARY KEY (scope, url)
-)"""
-
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS headline (
-    id INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL DEFAULT '',
-    guid TEXT NOT NULL,
-    canon_link TEXT,
-    source TEXT NOT NULL,
-    title TEXT NOT NULL,
-    link TEXT,
-    publication TEXT NOT NULL,
-    label TEXT,
-    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
-    time_kind TEXT NOT NULL,
-    first_seen INTEGER NOT NULL,
-    summary TEXT NOT NULL DEFAULT ''
-)""",
-    f"CREATE TABLE IF NOT EXISTS feed {_FEED_COLUMNS}",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-
-_INDEXES = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
-    "WHERE canon_link IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS headline_published ON headline(published)",
-)
-
-# The feed table's columns as they are copied when a store from before scopes is upgraded.
-_FEED_NAMES = (
-    "url, etag, last_modified, body_hash, feed_title, last_attempt, last_success, "
-    "failing_since, last_status, http_status, last_error, items, elapsed_ms, failures, retry_at"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +86,6 @@ class FeedFailure:
     http_status: int | None
     elapsed_ms: float
     retry_at: datetime | None = None
-
-
-# Columns added after the first release: (name, declaration), for stores made before them.
-_ADDED_FEED_COLUMNS = (
-    ("failures", "INTEGER NOT NULL DEFAULT 0"),
-    ("retry_at", "INTEGER"),
-)
 
 
 def canonical_link(link: str | None) -> str | None:
@@ -246,42 +187,6 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     ]
 
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def _current(db: sqlite3.Connection) -> bool:
-    """Whether the store has this release's tables and indexes (read without a write lock)."""
-    names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    wanted = {"headline", "feed", "meta", "headline_scope_guid", "headline_scope_canon_link"}
-    return wanted <= names and "headline_guid" not in names and "scope" in _columns(db, "feed")
-
-
-def _upgrade(db: sqlite3.Connection) -> None:
-    """Create what is missing and upgrade a store from an older release in place, keeping
-    its headlines and feed states (inside the caller's write transaction)."""
-    for statement in _TABLES:
-        db.execute(statement)
-    if "scope" not in _columns(db, "headline"):
-        # Stored before viewer feeds were kept apart: all of it came from topics files.
-        db.execute("ALTER TABLE headline ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
-    # The global unique indexes let a viewer's feed keep a topic's copy of an item out.
-    db.execute("DROP INDEX IF EXISTS headline_guid")
-    db.execute("DROP INDEX IF EXISTS headline_canon_link")
-    have = _columns(db, "feed")
-    for name, declaration in _ADDED_FEED_COLUMNS:
-        if name not in have:
-            db.execute(f"ALTER TABLE feed ADD COLUMN {name} {declaration}")
-    if "scope" not in have:
-        # The key becomes (scope, url): SQLite changes a primary key only by a new table.
-        db.execute(f"CREATE TABLE feed_scoped {_FEED_COLUMNS}")
-        db.execute(f"INSERT INTO feed_scoped ({_FEED_NAMES}) SELECT {_FEED_NAMES} FROM feed")
-        db.execute("DROP TABLE feed")
-        db.execute("ALTER TABLE feed_scoped RENAME TO feed")
-    for statement in _INDEXES:
-        db.execute(statement)
-
-
 class Store:
     """A headline store in one SQLite file. Safe to use from several threads and processes.
 
@@ -298,10 +203,26 @@ class Store:
         except OSError as exc:
             raise self._fault(exc) from exc
         with self._connect() as db:
-            if not _current(db):  # a new store, or one from an older release
+            # Read without a write lock first: the usual case ends here.
+            if self._schema(db) != LATEST or recorded_version(db) is None:
                 db.execute("BEGIN IMMEDIATE")
-                _upgrade(db)
+                # Again under the lock: another process may have upgraded it meanwhile.
+                if self._schema(db) != LATEST or recorded_version(db) is None:
+                    migrate(db, self._schema(db))  # also records the version found by layout
                 db.execute("COMMIT")
+
+    def _schema(self, db: sqlite3.Connection) -> int:
+        """The store's schema version; a version newer than this release knows is refused
+        before anything is written."""
+        found = schema_version(db)
+        if found > LATEST:
+            raise StoreError(
+                str(self.path),
+                f"was written by a newer release (schema version {found}; this release "
+                f"knows versions up to {LATEST})",
+                "run the newer release, or point NEWS_DB at another file",
+            )
+        return found
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -501,6 +422,22 @@ class Store:
                 raise self._fault(exc) from exc
         return int(rows[0][0]) if rows else 0
 
+    def status(self) -> StoreStatus:
+        """What a health check reports: the schema and data versions, how many headlines,
+        and when the newest was stored and a feed last fetched (read only)."""
+        with self._connect() as db:
+            schema = recorded_version(db)
+            row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            count, stored = db.execute("SELECT COUNT(*), MAX(first_seen) FROM headline").fetchone()
+            (fetched,) = db.execute("SELECT MAX(last_attempt) FROM feed").fetchone()
+        return StoreStatus(
+            schema=schema or 0,
+            version=int(row[0]) if row else 0,
+            headlines=int(count),
+            last_stored=_moment(stored),
+            last_fetch=_moment(fetched),
+        )
+
     @staticmethod
     def _bump_version(db: sqlite3.Connection) -> None:
         db.execute(
@@ -614,6 +551,199 @@ class Store:
         `retry_at` holds off the next request to this feed until then.
         """
         self.record_feeds([FeedFailure(url, error, http_status, elapsed_ms, retry_at)], now)
+
+    # --- work shared by refresher loops -----------------------------------------------------
+    #
+    # Loops on one store share the topics' feeds through claims that expire: a loop takes a
+    # batch of due feeds (`claim_feeds`), fetches them, and gives them back (`release_feeds`).
+    # SQLite lets one writer in at a time (BEGIN IMMEDIATE), so two loops never take the same
+    # feed. On PostgreSQL the SELECT of `claim_feeds` becomes SELECT ... FOR UPDATE SKIP
+    # LOCKED, which lets loops take different rows at once. Times are wall-clock seconds.
+
+    def claim_feeds(
+        self,
+        owner: str,
+        topics: Mapping[str, Sequence[str]],
+        now: datetime,
+        every: timedelta,
+        lease: timedelta,
+        limit: int,
+    ) -> list[str]:
+        """Claim up to `limit` of the topics' feed URLs for `owner` until `now + lease`;
+        return them. A feed is due when nobody holds an unexpired claim on it and it was not
+        taken up in the last `every`, or a refresh of one of its topics was asked since.
+        Feeds asked for come first, then those waiting longest."""
+        urls = {url for feeds in topics.values() for url in feeds}
+        if not urls or limit <= 0:
+            return []
+        seconds = _epoch(now)
+        period = every.total_seconds()
+        with self._connect() as db:
+            # A look without the write lock first: most polls find nothing due, and a
+            # loop polling every few seconds should not hold the store's one writer slot.
+            if not self._due(db, topics, urls, seconds, period):
+                return []
+            db.execute("BEGIN IMMEDIATE")
+            due = self._due(db, topics, urls, seconds, period)  # again, under the lock
+            missing = [url for _, _, url, known in due if not known]
+            db.executemany(
+                "INSERT INTO feed_claim (scope, url) VALUES ('', ?) ON CONFLICT DO NOTHING",
+                [(url,) for url in missing],
+            )
+            chosen = sorted(due)[:limit]
+            db.executemany(
+                "UPDATE feed_claim SET owner = ?, claimed_at = ?, claimed_until = ? "
+                "WHERE scope = '' AND url = ?",
+                # A feed taken up for a request counts as taken at the request at least, so
+                # a request dated ahead of this clock (another machine's) is answered once.
+                [(owner, max(seconds, -rank), _epoch(now + lease), url)
+                 for rank, _, url, _ in chosen],
+            )  # fmt: skip
+            db.execute("COMMIT")
+        return [url for _, _, url, _ in chosen]
+
+    def _due(
+        self,
+        db: sqlite3.Connection,
+        topics: Mapping[str, Sequence[str]],
+        urls: set[str],
+        seconds: int,
+        period: float,
+    ) -> list[tuple[int, int, str, bool]]:
+        """The due feeds among `urls`, each as (rank, last fetched, url, has a row): rank is
+        minus the time of the request it answers (0 for none), so feeds asked for sort
+        first. On PostgreSQL this SELECT takes FOR UPDATE SKIP LOCKED under the lock."""
+        asked = self._asked(db, list(topics))
+        asked_of: dict[str, int] = {}
+        for topic, feeds in topics.items():
+            if topic in asked:
+                for url in feeds:
+                    asked_of[url] = max(asked_of.get(url, 0), asked[topic])
+        # Every row of the topics' scope, filtered here: cheaper than an IN list of
+        # thousands of parameters (the table holds only feeds of topics files).
+        rows = db.execute(
+            "SELECT url, fetched_at, claimed_until FROM feed_claim WHERE scope = ''"
+        ).fetchall()
+        known = set()
+        due = []
+        for url, fetched, until in rows:
+            if url not in urls:
+                continue
+            known.add(url)
+            if until is not None and until > seconds:
+                continue  # held by a loop
+            request = asked_of.get(url, 0)
+            if fetched is None or fetched + period <= seconds or fetched < request:
+                due.append((-request if fetched is None or fetched < request else 0,
+                            fetched or 0, url, True))  # fmt: skip
+        due += [(-asked_of.get(url, 0), 0, url, False) for url in urls - known]
+        return due
+
+    def release_feeds(self, owner: str, urls: Sequence[str]) -> None:
+        """Give back `owner`'s claims on `urls`, their fetch done: each counts as fetched
+        when it was claimed. A claim that expired and went to another loop is left alone."""
+        if not urls:
+            return
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(
+                "UPDATE feed_claim SET owner = NULL, claimed_until = NULL, "
+                "fetched_at = claimed_at WHERE scope = '' AND url = ? AND owner = ?",
+                [(url, owner) for url in urls],
+            )
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _asked(db: sqlite3.Connection, topics: Sequence[str]) -> dict[str, int]:
+        if not topics:
+            return {}
+        rows = db.execute(
+            "SELECT topic, asked_at FROM refresh_request "
+            f"WHERE topic IN ({','.join('?' * len(topics))})",
+            list(topics),
+        ).fetchall()
+        return dict(rows)
+
+    def refresh_state(self, topic: str, urls: Sequence[str], now: datetime) -> RefreshState:
+        """When a refresh of `topic` (with feeds `urls`) was last asked and last taken up,
+        whether the last request is still waiting for a feed, and how many of the feeds a
+        loop holds at `now` (being fetched)."""
+        with self._connect() as db:
+            return self._refresh_state(db, topic, urls, now)
+
+    def _refresh_state(
+        self, db: sqlite3.Connection, topic: str, urls: Sequence[str], now: datetime
+    ) -> RefreshState:
+        asked = self._asked(db, [topic]).get(topic)
+        rows = (
+            db.execute(
+                "SELECT claimed_at, fetched_at, claimed_until FROM feed_claim WHERE scope = '' "
+                f"AND url IN ({','.join('?' * len(urls))})",
+                list(urls),
+            ).fetchall()
+            if urls
+            else []
+        )
+        taken = max((claimed for claimed, _, _ in rows if claimed is not None), default=None)
+        fetched = {fetched for _, fetched, _ in rows}
+        waiting = asked is not None and (
+            len(rows) < len(urls) or any(f is None or f < asked for f in fetched)
+        )
+        held = sum(1 for _, _, until in rows if until is not None and until > _epoch(now))
+        return RefreshState(_moment(asked), _moment(taken), waiting, held)
+
+    def request_refresh(
+        self,
+        topic: str,
+        urls: Sequence[str],
+        now: datetime,
+        min_interval: timedelta = MIN_REFRESH_INTERVAL,
+    ) -> bool:
+        """Ask the refresher loops to refresh `topic` (feeds `urls`) now; False, and nothing
+        recorded, when it was refreshed or asked less than `min_interval` ago (by anyone)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            state = self._refresh_state(db, topic, urls, now)
+            if not refresh_allowed(state, now, min_interval):
+                db.execute("ROLLBACK")
+                return False
+            db.execute(
+                "INSERT INTO refresh_request (topic, asked_at) VALUES (?, ?) "
+                "ON CONFLICT(topic) DO UPDATE SET asked_at = excluded.asked_at",
+                (topic, _epoch(now)),
+            )
+            db.execute("COMMIT")
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """A store's state for health checks (times as stored: the display clock, if set)."""
+
+    schema: int
+    version: int
+    headlines: int
+    last_stored: datetime | None
+    last_fetch: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshState:
+    """Where the refreshing of one topic stands (wall-clock times)."""
+
+    asked_at: datetime | None  # the last "Refresh now", by anyone
+    taken_at: datetime | None  # the last time a loop took up one of its feeds
+    waiting: bool  # the last request has feeds not taken up since
+    fetching: int = 0  # feeds a loop holds now
+
+
+def refresh_allowed(
+    state: RefreshState, now: datetime, min_interval: timedelta = MIN_REFRESH_INTERVAL
+) -> bool:
+    """Whether "Refresh now" may ask again: not within `min_interval` of the last refresh
+    or request of the topic, whoever made it."""
+    last = max((t for t in (state.asked_at, state.taken_at) if t is not None), default=None)
+    return last is None or now - last >= min_interval
 
 
 _RECORD_SUCCESS = (

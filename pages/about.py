@@ -32,19 +32,22 @@ st.dataframe(
 )
 
 st.header("How this page is made")
-minutes = config.cache_ttl / 60
+minutes = config.refresh_every / 60
 st.markdown(
     f"""
-- The server reads the {len(topic.sources)} feeds above, all at once, with a
-  {config.fetch_deadline:g}-second limit for the whole round. A feed that has not changed
-  answers "not modified" and is not read again.
+- A refresher on the server reads the {len(topic.sources)} feeds above every {minutes:g}
+  minutes, whether or not anyone is looking, with a {config.fetch_deadline:g}-second limit
+  for each round. A feed that has not changed answers "not modified" and is not read again.
+  Viewers never wait for a feed: the page shows what is stored, and when each feed was last
+  fetched.
 - Headlines are kept for 7 days in a small database, so the page fills up over the week even
   though each feed carries only its latest items. The same story from two feeds is stored once.
 - Items from a feed about the topic are all kept; items from general world-news feeds are
   kept when their title or summary matches the topic's query:
   {literal_markdown(topic.query)}.
-- A round of fetching is reused for {minutes:g} minutes by every viewer; **Refresh now** on the
-  headlines page starts a new one. A feed that fails keeps the headlines it gave before.
+- **Refresh now** on the headlines page asks the refresher to read every feed at once (at
+  most once every 30 seconds, whoever asks). A feed that fails keeps the headlines it gave
+  before, and is tried less often until it answers again.
 - Without a network the page shows a bundled snapshot and says so.
 """
 )

@@ -7,14 +7,14 @@ import streamlit as st
 from lib.buckets import format_clock, format_moment
 from lib.density import density, headlines_in
 from lib.errors import StoreError
-from lib.refresh import RefreshReport
+from lib.refresher import never_fetched, unreachable
 from lib.render import buckets_html, literal_markdown
 from lib.selection import filter_headlines, first_page, group_by_bucket
-from lib.store import WINDOW
+from lib.store import WINDOW, FeedState
 from ui import data, explore
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec
 from ui.clock import now as clock_now
-from ui.freshness import freshness_line
+from ui.freshness import feed_states, first_fetch_notice, freshness_line
 from ui.links import (
     END,
     KEYWORD,
@@ -28,6 +28,7 @@ from ui.links import (
     write_link,
 )
 from ui.page import setup
+from ui.server import refresher_fault
 from ui.sidebar import PUB_MODES, ZONES, sidebar_filters
 from ui.user_feeds import refresh_user_feeds, user_feeds, user_feeds_panel
 from ui.visits import previous_visit
@@ -42,23 +43,25 @@ db_path = str(config.db_path)
 
 st.title(literal_markdown(topic.title))
 clock_line = st.empty()
-status = st.container()  # progress bar and failure summary go here, above the headlines
+status = st.container()  # the freshness line and failure summary, above the headlines
 
-report: RefreshReport | None = None
 offline_reason = "NEWS_OFFLINE is set" if config.offline else None
 # The page shows the topic's feeds and the viewer's own (fetched separately, see the end).
+# The topic's feeds are fetched by the refresher loop, never in this run: the page shows
+# what is stored, and how fresh it is.
 own_feeds = user_feeds()
 own_urls = [feed.url for feed in own_feeds]
 store_fault: StoreError | None = None
+states: dict[str, FeedState] = {}
+first_time = False
 if not offline_reason:
     try:
         index = data.page_index(db_path, topic, own_feeds, now)
-        if not index.indexed:  # nothing stored yet: wait for the network before drawing
-            report = data.refresh(config, topic, status)
-            if report.unreachable:
-                offline_reason = "no source could be reached"
-            else:
-                index = data.page_index(db_path, topic, own_feeds, now)
+        states = feed_states(config, topic)
+        if not index.indexed and unreachable(states.values()):
+            offline_reason = "no source could be reached"
+        elif not index.indexed and never_fetched(states.values()):
+            first_time = True  # a new store: the refresher is on it
     except StoreError as exc:  # keep what this server read before, else the snapshot
         store_fault = exc
         status.error(str(exc), icon=":material/error:")
@@ -108,6 +111,9 @@ elif offline_reason and not store_fault:
 if filters.zone_note:
     st.caption(literal_markdown(filters.zone_note))
 show_notices(link_notices)
+if first_time:
+    first_fetch_notice(config, ctx.topic, index.version)
+    st.stop()
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
@@ -175,10 +181,11 @@ user_report = None
 moved = False
 if not offline_reason and not store_fault:
     try:
-        if report is None:
-            report = data.refresh(config, topic, status)
         user_report = refresh_user_feeds(config, status)
-        freshness_line(status, report, config, ctx.topic, zone, now)
+        fault = refresher_fault()  # this server's refresher cannot store what it fetches
+        if fault is not None:
+            status.error(str(fault), icon=":material/error:")
+        freshness_line(status, config, topic, states, zone, now)
         moved = data.store(db_path).version() != index.version
     except StoreError as exc:  # the headlines read before stay on screen
         status.error(str(exc), icon=":material/error:")

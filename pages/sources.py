@@ -47,8 +47,9 @@ if config.offline:
 unfetched = sum(1 for row in rows if row["Status"] == "not fetched yet")
 if unfetched and not config.offline:
     st.caption(
-        f"{unfetched} of {len(rows)} feeds are not fetched yet: the Headlines page fetches them "
-        "when it refreshes, and so does `python -m lib fetch`."
+        f"{unfetched} of {len(rows)} feeds are not fetched yet: the refresher fetches every "
+        f"feed every {config.refresh_every / 60:g} minutes, new ones within seconds "
+        "(or `python -m lib refresh`, when the refresher runs elsewhere)."
     )
 if failing:
     st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")

@@ -89,7 +89,8 @@ def streamlit_server(
 
 @contextmanager
 def app_server(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """The real app (`streamlit run streamlit_app.py`) on 127.0.0.1; yields its base URL."""
+    """The real app (`streamlit run streamlit_app.py`: the server, its refresher loop and
+    the pages) on 127.0.0.1; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="app-server-") as folder:
         log = Path(folder) / "streamlit.log"
         with streamlit_server(ROOT / "streamlit_app.py", env, log, timeout=timeout) as server:

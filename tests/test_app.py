@@ -1,7 +1,8 @@
 """The real app under AppTest: buckets, filters, empty message, consent, snapshot, failures.
 
 Feeds come from a real HTTP server on 127.0.0.1; the store is a real SQLite file; the clock
-is fixed with NEWS_CLOCK.
+is fixed with NEWS_CLOCK. The page never fetches the topic's feeds: as in production, the
+refresher loop's rounds fill the store (`refresh`, run before each page run).
 """
 
 from __future__ import annotations
@@ -10,19 +11,26 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from time import monotonic, sleep
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from lib.config import load_settings
+from lib.errors import NewsError
 from lib.model import Headline
+from lib.refresher import Refresher
 from lib.store import Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
+from ui import server
+from ui.freshness import ASKED, FIRST_TIME
 
-APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+# The page script (streamlit_app.py is the server around it, see tests/test_server.py).
+APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)  # 04:22 in London
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
 SEED = [
@@ -53,6 +61,7 @@ def _fresh_caches() -> Iterator[None]:
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+    server.stop_refresher()
     st.cache_data.clear()
     st.cache_resource.clear()
 
@@ -135,7 +144,23 @@ def texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+PERIOD = timedelta(minutes=5)  # NEWS_REFRESH_EVERY's default
+
+
+def refresh(later: timedelta = timedelta(0)) -> None:
+    """One round of the real refresher loop, as an app server runs it (not when offline,
+    nor with settings it cannot start with), on the wall clock moved `later` on: feeds
+    fetched less than a period before are not due."""
+    try:
+        config = load_settings()
+    except NewsError:
+        return  # the server starts no refresher; the page says what is wrong
+    if server.refresher_wanted(config):
+        Refresher(config, lambda: datetime.now(UTC) + later).run_round()
+
+
 def run(timeout: float = 30) -> AppTest:
+    refresh()
     return AppTest.from_file(APP, default_timeout=timeout).run()
 
 
@@ -220,7 +245,7 @@ def test_a_failing_source_keeps_what_it_gave(env, feed_server, monkeypatch) -> N
     at = run()
     assert "Gas pipeline deal signed" in page_html(at)
     feed_server.route("/agg.xml", b"<html>down</html>", status=503)
-    st.cache_data.clear()  # as if the TTL ran out
+    refresh(PERIOD)  # the refresher's next round
     at = run()
     assert "Gas pipeline deal signed" in page_html(at)
     warnings = " ".join(viewer_text(w.value) for w in at.warning)
@@ -344,8 +369,8 @@ def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> Non
     serve(feed_server)
     run()
     feed_server.route("/agg.xml", b"busy", status=429, headers={"Retry-After": "600"})
-    st.cache_data.clear()
     monkeypatch.setenv("NEWS_CLOCK", (NOW + timedelta(minutes=7)).isoformat())
+    refresh(PERIOD)  # the refresher's next round
     at = run()
     captions = [viewer_text(c.value) for c in at.caption]
     assert (
@@ -356,6 +381,7 @@ def test_a_stale_source_says_what_it_shows(env, feed_server, monkeypatch) -> Non
 
 
 def run_with(params: dict[str, str | list[str]]) -> AppTest:
+    refresh()
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params.update(params)
     return at.run()
@@ -789,7 +815,7 @@ def test_a_viewer_feed_cannot_hide_a_topic_headline(env, feed_server, monkeypatc
     wire = Item("China and Russia scoop - Reuters", NOW - timedelta(minutes=5), link=scoop,
                 source="Reuters")  # fmt: skip
     feed_server.route("/agg.xml", rss([*agg_items(), wire]))
-    st.cache_data.clear()  # as if the TTL ran out
+    refresh(PERIOD)  # the refresher's next round
     other = page_html(run())  # another viewer: the topic's copy, never the viewer's
     assert "China and Russia scoop" in other and "copy" not in other
     at.run()  # the viewer: the two merged, the item once
@@ -816,12 +842,18 @@ def test_a_broken_store_is_one_line_on_the_page(env, feed_server, monkeypatch, k
     serve(feed_server)
     with broken_store(kind, env, stored_before(feed_server)) as path:
         monkeypatch.setenv("NEWS_DB", str(path))
+        if kind == "read-only file":  # readable: this server's refresher cannot store
+            loop = server.start_refresher(load_settings())
+            assert loop is not None
+            deadline = monotonic() + 30
+            while server.refresher_fault() is None and monotonic() < deadline:
+                sleep(0.05)
         at = run()
         assert not at.exception
         (line,) = [e.value for e in at.error]
         assert line.startswith(f"The headline store {path} ") and "NEWS_DB" in line
         html = page_html(at)
-        if kind == "read-only file":  # read, then the refresh could not write: kept on screen
+        if kind == "read-only file":  # read; the refresher's fault is the line: kept on screen
             assert "Stored before the fault" in html
             assert not any("snapshot" in i.value for i in at.info)
         else:  # cannot be opened at all: the snapshot, labelled as such
@@ -849,9 +881,50 @@ def test_a_store_that_fails_after_the_page_read_it_keeps_the_page(
     db = env / "news.db"
     db.rename(env / "moved.db")
     db.mkdir()
-    st.cache_data.clear()  # the TTL ran out: the next run refreshes, and cannot store
-    at.run()
+    at.run()  # the next run reads the feed states afresh, and cannot
     assert not at.exception
     assert "Gas pipeline deal signed" in page_html(at)
     (line,) = [e.value for e in at.error]
     assert line.startswith(f"The headline store {db} is a folder")
+
+
+def test_an_empty_store_waits_for_the_refresher(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = page()  # before the refresher's first round
+    assert not at.exception
+    assert [viewer_text(i.value) for i in at.info] == [FIRST_TIME]
+    assert EMPTY not in texts(at) and bucket_titles(at) == {}
+    assert not any(feed_server.hits(path) for path in ("/agg.xml", "/world.xml", "/broken.xml"))
+    refresh()  # the refresher's first round
+    at.run()
+    assert not at.info
+    assert bucket_titles(at)["In the last half-hour"] == ["Xi and Putin meet"]
+
+
+def page() -> AppTest:
+    """A viewer opening the page (no refresher round first)."""
+    return AppTest.from_file(APP, default_timeout=30).run()
+
+
+def test_refresh_now_asks_the_refresher(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    refresh(-timedelta(minutes=1))  # the refresher's last round, a minute ago
+    at = page()
+    assert at.button(key="refresh").disabled is False  # anyone may ask
+    fresh = Item("Fresh from the wire", NOW - timedelta(minutes=1))
+    feed_server.route("/agg.xml", rss([*agg_items(), fresh]))
+    at.button(key="refresh").click().run()
+    assert ASKED in [viewer_text(c.value) for c in at.caption]
+    assert at.button(key="refresh").disabled  # for 30 s
+    assert page().button(key="refresh").disabled  # for everyone
+    assert "Fresh from the wire" not in page_html(at)  # nothing fetched in the viewer's run
+    assert feed_server.hits("/agg.xml") == 1
+    refresh()  # the refresher picks the request up, though its period is not over
+    assert feed_server.hits("/agg.xml") == 2
+    assert feed_server.hits("/world.xml") == 2
+    at.run()
+    assert "Fresh from the wire" in page_html(at)
+    assert ASKED not in [viewer_text(c.value) for c in at.caption]
+    assert at.button(key="refresh").disabled  # refreshed moments ago

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser import ROOT, app_server
+from tests.test_refresher import wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
@@ -151,7 +152,10 @@ def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
             context.close()
 
 
-def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path: Path) -> None:
+def test_stored_headlines_stay_while_the_refresher_fetches(browser, tmp_path: Path) -> None:
+    """The server's own refresher fetches (no viewer's run does): stored headlines are on
+    screen at once, the freshness line says what is being fetched, and what the refresher
+    stores is there on the next run."""
     from datetime import UTC, datetime, timedelta
 
     from lib.model import Headline
@@ -164,7 +168,7 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
         fast, slow = feeds.url("/fast.xml"), feeds.url("/slow.xml")
         feeds.route("/fast.xml", rss([Item("Fast feed story", now - timedelta(minutes=5))]))
         slow_body = rss([Item("Slow feed story", now - timedelta(minutes=2))])
-        release = threading.Event()  # the slow feed answers once the test has seen the bar
+        release = threading.Event()  # the slow feed answers once the test has seen the line
 
         def answer_when_released(handler) -> None:
             release.wait(60)
@@ -193,14 +197,23 @@ def test_stored_headlines_stay_while_a_refresh_counts_sources(browser, tmp_path:
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
             page = context.new_page()
             page.goto(base)
-            page.get_by_text("Refreshing: 1 of 2 sources done").wait_for(timeout=30_000)
-            assert page.get_by_role("link", name="Stored earlier").is_visible()
+            fetching = page.get_by_text("Refreshing: 2 of 2 sources being fetched now")
+            for _ in range(10):  # the refresher claims its feeds as the server starts
+                page.get_by_role("link", name="Stored earlier").wait_for(timeout=30_000)
+                if fetching.count():
+                    break
+                page.reload()
+            assert fetching.is_visible()
             page.screenshot(path=str(ARTIFACTS / "refreshing.png"))
             release.set()
+            assert wait_until(lambda: Store(db).count() == 3)
+            page.reload()
             page.get_by_role("link", name="Slow feed story").wait_for(timeout=30_000)
             assert page.get_by_text("Refreshing:").count() == 0
             assert page.get_by_role("link", name="Stored earlier").is_visible()
+            assert page.get_by_role("link", name="Fast feed story").is_visible()
             context.close()
+        assert feeds.hits("/fast.xml") == 1 and feeds.hits("/slow.xml") == 1
 
 
 # The headlines on the page, in order: the lead of each story (never the copies folded in it).
@@ -438,3 +451,42 @@ def test_downloads_hold_the_view(browser, tmp_path: Path) -> None:
             rows = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text())))
             assert [(r["title"], r["link"]) for r in rows] == [(i.title, i.link) for i in wanted]
             context.close()
+
+
+def test_an_empty_store_page_fills_itself_when_the_refresher_stores(
+    browser, tmp_path: Path
+) -> None:
+    """A new store: the page says the refresher is fetching, and shows the headlines when
+    they are stored, with no reload and no click."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.feeds import Item, rss
+    from tests.feedserver import FeedServer
+    from ui.freshness import FIRST_TIME
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    body = rss([Item("First headline ever", now - timedelta(minutes=3))])
+    release = threading.Event()
+
+    def answer_when_released(handler) -> None:
+        release.wait(60)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    with FeedServer() as feeds:
+        feeds.route_handler("/feed.xml", answer_when_released)
+        env = one_feed_env(tmp_path, "Wire", feeds.url("/feed.xml"), now.isoformat())
+        with app_server(env) as base:
+            context = browser.new_context()
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            page.goto(base)
+            page.get_by_text(FIRST_TIME).wait_for(timeout=30_000)
+            release.set()
+            page.get_by_role("link", name="First headline ever").wait_for(timeout=30_000)
+            assert page.get_by_text(FIRST_TIME).count() == 0
+            context.close()
+        assert feeds.hits("/feed.xml") == 1

@@ -1,8 +1,9 @@
-"""Cached loaders around `lib`: settings, topics, the store, refreshing, the snapshot.
+"""Cached loaders around `lib`: settings, topics, the store, viewers' own feeds, the snapshot.
 
-Caching rules: the refresh (network) is `st.cache_data` with the configured TTL and shared
-by every viewer; the big per-topic headline index is kept once per topic and store (an
-`st.cache_resource` holder) and replaced when the store's version moves on, so a rerun never
+The topics' feeds are fetched by the refresher loop (lib/refresher.py), never here.
+Caching rules: the fetch of a viewer's own feeds is `st.cache_data` with the configured TTL
+(shared by every viewer); the big per-topic headline index is kept once per topic and store
+(an `st.cache_resource` holder) and replaced when the store's version moves on, so a rerun never
 re-reads SQLite, re-normalises text or regroups stories, never pickles thousands of
 headlines on each access, and old versions do not pile up. A viewer's own feeds get a small
 index of their own, merged with the topic's for each run (`page_index`): the topic's
@@ -16,7 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
@@ -32,9 +33,6 @@ from lib.store import WINDOW, Store
 from lib.stories import Grouping
 from ui.clock import now as clock_now
 from ui.clock import real_now
-
-# "Refresh now" may not start a new round of requests to every host more often than this.
-MIN_REFRESH_INTERVAL = timedelta(seconds=30)
 
 
 def settings() -> Settings:
@@ -64,7 +62,7 @@ def store(path: str) -> Store:
     return Store(path)
 
 
-# --- refreshing --------------------------------------------------------------------------------
+# --- viewers' own feeds -----------------------------------------------------------------------
 
 
 class _Progress:
@@ -145,7 +143,8 @@ def refresh(
     *,
     untrusted: bool = False,
 ) -> RefreshReport:
-    """Refresh the topic unless a refresh within the TTL can be reused.
+    """Fetch the feeds of `topic` (a viewer's own, see ui/user_feeds.py) unless a fetch
+    within the TTL can be reused; the topics file's feeds are the refresher loop's work.
 
     The work runs on a worker thread while this thread draws a progress bar in `status`
     counting sources done, so the headlines already on screen stay there meanwhile.
@@ -181,16 +180,6 @@ def refresh(
     if isinstance(outcome[0], StoreError):
         raise outcome[0]
     return outcome[0]
-
-
-def refresh_allowed(report: RefreshReport | None, now: datetime) -> bool:
-    """Whether "Refresh now" may start another round (at most one every 30 s)."""
-    return report is None or now - report.finished_at >= MIN_REFRESH_INTERVAL
-
-
-def forget_refresh(config: Settings, topic: Topic) -> None:
-    """Drop the cached refresh of a topic, so the next run fetches again."""
-    _refresher(config.cache_ttl).clear(*_refresh_args(config, topic, False))
 
 
 # --- the snapshot ------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""The freshness line over the headlines: when they were updated, what failed, Refresh now."""
+"""The freshness line over the headlines, read from the store: when the topic's feeds were
+last fetched, which fail and since when, and "Refresh now" (a request to the refresher loops,
+never a fetch in the viewer's run)."""
 
 from __future__ import annotations
 
@@ -9,28 +11,45 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.config import Settings
 from lib.model import Topic
-from lib.refresh import RefreshReport
+from lib.refresher import never_fetched
 from lib.render import literal_markdown
+from lib.store import FeedState, refresh_allowed
 from ui import data
+from ui.clock import real_now
 
 SHOWN_FAILURES = 4  # more than this are counted, not listed
+ASKED = "Refresh asked: new headlines appear within a minute."
+FIRST_TIME = "Fetching headlines for the first time… they appear here as they arrive."
+
+
+def feed_states(config: Settings, topic: Topic) -> dict[str, FeedState]:
+    """What the store remembers of each of the topic's feeds. Raises StoreError."""
+    return data.store(str(config.db_path)).feed_states([s.url for s in topic.sources])
+
+
+def _ask(config: Settings, topic: Topic) -> None:
+    """ "Refresh now": a request in the store, which the refresher loops pick up."""
+    urls = [source.url for source in topic.sources]
+    data.store(str(config.db_path)).request_refresh(topic.slug, urls, real_now())
 
 
 def freshness_line(
     status: st.delta_generator.DeltaGenerator,
-    report: RefreshReport,
     config: Settings,
     topic: Topic,
+    states: dict[str, FeedState],
     zone: tzinfo,
     now: datetime,
 ) -> None:
-    """When the page was updated, a refresh button, and which sources failed and since when."""
+    """When the feeds were last fetched, a refresh button, and which sources fail and since
+    when. Raises StoreError."""
     left, right = status.columns([5, 1], vertical_alignment="center")
-    total = len(report.sources)
-    failed = report.failed
+    sources = topic.sources
+    total = len(sources)
+    failed = [s for s in sources if states[s.url].last_status == "failed"]
     if failed:
         listed = failed[:SHOWN_FAILURES]
-        names = ", ".join(f"{r.source.name} ({r.error or 'failed'})" for r in listed)
+        names = ", ".join(f"{s.name} ({states[s.url].last_error or 'failed'})" for s in listed)
         more = f" and {len(failed) - len(listed)} more" if len(failed) > len(listed) else ""
         left.warning(
             literal_markdown(
@@ -39,22 +58,46 @@ def freshness_line(
             ),
             icon=":material/warning:",
         )
-        states = data.store(str(config.db_path)).feed_states([r.source.url for r in listed])
-        for r in listed:
-            since = states[r.source.url].last_success
+        for source in listed:
+            state = states[source.url]
+            since = state.last_success
             stale = f"showing headlines from {format_moment(since, zone)}; " if since else ""
-            wait = r.waiting_until
+            wait = state.retry_at
             later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
-            line = f"{r.source.name}: {stale}last attempt failed: {r.error}{later}"
+            line = f"{source.name}: {stale}last attempt failed: {state.last_error}{later}"
             left.caption(literal_markdown(line))
         left.page_link("pages/sources.py", label="See Sources for details and what to do")
     noun = "source" if total == 1 else "sources"
-    left.caption(f"Updated {format_moment(report.finished_at, zone)} · {total} {noun}")
-    if right.button(
+    attempts = [state.last_attempt for state in states.values() if state.last_attempt]
+    updated = f"Updated {format_moment(max(attempts), zone)}" if attempts else "Not fetched yet"
+    left.caption(f"{updated} · {total} {noun}")
+    wall = real_now()
+    urls = [source.url for source in sources]
+    refresh = data.store(str(config.db_path)).refresh_state(topic.slug, urls, wall)
+    if refresh.fetching:
+        left.caption(f"Refreshing: {refresh.fetching} of {total} {noun} being fetched now")
+    if refresh.waiting:
+        left.caption(ASKED)
+    right.button(
         "Refresh now",
         key="refresh",
-        disabled=not data.refresh_allowed(report, now),
-        help="Fetch every source again (at most once every 30 seconds).",
-    ):
-        data.forget_refresh(config, topic)
-        st.rerun()
+        disabled=not refresh_allowed(refresh, wall),
+        help="Ask for every source to be fetched again (at most once every 30 seconds, "
+        "whoever asks).",
+        on_click=_ask,
+        args=(config, topic),
+    )
+
+
+def first_fetch_notice(config: Settings, topic: Topic, version: int) -> None:
+    """An empty store: says the refresher is fetching, and reruns the page when the first
+    headlines (or the first outcomes) are stored. Nothing is fetched in the viewer's run."""
+    st.info(FIRST_TIME, icon=":material/hourglass_top:")
+    _wait_for_first_fetch(config, topic, version)
+
+
+@st.fragment(run_every=2)
+def _wait_for_first_fetch(config: Settings, topic: Topic, version: int) -> None:
+    found = data.store(str(config.db_path))
+    if found.version() != version or not never_fetched(feed_states(config, topic).values()):
+        st.rerun(scope="app")

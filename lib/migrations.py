@@ -1,0 +1,161 @@
+"""The store's schema, as numbered migrations from an empty file to this release's layout.
+
+The schema version is kept in the store (`meta`, key 'schema'). Opening a store applies the
+migrations it lacks, all in one transaction: killed midway, the store stays as it was. A
+store made before versions were kept is recognised by its layout. A store whose version is
+newer than this release knows is refused, and nothing in it is changed.
+
+Each step is a list of SQL statements. New steps are added at the end and never edited
+once released. SQL is kept portable where a portable form exists (PostgreSQL later gets
+the same steps, see issue 10); a step that only SQLite needs (rebuilding a table to change
+its key) says so.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+SCHEMA_KEY = "schema"
+
+_FEED_BASE = """
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    feed_title TEXT,
+    last_attempt INTEGER,
+    last_success INTEGER,
+    failing_since INTEGER,
+    last_status TEXT,
+    http_status INTEGER,
+    last_error TEXT,
+    items INTEGER,
+    elapsed_ms REAL"""
+
+# 1: the first release's layout.
+_STEP_1 = (
+    """CREATE TABLE IF NOT EXISTS headline (
+    id INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    canon_link TEXT,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT,
+    publication TEXT NOT NULL,
+    label TEXT,
+    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
+    time_kind TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_guid ON headline(guid)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_canon_link ON headline(canon_link) "
+    "WHERE canon_link IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS headline_published ON headline(published)",
+    f"CREATE TABLE IF NOT EXISTS feed (\n    url TEXT PRIMARY KEY,{_FEED_BASE}\n)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+# 2: backoff for failing feeds.
+_STEP_2 = (
+    "ALTER TABLE feed ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",  # failures in a row
+    "ALTER TABLE feed ADD COLUMN retry_at INTEGER",  # no request before this time
+)
+
+# 3 (issue 14): a scope per headline and feed state: '' for the topics files' feeds, a
+# viewer feed's own URL for what a viewer added, so neither can stand in for the other.
+FEED_COLUMNS = f"""(
+    scope TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL,{_FEED_BASE},
+    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
+    retry_at INTEGER,  -- no request before this time (Retry-After, or backoff after failures)
+    PRIMARY KEY (scope, url)
+)"""
+_FEED_NAMES = (
+    "url, etag, last_modified, body_hash, feed_title, last_attempt, last_success, "
+    "failing_since, last_status, http_status, last_error, items, elapsed_ms, failures, retry_at"
+)
+_STEP_3 = (
+    "ALTER TABLE headline ADD COLUMN scope TEXT NOT NULL DEFAULT ''",
+    # The global unique indexes let a viewer's feed keep a topic's copy of an item out.
+    "DROP INDEX IF EXISTS headline_guid",
+    "DROP INDEX IF EXISTS headline_canon_link",
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
+    "WHERE canon_link IS NOT NULL",
+    # The key becomes (scope, url). SQLite changes a primary key only through a new table;
+    # PostgreSQL will say ALTER TABLE feed ADD COLUMN scope ..., then a new PRIMARY KEY.
+    f"CREATE TABLE feed_scoped {FEED_COLUMNS}",
+    f"INSERT INTO feed_scoped ({_FEED_NAMES}) SELECT {_FEED_NAMES} FROM feed",
+    "DROP TABLE feed",
+    "ALTER TABLE feed_scoped RENAME TO feed",
+)
+
+# 4 (issue 9): work shared by refresher loops through the store. A claim per feed with an
+# expiry (a loop that dies loses its claims when they expire) and when the feed was last
+# taken up for fetching; a "Refresh now" request per topic. Times are wall-clock seconds.
+_STEP_4 = (
+    """CREATE TABLE feed_claim (
+    scope TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL,
+    owner TEXT,  -- the loop holding it, NULL when free
+    claimed_at INTEGER,  -- when it was last taken (held or not)
+    claimed_until INTEGER,  -- the holder's claim expires then
+    fetched_at INTEGER,  -- when the last fetch that finished was taken up
+    PRIMARY KEY (scope, url)
+)""",
+    """CREATE TABLE refresh_request (
+    topic TEXT PRIMARY KEY,
+    asked_at INTEGER NOT NULL
+)""",
+)
+
+# The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
+MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
+LATEST = len(MIGRATIONS)
+
+
+def _names(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def recorded_version(db: sqlite3.Connection) -> int | None:
+    """The schema version the store records, or None (an empty file, or a store made
+    before versions were kept)."""
+    if "meta" not in _names(db):
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The store's schema version: the one it records, or else what its layout shows
+    (stores made before versions were kept); 0 for an empty file."""
+    recorded = recorded_version(db)
+    if recorded is not None:
+        return recorded
+    names = _names(db)
+    if "headline" not in names:
+        return 0
+    feed = _columns(db, "feed")
+    if "scope" in feed:
+        return 3
+    return 2 if "retry_at" in feed else 1
+
+
+def migrate(db: sqlite3.Connection, start: int) -> int:
+    """Apply the steps after version `start` (inside the caller's write transaction) and
+    record the new version; return it."""
+    for number in range(start + 1, LATEST + 1):
+        for statement in MIGRATIONS[number - 1]:
+            db.execute(statement)
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (SCHEMA_KEY, str(LATEST)),
+    )
+    return LATEST

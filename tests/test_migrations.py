@@ -1,0 +1,174 @@
+"""Numbered schema migrations: stores made by earlier releases open, upgrade and keep
+everything; a store from a newer release is refused and left as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from lib.errors import StoreError
+from lib.migrations import LATEST, SCHEMA_KEY, schema_version
+from lib.store import FeedFailure, Store
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+FEED = "https://example.com/feed"
+VIEWER = "https://viewer.test/rss"
+
+# The exact layout the release before schema versions made (issue 14: scoped headlines and
+# feed states), copied from its lib/store.py. It records no schema version.
+SCOPED_LAYOUT = """
+CREATE TABLE IF NOT EXISTS headline (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL DEFAULT '',
+    guid TEXT NOT NULL,
+    canon_link TEXT,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT,
+    publication TEXT NOT NULL,
+    label TEXT,
+    published INTEGER NOT NULL,  -- seconds since the epoch, UTC
+    time_kind TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    summary TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS feed (
+    scope TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    feed_title TEXT,
+    last_attempt INTEGER,
+    last_success INTEGER,
+    failing_since INTEGER,
+    last_status TEXT,
+    http_status INTEGER,
+    last_error TEXT,
+    items INTEGER,
+    elapsed_ms REAL,
+    failures INTEGER NOT NULL DEFAULT 0,  -- consecutive failed attempts
+    retry_at INTEGER,  -- no request before this time (Retry-After, or backoff after failures)
+    PRIMARY KEY (scope, url)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid);
+CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link)
+    WHERE canon_link IS NOT NULL;
+CREATE INDEX IF NOT EXISTS headline_published ON headline(published);
+"""
+
+
+def scoped_store(path: Path, count: int) -> None:
+    """A store as the release before versions left it: topic and viewer headlines, feed
+    states in both scopes (one backing off), and a data version."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(SCOPED_LAYOUT)
+    published = int((NOW - timedelta(hours=1)).timestamp())
+    rows = [
+        ("", f"g{i}", f"https://x.test/{i}", FEED, f"Old {i}", f"https://x.test/{i}", "Pub",
+         "Video" if i % 2 else None, published - i, "published", published, f"s{i}")
+        for i in range(count)
+    ]  # fmt: skip
+    rows.append((VIEWER, "v1", None, VIEWER, "Mine", None, "Me", None,
+                 published, "seen", published, ""))  # fmt: skip
+    db.executemany(
+        "INSERT INTO headline (scope, guid, canon_link, source, title, link, publication, "
+        "label, published, time_kind, first_seen, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    db.execute(
+        "INSERT INTO feed (scope, url, etag, last_modified, body_hash, feed_title, last_attempt, "
+        "last_success, failing_since, last_status, http_status, last_error, items, elapsed_ms, "
+        "failures, retry_at) VALUES ('', ?, '\"v7\"', 'Tue, 17 Sep 2024 10:00:00 GMT', 'h7', "
+        "'The Feed', ?, ?, ?, 'failed', 503, 'HTTP 503', 12, 80.5, 3, ?)",
+        (FEED, published + 60, published, published + 30, published + 3600),
+    )
+    db.execute(
+        "INSERT INTO feed (scope, url, etag, last_status, failures) VALUES (?, ?, 'e', 'ok', 0)",
+        (VIEWER, VIEWER),
+    )
+    db.execute("INSERT INTO meta VALUES ('version', '41')")
+    db.commit()
+    db.close()
+
+
+def test_a_store_made_by_the_release_before_versions_upgrades_and_keeps_everything(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "news.db"
+    scoped_store(path, 200)
+    with sqlite3.connect(path) as db:
+        assert schema_version(db) == 3  # recognised by its layout
+    store = Store(path)
+    with sqlite3.connect(path) as db:
+        (recorded,) = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
+    assert int(recorded) == LATEST
+    since = NOW - timedelta(days=7)
+    kept = store.headlines(since)
+    assert len(kept) == 200 and store.count() == 201
+    assert (kept[0].title, kept[0].summary, kept[1].label) == ("Old 0", "s0", "Video")
+    assert [h.title for h in store.viewer_headlines(since, [VIEWER])] == ["Mine"]
+    assert store.version() == 41  # the data version caches follow is kept
+    state = store.feed_states([FEED])[FEED]
+    published = NOW - timedelta(hours=1)
+    assert (state.etag, state.last_modified, state.body_hash, state.feed_title) == (
+        '"v7"', "Tue, 17 Sep 2024 10:00:00 GMT", "h7", "The Feed",
+    )  # fmt: skip
+    assert (state.last_success, state.failing_since, state.retry_at) == (
+        published, published + timedelta(seconds=30), published + timedelta(hours=1),
+    )  # fmt: skip
+    assert (state.failures, state.http_status, state.last_error, state.items) == (
+        3, 503, "HTTP 503", 12,
+    )  # fmt: skip
+    assert store.feed_states([VIEWER], viewer_feeds=[VIEWER])[VIEWER].etag == "e"
+    # It goes on working: a failure counts on from the stored three.
+    store.record_feeds([FeedFailure(FEED, "x", 500, 1.0)], NOW)
+    assert store.feed_states([FEED])[FEED].failures == 4
+    # Opened again (a restart, another process): current, nothing to do.
+    assert Store(path).count() == 201
+
+
+def test_every_earlier_layout_reaches_the_latest(tmp_path: Path) -> None:
+    """An empty file and each recognised layout end at the same tables and columns."""
+
+    def layout(path: Path) -> dict[str, list[str]]:
+        with sqlite3.connect(path) as db:
+            tables = [row[0] for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY name"
+            )]  # fmt: skip
+            return {t: sorted(c[1] for c in db.execute(f"PRAGMA table_info({t})")) for t in tables}
+
+    Store(tmp_path / "new.db")
+    scoped_store(tmp_path / "scoped.db", 1)
+    Store(tmp_path / "scoped.db")
+    assert layout(tmp_path / "new.db") == layout(tmp_path / "scoped.db")
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_store_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    Store(path).save([], NOW)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(LATEST + 3), SCHEMA_KEY))
+        db.execute("CREATE TABLE from_the_future (x INTEGER)")
+    before = file_digest(path)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"schema version {LATEST + 3}" in message
+    assert f"knows versions up to {LATEST}" in message
+    assert message.startswith(f"The headline store {path} was written by a newer release")
+    assert file_digest(path) == before
+    with sqlite3.connect(path) as db:
+        (value,) = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
+    assert value == str(LATEST + 3)
