@@ -73,7 +73,8 @@ _TABLES = (
     published INTEGER NOT NULL,  -- seconds since the epoch, UTC
     time_kind TEXT NOT NULL,
     first_seen INTEGER NOT NULL,
-    summary TEXT NOT NULL DEFAULT ''
+    summary TEXT NOT NULL DEFAULT '',
+    stored_version INTEGER NOT NULL DEFAULT 0  -- the store's version the save that stored it made
 )""",
     f"CREATE TABLE IF NOT EXISTS feed {_FEED_COLUMNS}",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -84,6 +85,8 @@ _INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
     "WHERE canon_link IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS headline_published ON headline(published)",
+    # What a reader has not seen yet: `headlines_after`.
+    "CREATE INDEX IF NOT EXISTS headline_scope_stored ON headline(scope, stored_version)",
 )
 
 # The feed table's columns as they are copied when a store from before scopes is upgraded.
@@ -91,6 +94,15 @@ _FEED_NAMES = (
     "url, etag, last_modified, body_hash, feed_title, last_attempt, last_success, "
     "failing_since, last_status, http_status, last_error, items, elapsed_ms, failures, retry_at"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """Headlines read from the store, and where the next read goes on from."""
+
+    headlines: list[Headline]  # newest first: by publication, then by row id
+    ids: list[int]  # each headline's row id, which orders headlines published at one time
+    version: int  # the store's version they were read at: the next read's `after`
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +258,12 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     ]
 
 
+def _read_version(db: sqlite3.Connection) -> int:
+    """The store's version as `db` sees it (0 before anything was stored)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
@@ -253,8 +271,14 @@ def _columns(db: sqlite3.Connection, table: str) -> set[str]:
 def _current(db: sqlite3.Connection) -> bool:
     """Whether the store has this release's tables and indexes (read without a write lock)."""
     names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    wanted = {"headline", "feed", "meta", "headline_scope_guid", "headline_scope_canon_link"}
-    return wanted <= names and "headline_guid" not in names and "scope" in _columns(db, "feed")
+    wanted = {"headline", "feed", "meta", "headline_scope_guid", "headline_scope_canon_link",
+              "headline_scope_stored"}  # fmt: skip
+    return (
+        wanted <= names
+        and "headline_guid" not in names
+        and "scope" in _columns(db, "feed")
+        and "stored_version" in _columns(db, "headline")
+    )
 
 
 def _upgrade(db: sqlite3.Connection) -> None:
@@ -265,6 +289,9 @@ def _upgrade(db: sqlite3.Connection) -> None:
     if "scope" not in _columns(db, "headline"):
         # Stored before viewer feeds were kept apart: all of it came from topics files.
         db.execute("ALTER TABLE headline ADD COLUMN scope TEXT NOT NULL DEFAULT ''")
+    if "stored_version" not in _columns(db, "headline"):
+        # Stored before readers read on from a version: any reader reads these whole first.
+        db.execute("ALTER TABLE headline ADD COLUMN stored_version INTEGER NOT NULL DEFAULT 0")
     # The global unique indexes let a viewer's feed keep a topic's copy of an item out.
     db.execute("DROP INDEX IF EXISTS headline_guid")
     db.execute("DROP INDEX IF EXISTS headline_canon_link")
@@ -364,7 +391,7 @@ class Store:
         oldest = _epoch(kept_since(now, real_now, window))
         seen = _epoch(now)
         rows = [
-            (
+            [
                 scope,
                 h.guid,
                 canonical_link(h.link),
@@ -377,7 +404,7 @@ class Store:
                 str(h.time_kind),
                 seen,
                 h.summary,
-            )
+            ]
             for h in headlines
             if _epoch(h.published) >= oldest
         ]
@@ -385,11 +412,18 @@ class Store:
             return 0
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            # The rows carry the version this save makes (under the write lock, so versions
+            # are given in commit order): a reader asks for what came after the version it
+            # read (`headlines_after`). Ids cannot say it: SQLite gives a new row the largest
+            # id plus one, so ids come again after a prune deletes the newest rows.
+            stored = _read_version(db) + 1
+            for row in rows:
+                row.append(stored)
             before = db.total_changes
             db.executemany(
                 "INSERT INTO headline (scope, guid, canon_link, source, title, link, "
-                "publication, label, published, time_kind, first_seen, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "publication, label, published, time_kind, first_seen, summary, stored_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
             )
             added = db.total_changes - before
@@ -430,6 +464,32 @@ class Store:
         sql += " ORDER BY published DESC, id DESC"
         with self._connect() as db:
             return _headlines(db.execute(sql, params).fetchall())
+
+    def headlines_after(self, after: int | None, since: datetime) -> Arrivals:
+        """The topics file's headlines stored after the store's version `after` (all of
+        them when None) and published at or after `since`, newest first, with their row ids
+        and the version read, which is the `after` of the next call.
+
+        A reader that keeps what it read grows by this instead of reading the window again;
+        it drops what leaves the window (and so what pruning deletes) by time itself.
+        """
+        sql = (
+            f"SELECT id, {_HEADLINE_COLUMNS} FROM headline "
+            "WHERE scope = '' AND published >= ? AND stored_version <= ?"
+        )
+        with self._connect() as db:
+            # The version and the rows from one snapshot of the file. `stored_version <= ?`
+            # keeps it right where each statement reads a snapshot of its own (PostgreSQL's
+            # read committed): rows a save is still writing have versions past the one read.
+            db.execute("BEGIN")
+            version = _read_version(db)
+            params: list[object] = [_epoch(since), version]
+            if after is not None:
+                sql += " AND stored_version > ?"
+                params.append(after)
+            rows = db.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
+            db.execute("COMMIT")
+        return Arrivals(_headlines(row[1:] for row in rows), [row[0] for row in rows], version)
 
     def viewer_headlines(self, since: datetime, feeds: Collection[str]) -> list[Headline]:
         """The headlines of a viewer's own `feeds` published at or after `since`, newest
