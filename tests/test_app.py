@@ -849,6 +849,12 @@ def test_the_topic_index_grows_to_what_a_full_read_gives(tmp_path: Path) -> None
     moved = data.topic_index(db, topic, later)
     same_index(moved, read_whole(db, topic, later))
     assert held_again(moved, second) and len(moved.indexed) < len(second.indexed)
+    # Its stories are the ones made before, narrowed: not grouped again.
+    assert moved.grouping() is second.grouping()
+    narrowed = moved.grouping().narrow(moved.headlines)
+    assert sorted(id(h) for story in narrowed for h in story.headlines) == sorted(
+        id(h) for h in moved.headlines
+    )
     # Pruned meanwhile (the refresher keeps the window by the same clock), and new headlines.
     assert store.prune(later) > 0
     store.save([news("After prune", later - timedelta(minutes=3))], later)
