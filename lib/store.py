@@ -7,6 +7,8 @@ brought. A headline is stored once per scope: the same guid, or the same canonic
 nor change another viewer's page. Per-feed state (validators for conditional GET, the hash
 of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
 The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
+Each headline keeps the store version its save made, so a reader that holds what it read
+reads on from there (`headlines_after`) instead of reading the window again.
 """
 
 from __future__ import annotations
