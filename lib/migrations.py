@@ -110,8 +110,16 @@ _STEP_4 = (
 )""",
 )
 
+# Each headline keeps the store version its save made, so a reader reads on from the version
+# it last saw (`Store.headlines_after`). Rows stored before get 0: a reader's first read is
+# whole anyway.
+_STEP_5 = (
+    "ALTER TABLE headline ADD COLUMN stored_version INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX headline_scope_stored ON headline(scope, stored_version)",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
-MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4)
+MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5)
 LATEST = len(MIGRATIONS)
 
 

@@ -1,13 +1,17 @@
 """What the page shows: the topic's headlines, the sidebar filters, and the buckets.
 
 Each headline's text is normalised once (`Indexed`), so a keyword typed in the sidebar is a
-fast substring test per headline rather than a regex over raw text.
+fast substring test per headline rather than a regex over raw text. A topic's indexed window
+(`IndexedWindow`) grows by the headlines stored since it was read and drops those that leave
+it, instead of being read and normalised again.
 """
 
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TypeVar
@@ -25,10 +29,13 @@ class Indexed:
 
     headline: Headline
     text: str
+    # The store's row id: headlines published at one time are ordered as the store orders
+    # them (the later row first), so an index that grew matches one read whole.
+    row: int = 0
 
 
-def topic_headlines(headlines: Iterable[Headline], topic: Topic) -> list[Headline]:
-    """The headlines that belong on the topic's page.
+def topic_filter(topic: Topic) -> Callable[[Headline], bool]:
+    """Whether a headline belongs on the topic's page (the query parsed once).
 
     Items from a topical source are all kept; items from other sources are kept when their
     title or summary matches the topic's query. Items from URLs the topic no longer lists
@@ -36,22 +43,101 @@ def topic_headlines(headlines: Iterable[Headline], topic: Topic) -> list[Headlin
     """
     topical = {source.url: source.topical for source in topic.sources}
     query = parse_query(topic.query)
-    kept = []
-    for item in headlines:
-        if item.source not in topical:
-            continue
-        if topical[item.source] or query.matches_normalized(
-            normalize_text(f"{item.title} {item.summary}")
-        ):
-            kept.append(item)
-    return kept
+
+    def belongs(item: Headline) -> bool:
+        kind = topical.get(item.source)
+        if kind is None:
+            return False
+        return kind or query.matches_normalized(normalize_text(f"{item.title} {item.summary}"))
+
+    return belongs
 
 
-def index_headlines(headlines: Iterable[Headline]) -> tuple[Indexed, ...]:
-    """Normalise each headline once for keyword matching."""
+def topic_headlines(headlines: Iterable[Headline], topic: Topic) -> list[Headline]:
+    """The headlines that belong on the topic's page (see `topic_filter`)."""
+    return list(filter(topic_filter(topic), headlines))
+
+
+def index_headlines(
+    headlines: Iterable[Headline], rows: Iterable[int] | None = None
+) -> tuple[Indexed, ...]:
+    """Normalise each headline once for keyword matching; `rows` are their store row ids."""
+    numbers = itertools.repeat(0) if rows is None else rows
     return tuple(
-        Indexed(item, normalize_text(f"{item.title} {item.publication}")) for item in headlines
+        Indexed(item, normalize_text(f"{item.title} {item.publication}"), row)
+        for item, row in zip(headlines, numbers, strict=rows is not None)
     )
+
+
+def _descending(entry: Indexed) -> tuple[float, int]:
+    # bisect wants ascending keys; the entries go newest first.
+    return (-entry.headline.published.timestamp(), -entry.row)
+
+
+def _age(entry: Indexed) -> float:
+    return -entry.headline.published.timestamp()
+
+
+def ranked_publications(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    """Each publication with its count, most first, then by name."""
+    return tuple(sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold())))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedWindow:
+    """A topic's indexed headlines published at or after `since`, newest first (at one
+    time, the later store row first), with each publication's count.
+
+    A value: `grown` and `moved` give a new window and leave this one as it was, so a page
+    reading this one never sees a half-made change. The entries are shared, not copied.
+    """
+
+    entries: tuple[Indexed, ...]
+    counts: Mapping[str, int]  # publication → its headlines here (never changed in place)
+    publications: tuple[tuple[str, int], ...]  # the counts, most first, then by name
+    since: datetime
+
+    @classmethod
+    def of(cls, entries: Sequence[Indexed], since: datetime) -> IndexedWindow:
+        """The window of `entries`: newest first, as the store reads them, none before `since`."""
+        counts = Counter(entry.headline.publication for entry in entries)
+        return cls(tuple(entries), counts, ranked_publications(counts), since)
+
+    def grown(self, new: Iterable[Indexed]) -> IndexedWindow:
+        """This window with `new` headlines (not held yet) in their places; those published
+        before the window start are left out. A new headline may be older than some held:
+        feeds report late."""
+        fresh = sorted(
+            (entry for entry in new if entry.headline.published >= self.since), key=_descending
+        )
+        if not fresh:
+            return self
+        # Each new entry goes where a full read would put it: a slice of the held entries
+        # between consecutive places, so the cost is the copy, not a Python loop over them.
+        pieces: list[Sequence[Indexed]] = []
+        start = 0
+        for entry in fresh:
+            place = bisect_left(self.entries, _descending(entry), lo=start, key=_descending)
+            pieces += (self.entries[start:place], (entry,))
+            start = place
+        pieces.append(self.entries[start:])
+        counts = Counter(self.counts)
+        counts.update(entry.headline.publication for entry in fresh)
+        entries = tuple(itertools.chain.from_iterable(pieces))
+        return IndexedWindow(entries, counts, ranked_publications(counts), self.since)
+
+    def moved(self, since: datetime) -> IndexedWindow:
+        """The window from `since` on: the headlines published before it are dropped. A start
+        before this window's cannot bring back what it never held: this window then."""
+        if since <= self.since:
+            return self
+        cut = bisect_right(self.entries, -since.timestamp(), key=_age)
+        if cut == len(self.entries):
+            return IndexedWindow(self.entries, self.counts, self.publications, since)
+        counts = Counter(self.counts)
+        counts.subtract(entry.headline.publication for entry in self.entries[cut:])
+        counts = Counter({name: n for name, n in counts.items() if n > 0})
+        return IndexedWindow(self.entries[:cut], counts, ranked_publications(counts), since)
 
 
 def filter_headlines(
@@ -77,8 +163,7 @@ def filter_headlines(
 
 def publication_counts(headlines: Iterable[Headline]) -> list[tuple[str, int]]:
     """Each publication with its number of headlines, most first, then by name."""
-    counts = Counter(item.publication for item in headlines)
-    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0].casefold()))
+    return list(ranked_publications(Counter(item.publication for item in headlines)))
 
 
 def _published(item: Headline) -> datetime:

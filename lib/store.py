@@ -8,6 +8,8 @@ nor change another viewer's page. Per-feed state (validators for conditional GET
 of the last body parsed, the last outcome) lives beside the headlines, scoped the same way.
 The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) prunes nothing.
 The layout is made and upgraded by numbered migrations (lib/migrations.py) when a store opens.
+Each headline keeps the store version its save made, so a reader that holds what it read
+reads on from there (`headlines_after`) instead of reading the window again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ _TRACKING_NAMES = frozenset(
      "smid", "smtyp", "ito", "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname",
      "ns_fee", "ref", "ref_src", "rss", "taid", "wt.mc_id", "xtor", "ftag", "guccounter"}
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """Headlines read from the store, and where the next read goes on from."""
+
+    headlines: list[Headline]  # newest first: by publication, then by row id
+    ids: list[int]  # each headline's row id, which orders headlines published at one time
+    version: int  # the store's version they were read at: the next read's `after`
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +198,12 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     ]
 
 
+def _read_version(db: sqlite3.Connection) -> int:
+    """The store's version as `db` sees it (0 before anything was stored)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class Store:
     """A headline store in one SQLite file. Safe to use from several threads and processes.
 
@@ -285,7 +302,7 @@ class Store:
         oldest = _epoch(kept_since(now, real_now, window))
         seen = _epoch(now)
         rows = [
-            (
+            [
                 scope,
                 h.guid,
                 canonical_link(h.link),
@@ -298,7 +315,7 @@ class Store:
                 str(h.time_kind),
                 seen,
                 h.summary,
-            )
+            ]
             for h in headlines
             if _epoch(h.published) >= oldest
         ]
@@ -306,11 +323,18 @@ class Store:
             return 0
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
+            # The rows carry the version this save makes (under the write lock, so versions
+            # are given in commit order): a reader asks for what came after the version it
+            # read (`headlines_after`). Ids cannot say it: SQLite gives a new row the largest
+            # id plus one, so ids come again after a prune deletes the newest rows.
+            stored = _read_version(db) + 1
+            for row in rows:
+                row.append(stored)
             before = db.total_changes
             db.executemany(
                 "INSERT INTO headline (scope, guid, canon_link, source, title, link, "
-                "publication, label, published, time_kind, first_seen, summary) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "publication, label, published, time_kind, first_seen, summary, stored_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
             )
             added = db.total_changes - before
@@ -351,6 +375,32 @@ class Store:
         sql += " ORDER BY published DESC, id DESC"
         with self._connect() as db:
             return _headlines(db.execute(sql, params).fetchall())
+
+    def headlines_after(self, after: int | None, since: datetime) -> Arrivals:
+        """The topics file's headlines stored after the store's version `after` (all of
+        them when None) and published at or after `since`, newest first, with their row ids
+        and the version read, which is the `after` of the next call.
+
+        A reader that keeps what it read grows by this instead of reading the window again;
+        it drops what leaves the window (and so what pruning deletes) by time itself.
+        """
+        sql = (
+            f"SELECT id, {_HEADLINE_COLUMNS} FROM headline "
+            "WHERE scope = '' AND published >= ? AND stored_version <= ?"
+        )
+        with self._connect() as db:
+            # The version and the rows from one snapshot of the file. `stored_version <= ?`
+            # keeps it right where each statement reads a snapshot of its own (PostgreSQL's
+            # read committed): rows a save is still writing have versions past the one read.
+            db.execute("BEGIN")
+            version = _read_version(db)
+            params: list[object] = [_epoch(since), version]
+            if after is not None:
+                sql += " AND stored_version > ?"
+                params.append(after)
+            rows = db.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
+            db.execute("COMMIT")
+        return Arrivals(_headlines(row[1:] for row in rows), [row[0] for row in rows], version)
 
     def viewer_headlines(self, since: datetime, feeds: Collection[str]) -> list[Headline]:
         """The headlines of a viewer's own `feeds` published at or after `since`, newest

@@ -7,8 +7,11 @@ refresher loop's rounds fill the store (`refresh`, run before each page run).
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import monotonic, sleep
@@ -19,14 +22,14 @@ from streamlit.testing.v1 import AppTest
 
 from lib.config import load_settings
 from lib.errors import NewsError
-from lib.model import Headline
+from lib.model import Headline, Source, Topic
 from lib.refresher import Refresher
-from lib.store import Store
+from lib.store import WINDOW, Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
-from ui import server
+from ui import data, server
 from ui.freshness import ASKED, FIRST_TIME
 
 # The page script (streamlit_app.py is the server around it, see tests/test_server.py).
@@ -800,6 +803,208 @@ def test_own_feeds_share_the_topic_index_and_their_indexes_are_bounded(tmp_path:
         assert data.topic_index(db, topic, NOW) is shared
     gc.collect()
     assert oldest() is None
+
+
+WIRE = "https://wire.test/feed"  # topical: all of its headlines are the topic's
+DESK = "https://desk.test/feed"  # not topical: only those matching the query
+
+
+def grow_topic() -> Topic:
+    return Topic(
+        "t", "T", "x", "china AND russia", "UTC",
+        (Source("Wire", WIRE, topical=True), Source("Desk", DESK)),
+    )  # fmt: skip
+
+
+def news(title: str, at: datetime, source: str = WIRE, pub: str = "Pub") -> Headline:
+    return Headline(title, None, pub, None, at, source, f"{source}#{title}")
+
+
+def read_whole(db: str, topic: Topic, now: datetime) -> data.TopicIndex:
+    """The index as a first read of the store makes it."""
+    return data._read_index(db, topic, data.store(db).version(), now - WINDOW)
+
+
+def same_index(grown: data.TopicIndex, fresh: data.TopicIndex) -> None:
+    """The same entries in the same order (with their normalised text and row ids), the
+    same publication counts, at the same store version."""
+    assert [(e.headline.title, e.row) for e in grown.indexed] == [
+        (e.headline.title, e.row) for e in fresh.indexed
+    ]
+    assert grown.indexed == fresh.indexed
+    assert grown.publications == fresh.publications
+    assert grown.version == fresh.version
+
+
+def test_the_topic_index_grows_to_what_a_full_read_gives(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    topic, store = grow_topic(), data.store(db)
+    store.save(
+        [news(f"Wire {n}", NOW - timedelta(hours=n * 7 + 1), pub=f"P{n % 3}") for n in range(24)],
+        NOW,
+    )
+    store.save([news("China and Russia talk", NOW - timedelta(hours=5), DESK)], NOW)
+    first = data.topic_index(db, topic, NOW)
+    same_index(first, read_whole(db, topic, NOW))
+    assert len(first.indexed) == 25
+
+    def held_again(index: data.TopicIndex, before: data.TopicIndex) -> bool:
+        # A grown index holds the entries it had (the same objects): nothing read again.
+        return {id(e) for e in before.indexed if e.headline.published >= index.since} <= {
+            id(e) for e in index.indexed
+        }
+
+    # New headlines: newer ones, late ones (older than many held), two at one time, one
+    # off the topic, one before the window, and a viewer's feed's (another scope).
+    store.save([news("Newest", NOW - timedelta(minutes=1), pub="P9")], NOW)
+    at = NOW - timedelta(hours=30)
+    late = [news("Late A", at), news("Late B", at), news("Late C", NOW - timedelta(days=6))]
+    store.save([*late, news("Weather", NOW - timedelta(hours=2), DESK)], NOW)
+    store.save([news("Mine", NOW, "https://own.test/feed")], NOW, scope="https://own.test/feed")
+    second = data.topic_index(db, topic, NOW)
+    same_index(second, read_whole(db, topic, NOW))
+    assert held_again(second, first) and second is not first
+    titles = [e.headline.title for e in second.indexed]
+    assert titles[0] == "Newest" and "Weather" not in titles and "Mine" not in titles
+    assert titles.index("Late B") + 1 == titles.index("Late A")  # the later row first
+    assert data.topic_index(db, topic, NOW) is second  # nothing new: the same index
+
+    # The window moves on (no store change): what left it is dropped, nothing read again.
+    later = NOW + timedelta(hours=20)
+    moved = data.topic_index(db, topic, later)
+    same_index(moved, read_whole(db, topic, later))
+    assert held_again(moved, second) and len(moved.indexed) < len(second.indexed)
+    # Its stories are the ones made before, narrowed: not grouped again.
+    assert moved.grouping() is second.grouping()
+    narrowed = moved.grouping().narrow(moved.headlines)
+    assert sorted(id(h) for story in narrowed for h in story.headlines) == sorted(
+        id(h) for h in moved.headlines
+    )
+    # Pruned meanwhile (the refresher keeps the window by the same clock), and new headlines.
+    assert store.prune(later) > 0
+    store.save([news("After prune", later - timedelta(minutes=3))], later)
+    pruned = data.topic_index(db, topic, later)
+    same_index(pruned, read_whole(db, topic, later))
+    assert held_again(pruned, moved)
+
+    # Emptied completely (row ids start again at 1), then filled again.
+    empty = NOW + timedelta(days=30)
+    assert store.prune(empty) > 0 and store.count() == 0
+    assert data.topic_index(db, topic, empty).indexed == ()
+    store.save([news("Again", empty - timedelta(minutes=5), pub="Q")], empty)
+    store.save([news("China and Russia again", empty - timedelta(hours=1), DESK)], empty)
+    again = data.topic_index(db, topic, empty)
+    same_index(again, read_whole(db, topic, empty))
+    assert [e.headline.title for e in again.indexed] == ["Again", "China and Russia again"]
+    assert again.publications == (("Pub", 1), ("Q", 1))
+
+    # A clock set back: the window starts before what is held, so it is read whole.
+    back = empty - timedelta(days=1)
+    same_index(data.topic_index(db, topic, back), read_whole(db, topic, back))
+
+
+def test_a_viewers_own_feeds_follow_the_growing_topic_index(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    topic, store = grow_topic(), data.store(db)
+    mine = Source("Mine", "https://own.test/feed")
+    store.save([news("China and Russia wire", NOW - timedelta(hours=1))], NOW)
+    copy = Headline("China and Russia scoop", None, "Mine", None, NOW - timedelta(minutes=9),
+                    mine.url, "scoop")  # fmt: skip
+    store.save([copy, news("Russia weather", NOW, mine.url)], NOW, scope=mine.url)
+    first = data.page_index(db, topic, (mine,), NOW)
+    assert [e.headline.title for e in first.indexed] == [
+        "China and Russia scoop", "China and Russia wire",
+    ]  # fmt: skip
+    assert dict(first.publications) == {"Pub": 1, "Mine": 1}
+    # The topic's feed publishes the viewer's item (same guid): the topic's copy is shown, once.
+    store.save([replace(copy, source=WIRE, publication="Pub", title="Scoop, wire copy")], NOW)
+    store.save(
+        [news("China and Russia late", NOW - timedelta(days=2), mine.url, "Mine")],
+        NOW,
+        scope=mine.url,
+    )
+    second = data.page_index(db, topic, (mine,), NOW)
+    assert [e.headline.title for e in second.indexed] == [
+        "Scoop, wire copy", "China and Russia wire", "China and Russia late",
+    ]  # fmt: skip
+    assert dict(second.publications) == {"Pub": 2, "Mine": 1}
+    assert second.version == store.version()
+    assert "Scoop, wire copy" in [story.lead.title for story in second.grouping().stories]
+    # The window moves past the viewer's late item: it leaves their index too.
+    later = NOW + timedelta(days=5, hours=1)
+    third = data.page_index(db, topic, (mine,), later)
+    assert [e.headline.title for e in third.indexed] == [
+        "Scoop, wire copy",
+        "China and Russia wire",
+    ]
+
+
+def test_readers_never_see_a_half_grown_index(tmp_path: Path) -> None:
+    """Sessions read the index while another grows it: each index they get holds whole
+    saves only, with counts that match its entries."""
+    import threading
+
+    from lib.selection import publication_counts
+
+    db = str(tmp_path / "news.db")
+    topic, store = grow_topic(), data.store(db)
+    batches, size = 40, 25
+    store.save([news("Start", NOW - timedelta(days=1))], NOW)
+    seen: list[data.TopicIndex] = []
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                seen.append(data.topic_index(db, topic, NOW))
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for batch in range(batches):
+        minutes = [(n * 37 + batch) % 900 for n in range(size)]  # late ones among new ones
+        items = [
+            news(f"B{batch} {n}", NOW - timedelta(minutes=m), pub=f"P{n % 4}")
+            for n, m in enumerate(minutes)
+        ]
+        store.save(items, NOW)
+    seen.append(data.topic_index(db, topic, NOW))
+    done.set()
+    for reader in readers:
+        reader.join(timeout=60)
+    assert not errors
+    assert len(seen[-1].indexed) == 1 + batches * size
+    for index in {id(i): i for i in seen}.values():
+        headlines = [e.headline for e in index.indexed]
+        assert index.publications == tuple(publication_counts(headlines))
+        assert all(a.published >= b.published for a, b in itertools.pairwise(headlines))
+        # The saves held, all of each: "Start" and batches 0..k-1 complete.
+        per_batch = Counter(h.title.split()[0] for h in headlines if h.title != "Start")
+        assert set(per_batch.values()) <= {size}
+        assert sorted(per_batch) == sorted(f"B{n}" for n in range(len(per_batch)))
+
+
+def test_a_page_run_after_the_store_changes_shows_the_new_headline(
+    env: Path, feed_server: FeedServer, monkeypatch
+) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert "Xi and Putin meet" in page_html(at)
+    aggregator = feed_server.url("/agg.xml")
+    arrived = Headline("Border crossing reopens", None, "TASS", None,
+                       NOW - timedelta(minutes=2), aggregator, "urn:new")  # fmt: skip
+    assert Store(env / "news.db").save([arrived], NOW) == 1  # another process's refresh
+    at.run()
+    assert not at.exception
+    assert bucket_titles(at)["In the last half-hour"] == [
+        "Border crossing reopens",
+        "Xi and Putin meet",
+    ]
+    assert "TASS (1)" in at.multiselect(key="pubs").options
 
 
 def test_a_viewer_feed_cannot_hide_a_topic_headline(env, feed_server, monkeypatch) -> None:

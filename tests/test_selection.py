@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,8 @@ from lib.buckets import Bucket
 from lib.model import Headline, Source, Topic
 from lib.query import parse_query
 from lib.selection import (
+    Indexed,
+    IndexedWindow,
     filter_headlines,
     first_page,
     group_by_bucket,
@@ -107,3 +111,79 @@ def test_first_page_cuts_across_buckets() -> None:
     # Every heading up to the last one with headlines; none after it.
     assert [b for b, _ in everything] == list(Bucket)[:-1]
     assert first_page(group_by_bucket([], NOW, LONDON), 50) == ([], 0)
+
+
+# --- a window that grows and moves --------------------------------------------------------
+
+
+def read_whole(rows: list[tuple[Headline, int]], since: datetime) -> IndexedWindow:
+    """The window as a full read of the store makes it: newest first, the later row first."""
+    kept = sorted(
+        (pair for pair in rows if pair[0].published >= since),
+        key=lambda pair: (pair[0].published, pair[1]),
+        reverse=True,
+    )
+    return IndexedWindow.of(index_headlines([h for h, _ in kept], [r for _, r in kept]), since)
+
+
+def same(grown: IndexedWindow, fresh: IndexedWindow) -> None:
+    assert [(e.headline.title, e.row) for e in grown.entries] == [
+        (e.headline.title, e.row) for e in fresh.entries
+    ]
+    assert grown.entries == fresh.entries and grown.since == fresh.since
+    assert dict(grown.counts) == dict(fresh.counts)
+    assert (
+        grown.publications
+        == fresh.publications
+        == tuple(publication_counts(e.headline for e in fresh.entries))
+    )
+
+
+def test_a_window_grown_and_moved_equals_one_read_whole() -> None:
+    rng = random.Random(5)
+    pubs = ["Reuters", "AP", "BBC", "ap"]
+    stored: list[tuple[Headline, int]] = []
+    row = 0
+
+    def arrive(count: int, newest: float, oldest: float) -> list[tuple[Headline, int]]:
+        nonlocal row
+        batch = []
+        for _ in range(count):
+            row += 1
+            # Whole minutes: many headlines share a time, as feeds give them.
+            hours = round(rng.uniform(newest, oldest) * 60) / 60
+            batch.append((make(f"h{row}", pub=rng.choice(pubs), hours=hours), row))
+        stored.extend(batch)
+        return batch
+
+    since = NOW - timedelta(days=7)
+    arrive(300, 0, 24 * 7)
+    window = read_whole(stored, since)
+    same(window, read_whole(stored, since))
+    for step in range(12):
+        # New headlines, some older than many held (feeds report late), some older than
+        # the window start (left out); then the window start moves on.
+        batch = arrive(rng.randint(0, 40), -step, 24 * 7.5)
+        new = index_headlines([h for h, _ in batch], [r for _, r in batch])
+        before = window
+        window = window.grown(new)
+        same(window, read_whole(stored, since))
+        assert before.entries == read_whole(stored[: len(stored) - len(batch)], since).entries
+        since += timedelta(hours=rng.choice([0, 1, 7]), minutes=rng.randint(0, 59))
+        window = window.moved(since)
+        same(window, read_whole(stored, since))
+    # Moved past everything, then grown again from nothing.
+    since = NOW + timedelta(days=30)
+    window = window.moved(since)
+    assert window.entries == () and window.publications == () and dict(window.counts) == {}
+    late = [(replace(make("again", pub="AP"), published=since), row + 1)]
+    stored.extend(late)
+    window = window.grown(index_headlines([h for h, _ in late], [r for _, r in late]))
+    same(window, read_whole(stored, since))
+
+
+def test_a_window_start_before_the_held_one_changes_nothing() -> None:
+    window = IndexedWindow.of(index_headlines([make("a", hours=2)], [1]), NOW - timedelta(hours=3))
+    assert window.moved(NOW - timedelta(days=1)) is window
+    assert window.grown([]) is window
+    assert window.grown([Indexed(make("old", hours=4), "old", 2)]) is window

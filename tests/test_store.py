@@ -13,7 +13,7 @@ import pytest
 
 from lib.errors import StoreError
 from lib.model import Headline, TimeKind
-from lib.store import FeedFailure, FeedSuccess, Store, canonical_link
+from lib.store import Arrivals, FeedFailure, FeedSuccess, Store, canonical_link
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
@@ -114,6 +114,54 @@ def test_the_kept_reader_does_not_hold_the_wal(tmp_path: Path) -> None:
         db.close()
     assert busy == 0
     assert (tmp_path / "news.db-wal").stat().st_size == 0
+
+
+# --- reading on from a version ------------------------------------------------------------
+
+
+def test_headlines_after_reads_what_was_stored_since_a_version(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    since = NOW - timedelta(days=7)
+    assert store.headlines_after(None, since) == Arrivals([], [], 0)
+    store.save([make("a", None, 1, "A"), make("b", None, 2, "B")], NOW)
+    first = store.headlines_after(None, since)
+    assert [h.title for h in first.headlines] == ["A", "B"]
+    assert first.headlines == store.headlines(since) and first.version == store.version()
+    # A late item (older than those read), a viewer's item and one before `since` arrive.
+    store.save([make("late", None, 5, "Late")], NOW)
+    store.save([viewer_copy("v", None)], NOW, scope=VIEWER_FEED)
+    store.save([make("edge", None, 24 * 6.5, "Edge")], NOW)
+    after = store.headlines_after(first.version, NOW - timedelta(days=6))
+    assert [h.title for h in after.headlines] == ["Late"]
+    assert after.version == store.version() == first.version + 3
+    assert after.ids[0] > max(first.ids)
+    assert store.headlines_after(after.version, since) == Arrivals([], [], after.version)
+    # Equal times: the later row first, as `headlines` orders them.
+    store.save([make("t1", None, 0.5, "T1"), make("t2", None, 0.5, "T2")], NOW)
+    tied = store.headlines_after(after.version, since)
+    assert [h.title for h in tied.headlines] == ["T2", "T1"] and tied.ids[0] > tied.ids[1]
+
+
+def test_headlines_after_finds_rows_stored_under_ids_given_again(tmp_path: Path) -> None:
+    """SQLite gives a new row the largest id plus one: after a prune deletes the newest
+    rows, or the whole store, ids come again. A reader asking by id would miss them."""
+    store = Store(tmp_path / "news.db")
+    store.save([make("a", None, 1, "A")], NOW)
+    store.save([make("near the edge", None, 24 * 7 - 1, "Edge")], NOW)  # the largest id
+    read = store.headlines_after(None, NOW - timedelta(days=7))
+    edge_id = read.ids[read.headlines.index(next(h for h in read.headlines if h.title == "Edge"))]
+    later = NOW + timedelta(hours=2)
+    assert store.prune(later) == 1
+    store.save([make("new", None, 0, "New")], later)
+    after = store.headlines_after(read.version, later - timedelta(days=7))
+    assert [h.title for h in after.headlines] == ["New"]
+    assert after.ids == [edge_id]  # the id the pruned row had
+    # Emptied and filled again: ids start again at 1.
+    empty = later + timedelta(days=30)
+    assert store.prune(empty) == 2 and store.count() == 0
+    store.save([replace(make("again", None, 0, "Again"), published=empty)], empty)
+    again = store.headlines_after(after.version, empty - timedelta(days=7))
+    assert ([h.title for h in again.headlines], again.ids) == (["Again"], [1])
 
 
 def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
@@ -365,10 +413,15 @@ def test_an_old_store_upgrades_in_place_and_keeps_everything(tmp_path: Path) -> 
     assert store.save([viewer_copy("g0", "https://x.test/0")], NOW, scope=VIEWER_FEED) == 1
     assert store.save([make("g0", None), make("new", "https://x.test/1?utm_source=a")], NOW) == 0
     assert store.count() == 301 and len(store.headlines(since)) == 300
+    # Its headlines are read whole first; what it stores next is read on from its version.
+    assert len(store.headlines_after(None, since).headlines) == 300
+    assert store.headlines_after(41, since).headlines == []
+    store.save([make("next", None)], NOW)
+    assert [h.guid for h in store.headlines_after(41, since).headlines] == ["next"]
     store.record_feeds([FeedFailure("https://example.com/feed", "x", 500, 1.0)], NOW)
     assert store.feed_states(["https://example.com/feed"])["https://example.com/feed"].failures == 1
     # Opening it again (another process, a restart) finds it current and changes nothing.
-    assert Store(path).count() == 301
+    assert Store(path).count() == 302
 
 
 def test_an_upgrade_is_one_transaction(tmp_path: Path, statements: list[tuple[int, str]]) -> None:

@@ -3,11 +3,12 @@
 The topics' feeds are fetched by the refresher loop (lib/refresher.py), never here.
 Caching rules: the fetch of a viewer's own feeds is `st.cache_data` with the configured TTL
 (shared by every viewer); the big per-topic headline index is kept once per topic and store
-(an `st.cache_resource` holder) and replaced when the store's version moves on, so a rerun never
-re-reads SQLite, re-normalises text or regroups stories, never pickles thousands of
-headlines on each access, and old versions do not pile up. A viewer's own feeds get a small
-index of their own, merged with the topic's for each run (`page_index`): the topic's
-headlines are never copied per viewer.
+(an `st.cache_resource` holder) and grows by what was stored since the store version it read
+(dropping what leaves the window as time goes on), so a run never re-reads the window,
+re-normalises text it has seen or regroups stories when nothing changed, never pickles
+thousands of headlines on each access, and old indexes do not pile up. A viewer's own
+feeds get a small index of their own, merged with the topic's for each run (`page_index`):
+the topic's headlines are never copied per viewer.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import heapq
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -27,7 +30,13 @@ from lib.errors import StoreError
 from lib.fetch import FetchLimits, FetchResult
 from lib.model import Headline, Source, Topic
 from lib.refresh import RefreshReport, refresh_sources
-from lib.selection import Indexed, index_headlines, publication_counts, topic_headlines
+from lib.selection import (
+    Indexed,
+    IndexedWindow,
+    index_headlines,
+    ranked_publications,
+    topic_filter,
+)
 from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import WINDOW, Store
 from lib.stories import Grouping
@@ -202,9 +211,32 @@ def snapshot_topic(topic: Topic, shot: Snapshot) -> Topic:
 # --- headlines ---------------------------------------------------------------------------------
 
 
+def _group(entries: Sequence[Indexed]) -> Grouping:
+    return Grouping.of(tuple(entry.headline for entry in entries))
+
+
+class _Stories:
+    """A story grouping made on first use (viewers arriving meanwhile wait for the one
+    grouping), shared by the index it was made for and the ones cut from it as the window
+    moves: a grouping of more headlines narrows to fewer (`Grouping.narrow`) unchanged."""
+
+    def __init__(self, make: Callable[[], Grouping]) -> None:
+        self._make: Callable[[], Grouping] | None = make
+        self._grouping: Grouping | None = None
+        self._lock = threading.Lock()
+
+    def grouping(self) -> Grouping:
+        with self._lock:
+            if self._grouping is None:
+                assert self._make is not None
+                self._grouping, self._make = self._make(), None  # what it read is let go
+            return self._grouping
+
+
 class TopicIndex:
     """A topic's headlines in the window, normalised once for filtering, and grouped into
-    stories on first use (the grouping lives and dies with the index it groups)."""
+    stories on first use. Never changed once made: a store change or a window move gives
+    a new index, so a page run reads one consistent index however the store moves on."""
 
     def __init__(
         self,
@@ -212,13 +244,30 @@ class TopicIndex:
         publications: tuple[tuple[str, int], ...],
         version: int,
         since: datetime,
+        *,
+        window: IndexedWindow | None = None,
+        stories: _Stories | None = None,
     ) -> None:
         self.indexed = indexed
         self.publications = publications
         self.version = version  # the store's version it was read at
-        self.since = since  # the start of the window it holds
-        self._grouping: Grouping | None = None
-        self._grouping_lock = threading.Lock()
+        # The start of the window it holds: nothing before it is held. An index that
+        # nothing has left yet serves later starts too, so this may be earlier.
+        self.since = since
+        self.window = window  # what grows (None for an index made otherwise)
+        self._stories = stories or _Stories(partial(_group, indexed))
+
+    @classmethod
+    def of(cls, window: IndexedWindow, version: int, stories: _Stories | None = None) -> TopicIndex:
+        """The index holding `window`, read at the store's `version`."""
+        return cls(
+            window.entries,
+            window.publications,
+            version,
+            window.since,
+            window=window,
+            stories=stories,
+        )
 
     @property
     def headlines(self) -> tuple[Headline, ...]:
@@ -228,30 +277,77 @@ class TopicIndex:
     def grouping(self) -> Grouping:
         """The headlines grouped into stories, made once; a filter narrows it
         (`Grouping.narrow`) instead of grouping again."""
-        with self._grouping_lock:  # viewers arriving meanwhile wait for the one grouping
-            if self._grouping is None:
-                self._grouping = Grouping.of(self.headlines)
-            return self._grouping
+        return self._stories.grouping()
 
 
-def _build_index(
+def _entries(
+    headlines: Sequence[Headline], rows: Sequence[int] | None, topic: Topic
+) -> tuple[Indexed, ...]:
+    """The headlines that belong to the topic, normalised once (the query runs on these only);
+    `rows` are their store row ids, when read with them."""
+    belongs = topic_filter(topic)
+    numbered = ((h, 0) for h in headlines) if rows is None else zip(headlines, rows, strict=True)
+    kept = [(item, row) for item, row in numbered if belongs(item)]
+    return index_headlines(
+        # The topic's query has read the summaries; the page never shows them, and exports
+        # read them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
+        (replace(item, summary="") if item.summary else item for item, _ in kept),
+        (row for _, row in kept),
+    )
+
+
+def _read_index(
     db_path: str, topic: Topic, version: int, since: datetime, own: bool = False
 ) -> TopicIndex:
-    # `own`: the topic holds a viewer's own feeds, read from their own scope in the store.
+    """The index read whole from the store. `own`: the topic holds a viewer's own feeds,
+    read from their own scope (small: read again whenever the store changes, since a topic
+    headline that arrives takes the place of a viewer's copy of it)."""
     found = store(db_path)
-    rows = found.viewer_headlines(since, [s.url for s in topic.sources]) if own else None
-    kept = topic_headlines(found.headlines(since) if rows is None else rows, topic)
-    # The topic's query has read the summaries; the page never shows them, and exports read
-    # them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
-    kept = [replace(item, summary="") if item.summary else item for item in kept]
-    return TopicIndex(index_headlines(kept), tuple(publication_counts(kept)), version, since)
+    if own:
+        rows = found.viewer_headlines(since, [s.url for s in topic.sources])
+        return TopicIndex.of(IndexedWindow.of(_entries(rows, None, topic), since), version)
+    arrivals = found.headlines_after(None, since)
+    window = IndexedWindow.of(_entries(arrivals.headlines, arrivals.ids, topic), since)
+    return TopicIndex.of(window, arrivals.version)
+
+
+def _assigned(before: TopicIndex, window: IndexedWindow, added: Sequence[Indexed]) -> _Stories:
+    """The stories of `before` grown into `window` by `added`. For now its headlines are
+    grouped again on first use; assigning only `added` into `before`'s grouping (and
+    dropping what left the window) is the one call to make here once stories are assigned
+    incrementally."""
+    del before, added
+    return _Stories(partial(_group, window.entries))
+
+
+def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> TopicIndex:
+    """`index` with the topic's headlines stored since it was read, from `since` on."""
+    assert index.window is not None
+    arrivals = store(db_path).headlines_after(index.version, since)
+    if arrivals.version < index.version:  # another file at this path now: read it whole
+        return _read_index(db_path, topic, arrivals.version, since)
+    added = _entries(arrivals.headlines, arrivals.ids, topic)
+    window = index.window.moved(since).grown(added)
+    if not added:  # another scope's headlines, or off the topic: same stories
+        return _moved(index, since, arrivals.version)
+    return TopicIndex.of(window, arrivals.version, _assigned(index, window, added))
+
+
+def _moved(index: TopicIndex, since: datetime, version: int | None = None) -> TopicIndex:
+    """`index` from `since` on (the same index while nothing left it, unless `version` is
+    new). It keeps its stories: they narrow to what is left."""
+    assert index.window is not None
+    window = index.window.moved(since)
+    if window.entries is index.window.entries and version in (None, index.version):
+        return index
+    return TopicIndex.of(window, index.version if version is None else version, index._stories)
 
 
 class _Latest:
-    """The newest index of one topic in one store. A new store version (every refresh that
-    stores something) or a new window start (hourly) replaces it, so older indexes are
-    freed instead of piling up in a cache keyed by version (at 100,000 headlines each
-    holds about 150 MB)."""
+    """The newest index of one topic in one store. It grows by what a store change (every
+    refresh that stores something) brought and drops what leaves the window as time goes
+    on, instead of reading the window again; each change makes a new index and replaces
+    the held one, so older indexes are freed instead of piling up."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -260,10 +356,20 @@ class _Latest:
     def get(
         self, db_path: str, topic: Topic, version: int, since: datetime, own: bool = False
     ) -> TopicIndex:
-        with self._lock:  # viewers arriving during a build wait for it rather than repeat it
+        # Viewers arriving while it grows wait for it rather than grow it again; a page run
+        # that has an index keeps reading it, whatever replaces it here meanwhile.
+        with self._lock:
             index = self._index
-            if index is None or (index.version, index.since) != (version, since):
-                index = self._index = _build_index(db_path, topic, version, since, own)
+            if index is None or index.window is None or since < index.since:
+                # A window start moved back (a clock set back) needs what was never held.
+                index = _read_index(db_path, topic, version, since, own)
+            elif own and version != index.version:
+                index = _read_index(db_path, topic, version, since, own)
+            elif version > index.version:
+                index = _grown(index, db_path, topic, since)
+            elif since > index.since:
+                index = _moved(index, since)
+            self._index = index
             return index
 
     @property
@@ -287,18 +393,29 @@ def _latest_own_index(db_path: str, feeds: Topic) -> _Latest:
     return _Latest()
 
 
-def _window_start(now: datetime) -> datetime:
-    return (now - WINDOW).replace(minute=0, second=0, microsecond=0)  # changes hourly
-
-
 def topic_index(db_path: str, topic: Topic, now: datetime) -> TopicIndex:
     """The topic's headlines in the 7-day window before `now`.
 
     Raises StoreError when the store cannot be read; `last_index` then gives what this
     process read before, if anything.
     """
-    since = _window_start(now)
+    since = now - WINDOW
     return _latest_index(db_path, topic).get(db_path, topic, store(db_path).version(), since)
+
+
+def _merged_grouping(shared: TopicIndex, own: TopicIndex) -> Grouping:
+    """Both indexes' groupings as one (each made once, in its own index): a story of the
+    topic and one of the viewer's feeds stay apart even when they are the same."""
+    first, second = shared.grouping(), own.grouping()
+    stories = tuple(
+        heapq.merge(first.stories, second.stories, key=lambda s: s.newest, reverse=True)
+    )
+    places = {
+        id(item): (number, position)
+        for number, story in enumerate(stories)
+        for position, item in enumerate(story.headlines)
+    }
+    return Grouping(stories, places)
 
 
 class _MergedIndex(TopicIndex):
@@ -311,28 +428,14 @@ class _MergedIndex(TopicIndex):
                 shared.indexed, own.indexed, key=lambda e: e.headline.published, reverse=True
             )
         )
-        publications = tuple(publication_counts(entry.headline for entry in indexed))
+        counts = Counter(dict(shared.publications))
+        counts.update(dict(own.publications))
+        publications = ranked_publications(counts)
         # The older version of the two: a store that moved on since either was read reruns.
         version = min(shared.version, own.version)
-        super().__init__(indexed, publications, version, shared.since)
+        stories = _Stories(partial(_merged_grouping, shared, own))
+        super().__init__(indexed, publications, version, shared.since, stories=stories)
         self._parts = (shared, own)
-
-    def grouping(self) -> Grouping:
-        """Both indexes' groupings as one (each made once, in its own index): a story of
-        the topic and one of the viewer's feeds stay apart even when they are the same."""
-        with self._grouping_lock:
-            if self._grouping is None:
-                first, second = (part.grouping() for part in self._parts)
-                stories = tuple(
-                    heapq.merge(first.stories, second.stories, key=lambda s: s.newest, reverse=True)
-                )
-                places = {
-                    id(item): (number, position)
-                    for number, story in enumerate(stories)
-                    for position, item in enumerate(story.headlines)
-                }
-                self._grouping = Grouping(stories, places)
-            return self._grouping
 
 
 def page_index(
@@ -349,7 +452,7 @@ def page_index(
         return shared
     feeds = replace(topic, sources=tuple(own_feeds))
     own = _latest_own_index(db_path, feeds).get(
-        db_path, feeds, store(db_path).version(), shared.since, own=True
+        db_path, feeds, store(db_path).version(), now - WINDOW, own=True
     )
     return _MergedIndex(shared, own)
 
