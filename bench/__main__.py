@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             f"the crowd: first pages {_ms(sorted(crowd.first_runs))}; {len(crowd.keyword_runs)} "
             f"keywords answered ({crowd.rate:.1f}/s), median {crowd.median() * 1000:.0f} ms, "
             f"{len(crowd.errors)} errors; its own CPU {crowd.cpu_seconds:.1f} s "
-            f"in {crowd.wall_seconds:.0f} s"
+            f"in {crowd.wall_seconds:.0f} s; the server's CPU meanwhile {load.loaded_cpu:.1f} s, "
+            f"{load.cpu_ms_per_run():.0f} ms a script run"
         )
     seconds = time.monotonic() - started
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from bench.apps import rss_mb
+from bench.apps import cpu_seconds, rss_mb
 from bench.browser import (
     KEYWORDS,
     app_on_store,
@@ -63,12 +63,20 @@ class LoadFigures:
     loaded_typed: list[float] = field(default_factory=list)
     idle_rss_mb: float = 0.0
     loaded_rss_mb: float = 0.0  # the most seen while the crowd ran
+    loaded_cpu: float = 0.0  # the server's CPU seconds while the crowd ran
+    probe_runs: int = 0  # script runs the probe asked for meanwhile
     crowd: LoadStats = field(default_factory=LoadStats)
 
     @staticmethod
     def median(values: Sequence[float]) -> float:
         """The median of the repetitions."""
         return statistics.median(values)
+
+    def cpu_ms_per_run(self) -> float:
+        """The server's CPU time under load over the script runs it answered meanwhile
+        (the crowd's first pages and keywords, the probe's opens and keywords), in ms."""
+        runs = len(self.crowd.first_runs) + len(self.crowd.keyword_runs) + self.probe_runs
+        return self.loaded_cpu * 1000 / runs if runs else 0.0
 
 
 def run_load(sizes: LoadSizes, now: datetime, log: Callable[[str], None]) -> LoadFigures:
@@ -117,7 +125,7 @@ def _measure(
             cookie=f"{COOKIE}=1",
             timezone=TIMEZONE,
         )
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds(app)
         with _peak_rss(app) as peak, SessionLoad(plan) as crowd:
             log(
                 f"load: {sizes.sessions} sessions drew their first page in "
@@ -129,6 +137,8 @@ def _measure(
                 context, app, probe, loaded_words, idle_words[-1],
                 figures.loaded_opened, figures.loaded_typed,
             )  # fmt: skip
+        figures.loaded_cpu = cpu_seconds(app) - cpu
+        figures.probe_runs = 2 * sizes.repeats
         figures.loaded_rss_mb = peak[0]
         figures.crowd = crowd.stats
         probe.close()
@@ -139,7 +149,8 @@ def _measure(
         f"load: under load: page open {_ms(figures.loaded_opened)} ms; keyword "
         f"{_ms(figures.loaded_typed)} ms; memory {figures.loaded_rss_mb:.0f} MB (peak); "
         f"crowd: {len(stats.keyword_runs)} keywords at {stats.rate:.1f}/s, median "
-        f"{stats.median() * 1000:.0f} ms, {len(stats.errors)} errors"
+        f"{stats.median() * 1000:.0f} ms, {len(stats.errors)} errors; server CPU "
+        f"{figures.loaded_cpu:.1f} s, {figures.cpu_ms_per_run():.0f} ms a run"
     )
     for error in stats.errors[:5]:
         log(f"load: {error}")
