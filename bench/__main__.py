@@ -1,20 +1,33 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
+`--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
+every 5 s each by default).
 Progress goes to standard error; the table to standard output.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.browser import BrowserSizes, run_browser
+from bench.load import LoadSizes, run_load
 from bench.refresh import RefreshSizes, run_refresh
-from bench.report import Row, browser_rows, markdown_block, refresh_rows, table, write_benchmarks
+from bench.report import (
+    Row,
+    browser_rows,
+    load_rows,
+    markdown_block,
+    refresh_rows,
+    table,
+    write_benchmarks,
+)
 from tests.browser import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
@@ -23,10 +36,14 @@ NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 FULL = (
     RefreshSizes(sources=40, items=(50, 200), delays=(0.2, 0.8), repeats=3, slow_candidates=3),
     BrowserSizes(main=10_000, growth=(1_000, 10_000, 100_000), repeats=12),
+    # A demo audience: 50 people, each typing a keyword every 5 s on average (2.5-7.5 s:
+    # typing a word, Enter, a glance at the list), so 10 keywords a second reach the server.
+    LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
     BrowserSizes(main=300, growth=(100, 300, 1_000), repeats=1),
+    LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
 )
 
 
@@ -39,13 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
-        "--only", choices=("refresh", "browser"), help="run one part (writes nothing)"
+        "--only", choices=("refresh", "browser", "load"), help="run one part (writes nothing)"
+    )
+    parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
+    parser.add_argument(
+        "--interval", type=float, help="mean seconds between one crowd session's keywords"
     )
     parser.add_argument(
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes = QUICK if args.quick else FULL
+    refresh_sizes, browser_sizes, load_sizes = QUICK if args.quick else FULL
+    load_sizes = replace(
+        load_sizes,
+        sessions=args.sessions or load_sizes.sessions,
+        interval=args.interval or load_sizes.interval,
+    )
 
     started_at, started = datetime.now(UTC), time.monotonic()
     rows: list[Row] = []
@@ -71,6 +97,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"keyword {_ms(f.typed)}, trivial {_ms(f.trivial_typed)}{opened}; "
                 f"memory {f.rss_mb:.0f} MB, trivial {f.trivial_rss_mb:.0f} MB"
             )
+    if args.only in (None, "load"):
+        load = run_load(load_sizes, NOW, _log)
+        rows += load_rows(load)
+        crowd = load.crowd
+        details.append(
+            f"load, {load_sizes.headlines:,} headlines, {load_sizes.sessions} sessions each "
+            f"typing a keyword every {load_sizes.interval:g} s on average: idle page open "
+            f"{_ms(load.idle_opened)}, keyword {_ms(load.idle_typed)}, memory "
+            f"{load.idle_rss_mb:.0f} MB; under load page open {_ms(load.loaded_opened)}, "
+            f"keyword {_ms(load.loaded_typed)}, memory {load.loaded_rss_mb:.0f} MB (peak); "
+            f"the crowd: first pages median {_median_ms(crowd.first_runs)}, slowest "
+            f"{max(crowd.first_runs, default=0) * 1000:.0f}; {len(crowd.keyword_runs)} "
+            f"keywords answered ({crowd.rate:.1f}/s), median {crowd.median() * 1000:.0f} ms, "
+            f"{len(crowd.errors)} errors; its own CPU {crowd.cpu_seconds:.1f} s "
+            f"in {crowd.wall_seconds:.0f} s; the server's CPU meanwhile {load.loaded_cpu:.1f} s, "
+            f"{load.cpu_ms_per_run():.0f} ms a script run"
+        )
     seconds = time.monotonic() - started
 
     print(table(rows))
@@ -83,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _list(values: tuple[float, ...]) -> str:
     return ", ".join(f"{v:.3f}" for v in values)
+
+
+def _median_ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.0f}" if values else "none"
 
 
 def _ms(values: list[float]) -> str:

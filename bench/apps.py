@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.browser import ROOT, Server
@@ -13,6 +14,18 @@ TRIVIAL_APP = Path(__file__).resolve().parent / "trivial_app.py"
 def rss_mb(server: Server) -> float:
     """Resident memory (VmRSS) of a server and its child processes, in MB (10^6 bytes)."""
     return sum(_rss_kib(pid) for pid in _tree(server.pid)) * 1024 / 1e6
+
+
+def cpu_seconds(server: Server) -> float:
+    """CPU time (user + system) a server and its child processes have used so far, in s."""
+    ticks = 0
+    for pid in _tree(server.pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(root: int) -> list[int]:

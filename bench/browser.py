@@ -30,11 +30,13 @@ from lib.model import Headline
 from lib.store import Store
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
 from tests.feedserver import FeedServer
+from ui.consent import COOKIE
 
 # Each typed keyword is new to the server (no cache hit); the first one is a warm-up.
 KEYWORDS = (
     "pipeline", "summit", "sanctions", "yuan", "arctic", "oil", "navies", "bomber",
     "envoy", "trade", "grain", "tariffs", "floods", "election", "wildfires", "earthquake",
+    "copper", "shipping", "lunar", "bridge", "drills", "patrol", "roubles", "tankers",
 )  # fmt: skip
 PUBLICATION = "Bench Desk"
 TIMEOUT_MS = 180_000
@@ -137,7 +139,7 @@ def _wait(page: Page, want: str, unwanted: str | None) -> None:
     page.wait_for_function(_READY, arg=[want, unwanted], polling="raf", timeout=TIMEOUT_MS)
 
 
-def _open(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
+def open_page(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
     """Seconds from navigation until `want` is shown and the app is idle; and the page."""
     page = context.new_page()
     started = time.perf_counter()
@@ -146,7 +148,7 @@ def _open(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
     return time.perf_counter() - started, page
 
 
-def _type(page: Page, text: str, want: str, unwanted: str | None) -> float:
+def type_keyword(page: Page, text: str, want: str, unwanted: str | None) -> float:
     """Seconds from Enter in the keyword box until `want` is shown and the app is idle."""
     box = page.locator('input[aria-label="Keyword"]')
     box.fill(text)
@@ -157,7 +159,7 @@ def _type(page: Page, text: str, want: str, unwanted: str | None) -> float:
 
 
 @contextmanager
-def _chromium() -> Iterator[Browser]:
+def chromium() -> Iterator[Browser]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -166,49 +168,83 @@ def _chromium() -> Iterator[Browser]:
             browser.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """The one topical feed every app of the benchmark reads, and its validators."""
+
+    url: str
+    etag: str
+    modified: str
+    topics: Path  # a topics file naming it
+
+
+def serve_wire(feeds: FeedServer, now: datetime, folder: Path) -> Wire:
+    """Route the benchmark's feed on `feeds` (it answers 304 to the stored validators)."""
+    modified = format_datetime(now - timedelta(minutes=5), usegmt=True)
+    etag = '"bench-app-1"'
+    feeds.route(
+        "/wire.xml",
+        rss(
+            "Bench wire",
+            stories(20, now, random.Random(99), "wire", timedelta(hours=6)),
+            aggregator=True,
+        ),
+        etag=etag,
+        last_modified=modified,
+    )
+    wire = Wire(feeds.url("/wire.xml"), etag, modified, folder / "topics.toml")
+    _topics_file(wire.topics, wire.url)
+    return wire
+
+
+@contextmanager
+def app_on_store(
+    wire: Wire, folder: Path, size: int, now: datetime, log: Callable[[str], None]
+) -> Iterator[Server]:
+    """The real app on a store of `size` headlines of `wire`, with the clock fixed."""
+    db = folder / f"news-{size}.db"
+    started = time.perf_counter()
+    fill_store(db, size, now, wire.url, wire.etag, wire.modified)
+    log(f"{size} headlines stored in {time.perf_counter() - started:.1f} s")
+    env = {
+        "NEWS_TOPICS": str(wire.topics),
+        "NEWS_DB": str(db),
+        "NEWS_CLOCK": now.isoformat(),
+        "NEWS_CACHE_TTL": "3600",
+    }
+    with streamlit_server(APP, env, folder / f"app-{size}.log") as app:
+        yield app
+
+
+def new_context(browser: Browser, app: Server | None = None) -> BrowserContext:
+    """A browser context of the benchmark's size; with the consent cookie set for `app`."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    if app is not None:
+        context.add_cookies([{"name": COOKIE, "value": "1", "url": app.url}])
+    return context
+
+
 def run_browser(sizes: BrowserSizes, now: datetime, log: Callable[[str], None]) -> BrowserFigures:
     """Start the servers and the browser; measure every size."""
     if sizes.repeats + 1 > len(KEYWORDS):
         raise ValueError(f"at most {len(KEYWORDS) - 1} repetitions (one keyword each)")
     results: dict[int, SizeFigures] = {}
-    modified = format_datetime(now - timedelta(minutes=5), usegmt=True)
-    etag = '"bench-app-1"'
     with (
         FeedServer() as feeds,
         tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp,
-        _chromium() as browser,
+        chromium() as browser,
     ):
         folder = Path(tmp)
-        feeds.route(
-            "/wire.xml",
-            rss(
-                "Bench wire",
-                stories(20, now, random.Random(99), "wire", timedelta(hours=6)),
-                aggregator=True,
-            ),
-            etag=etag,
-            last_modified=modified,
-        )
-        feed_url = feeds.url("/wire.xml")
-        topics = folder / "topics.toml"
-        _topics_file(topics, feed_url)
+        wire = serve_wire(feeds, now, folder)
         # The floor runs with Streamlit's defaults: no project config (its cwd has none).
         floor = folder / "trivial"
         floor.mkdir()
         with streamlit_server(TRIVIAL_APP, {}, folder / "trivial.log", cwd=floor) as trivial:
-            trivial_context = browser.new_context(viewport={"width": 1280, "height": 1000})
+            trivial_context = new_context(browser)
             for size in sorted(set(sizes.growth) | {sizes.main}):
-                db = folder / f"news-{size}.db"
-                started = time.perf_counter()
-                fill_store(db, size, now, feed_url, etag, modified)
-                log(f"browser: {size} headlines stored in {time.perf_counter() - started:.1f} s")
-                env = {
-                    "NEWS_TOPICS": str(topics),
-                    "NEWS_DB": str(db),
-                    "NEWS_CLOCK": now.isoformat(),
-                    "NEWS_CACHE_TTL": "3600",
-                }
-                with streamlit_server(APP, env, folder / f"app-{size}.log") as app:
+                with app_on_store(
+                    wire, folder, size, now, lambda line: log(f"browser: {line}")
+                ) as app:
                     results[size] = _measure(
                         browser, trivial_context, app, trivial, size, sizes, log
                     )
@@ -226,22 +262,21 @@ def _measure(
     log: Callable[[str], None],
 ) -> SizeFigures:
     figures = SizeFigures(size=size)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.add_cookies([{"name": "news_consent", "value": "1", "url": app.url}])
+    context = new_context(browser, app)
     try:
         # The first open fills the caches (store read, index, refresh): not timed as warm.
-        figures.first_open, page = _open(context, app.url, marker(KEYWORDS[0]))
+        figures.first_open, page = open_page(context, app.url, marker(KEYWORDS[0]))
         page.close()
-        seconds, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+        seconds, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
         trivial_page.close()
         log(f"browser: {size}: first open {figures.first_open:.2f} s (cache cold)")
 
         if size == sizes.main:
             for _ in range(sizes.repeats):
-                seconds, page = _open(context, app.url, marker(KEYWORDS[0]))
+                seconds, page = open_page(context, app.url, marker(KEYWORDS[0]))
                 figures.opened.append(seconds)
                 page.close()
-                seconds, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+                seconds, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
                 figures.trivial_opened.append(seconds)
                 trivial_page.close()
             log(
@@ -249,17 +284,19 @@ def _measure(
                 f"trivial {_ms(figures.trivial_opened)} ms"
             )
 
-        _, page = _open(context, app.url, marker(KEYWORDS[0]))
-        _, trivial_page = _open(trivial_context, trivial.url, trivial_output(""))
+        _, page = open_page(context, app.url, marker(KEYWORDS[0]))
+        _, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
         # Warm-up: the first keyword of the session (and the box's first use).
-        _type(page, KEYWORDS[0], marker(KEYWORDS[0]), marker(KEYWORDS[1]))
-        _type(trivial_page, "w00", trivial_output("w00"), None)
+        type_keyword(page, KEYWORDS[0], marker(KEYWORDS[0]), marker(KEYWORDS[1]))
+        type_keyword(trivial_page, "w00", trivial_output("w00"), None)
         for rep in range(1, sizes.repeats + 1):
             keyword, before = KEYWORDS[rep], KEYWORDS[rep - 1]
-            figures.typed.append(_type(page, keyword, marker(keyword), marker(before)))
+            figures.typed.append(type_keyword(page, keyword, marker(keyword), marker(before)))
             text = f"w{rep:02d}"
             figures.trivial_typed.append(
-                _type(trivial_page, text, trivial_output(text), trivial_output(f"w{rep - 1:02d}"))
+                type_keyword(
+                    trivial_page, text, trivial_output(text), trivial_output(f"w{rep - 1:02d}")
+                )
             )
         log(
             f"browser: {size}: keyword typed {_ms(figures.typed)} ms; "

@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.browser import BrowserFigures
+from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
 
 # Every row's label, in table order; `make test` checks the quick run printed each one.
@@ -21,7 +22,16 @@ KEYWORD = "keyword typed → list updated"
 PAGE_OPEN = "page opened, warm cache"
 GROWTH = "growth of the keyword time"
 MEMORY = "server memory"
-LABELS = (COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY)
+LOAD_KEYWORD = "keyword typed under load"
+LOAD_OPEN = "page opened under load"
+LOAD_MEMORY = "server memory under load"
+LABELS = (
+    COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY,
+    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY,
+)  # fmt: skip
+# Each session the crowd adds may cost the server this much memory (its session state, the
+# messages of its last run, its script thread).
+SESSION_MB = 2.0
 
 START = "<!-- bench:start (written by `make bench`; edit outside these markers) -->"
 END = "<!-- bench:end -->"
@@ -101,6 +111,36 @@ def browser_rows(f: BrowserFigures) -> list[Row]:
         Row(MEMORY, f"{largest.size:,} headlines", "the trivial app's",
             f"{largest.rss_mb:.0f} MB", f"{largest.trivial_rss_mb:.0f} MB",
             f"+{above:.0f} MB", "≤ 250 MB above", above <= 250),
+    ]  # fmt: skip
+
+
+def load_rows(f: LoadFigures) -> list[Row]:
+    """The three rows of the load figures: the probe's times and the server's memory.
+
+    The times count only if the crowd really loaded the server: every session connected and
+    none failed (a crowd that failed leaves the server idle, and the ratio near 1).
+    """
+    median = LoadFigures.median
+    sizes, crowd = f.sizes, f.crowd
+    detail = (
+        f"{sizes.headlines:,} headlines, {sizes.sessions} sessions each typing a keyword "
+        f"every {sizes.interval:g} s, median of {sizes.repeats}"
+    )
+    loaded = not crowd.errors and bool(crowd.keyword_runs)
+    answered = f"the crowd: {len(crowd.keyword_runs)} keywords, {len(crowd.errors)} errors"
+    idle = "the same server idle, same probe"
+    typed, idle_typed = median(f.loaded_typed), median(f.idle_typed)
+    opened, idle_opened = median(f.loaded_opened), median(f.idle_opened)
+    added = f.loaded_rss_mb - f.idle_rss_mb
+    return [
+        Row(LOAD_KEYWORD, detail, idle, f"{_s(typed)}; {answered}", _s(idle_typed),
+            f"{typed / idle_typed:.2f}×", "≤ 3×", loaded and typed / idle_typed <= 3),
+        Row(LOAD_OPEN, detail, idle, _s(opened), _s(idle_opened),
+            f"{opened / idle_opened:.2f}×", "≤ 3×", loaded and opened / idle_opened <= 3),
+        Row(LOAD_MEMORY, f"{sizes.headlines:,} headlines, {sizes.sessions} sessions, peak",
+            "the same server idle", f"{f.loaded_rss_mb:.0f} MB", f"{f.idle_rss_mb:.0f} MB",
+            f"+{added:.0f} MB ({added / sizes.sessions:.1f} MB a session)",
+            f"≤ {SESSION_MB:g} MB a session", loaded and added <= SESSION_MB * sizes.sessions),
     ]  # fmt: skip
 
 

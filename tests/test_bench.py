@@ -1,10 +1,12 @@
-"""The benchmark still runs: `python -m bench --quick` exits 0 and prints every row.
+"""The benchmark still runs: `python -m bench --quick` exits 0 and prints every row, and the
+load figures' crowd of websocket sessions really got its keywords answered.
 
 The benchmark is not a test: no time is asserted here, only that the suite works.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +33,8 @@ def test_quick_bench_prints_every_row() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     for label in LABELS:
         assert any(row.startswith(f"| {label} (") for row in rows), f"{label}:\n{done.stdout}"
+    # The crowd speaks Streamlit's protocol by hand: a change there shows up as errors or as
+    # no keyword answered, not as a missing row.
+    crowd = re.search(r"crowd: (\d+) keywords .*, (\d+) errors", done.stderr)
+    assert crowd, done.stderr[-4000:]
+    assert int(crowd.group(1)) > 0 and int(crowd.group(2)) == 0, done.stderr[-4000:]
