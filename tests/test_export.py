@@ -168,7 +168,9 @@ _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_si
 
 def redecoded_by_feedparser(text: str) -> bool:
     """feedparser reads Latin-1 text that is also valid UTF-8 bytes as UTF-8 ("Â¡" → "¡"):
-    its own repair of double-encoded feeds, which no writer can avoid."""
+    its own repair of double-encoded feeds, which no writer can avoid. It repairs the
+    element's text after stripping it, so "Â¡\xa0" comes back as "¡" too."""
+    text = text.strip()
     try:
         return text.encode("latin-1").decode("utf-8") != text
     except UnicodeError:
