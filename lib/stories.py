@@ -28,6 +28,10 @@ The similarity rule (docs/STORIES.md has the reader's version and the pairs it c
 Speed: candidates come from an inverted index of each lead's rarest words (prefix filtering:
 two titles sharing t words share one of each title's len - t + 1 rarest), so a pair is missed
 only when every word it shares is in more than 5% (and 50) of the batch's titles.
+
+`group_stories` groups a list at once; `StoryAssigner` puts headlines into stories as they
+are stored, once each, by the same rule (its differences: docs/STORIES.md, "Assigned as
+stored"); `Grouping` is either, ready to narrow to a filter.
 """
 
 from __future__ import annotations
@@ -621,10 +625,11 @@ class StoryAssigner:
     `next_id`, `next_id + 1`, … as they are made.
 
     A new headline is compared only with held stories reached through the key-word index
-    (stories whose first report has one of the new headline's rarest words, the newest
-    `CANDIDATES_PER_WORD` per word) or with an equal title, and only with those it would
-    keep within `window` (from its earliest to its latest headline), so its cost depends on
-    how many titles share its words, not on how many are held. Word rarity is counted over
+    (stories whose first report has one of the new headline's rarest words: per word, the
+    `CANDIDATES_PER_WORD` whose first reports are nearest in time) or with an equal title,
+    and only with those it would keep within `window` (from its earliest to its latest
+    headline), so its cost depends on how many titles share its words, not on how many are
+    held. Word rarity is counted over
     the held headlines (the new one included). Headlines fed in publication order get the
     stories `group_stories` gives, except where that rule counted words of titles not yet
     seen (docs/STORIES.md, "Assigned as stored"); fed out of order, a headline never moves
