@@ -40,6 +40,7 @@ import functools
 import heapq
 import itertools
 import math
+import operator
 import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
@@ -524,6 +525,17 @@ def _fits(profile: _Profile, lead: _Profile, others: Iterable[_Profile]) -> floa
     return score
 
 
+def _earliest_first(newest_first: list[Headline]) -> Story:
+    """The story of headlines given newest first (equal times in input order)."""
+    if len(newest_first) == 1:
+        return Story(newest_first[0], ())
+    newest_first.sort(key=_published)  # stable: equal times keep their order
+    return Story(newest_first[0], tuple(newest_first[1:]))
+
+
+_published = operator.attrgetter("published")
+
+
 @dataclass(frozen=True, slots=True)
 class Grouping:
     """A list grouped into stories once, to be narrowed to any filtered part of it.
@@ -560,10 +572,19 @@ class Grouping:
         """
         if len(headlines) != len(story_ids):
             raise ValueError(f"{len(headlines)} headlines but {len(story_ids)} story ids")
-        members: dict[int, list[tuple[Headline, int]]] = {}
-        for position, (item, story) in enumerate(zip(headlines, story_ids, strict=True)):
-            members.setdefault(story, []).append((item, position))
-        stories = tuple(_stories(list(members.values())))
+        if all(a.published >= b.published for a, b in itertools.pairwise(headlines)):
+            # Newest first, as the store reads them: a story is first met at its newest
+            # headline, so stories come in the order met, and a stable sort by time puts
+            # each story's equal times in input order, as `_stories` does.
+            by_story: dict[int, list[Headline]] = {}
+            for item, story in zip(headlines, story_ids, strict=True):
+                by_story.setdefault(story, []).append(item)
+            stories = tuple(_earliest_first(group) for group in by_story.values())
+        else:
+            members: dict[int, list[tuple[Headline, int]]] = {}
+            for position, (item, story) in enumerate(zip(headlines, story_ids, strict=True)):
+                members.setdefault(story, []).append((item, position))
+            stories = tuple(_stories(list(members.values())))
         places = {
             id(item): (number, position)
             for number, story in enumerate(stories)
