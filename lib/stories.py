@@ -45,7 +45,7 @@ import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lib.model import Headline
@@ -650,11 +650,12 @@ class StoryAssigner:
     `CANDIDATES_PER_WORD` whose first reports are nearest in time) or with an equal title,
     and only with those it would keep within `window` (from its earliest to its latest
     headline), so its cost depends on how many titles share its words, not on how many are
-    held. Word rarity is counted over
-    the held headlines (the new one included). Headlines fed in publication order get the
-    stories `group_stories` gives, except where that rule counted words of titles not yet
-    seen (docs/STORIES.md, "Assigned as stored"); fed out of order, a headline never moves
-    or merges stories already assigned.
+    held. Word rarity is counted over the held headlines (the new one included).
+
+    Headlines fed in publication order get the stories `group_stories` gives, except where
+    common words or the cap per word decide (that rule counts words of titles not seen yet,
+    and indexes fewer words per story: docs/STORIES.md, "Assigned as stored"); fed out of
+    order, a headline never moves or merges stories already assigned.
 
     Not thread-safe: one writer at a time (the store's write lock).
     """
@@ -737,7 +738,8 @@ class StoryAssigner:
         return out
 
     def first_report(self, story_id: int) -> Headline:
-        """A held story's first report (its earliest headline); KeyError if not held."""
+        """A held story's first report (its earliest headline, held without its summary);
+        KeyError if the story is not held."""
         return self._stories[story_id].lead.headline
 
     def forget(self, before: datetime) -> int:
@@ -769,6 +771,8 @@ class StoryAssigner:
     # --- inside ---------------------------------------------------------------------------
 
     def _hold(self, headline: Headline) -> _Profile:
+        if headline.summary:  # never read here: not kept for a week (a third of a headline)
+            headline = replace(headline, summary="")
         profile = _profile(headline, self._seq)
         self._seq += 1
         counts = self._counts
