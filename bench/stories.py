@@ -59,11 +59,12 @@ class StoryFigures:
     rebuild: float  # StoryAssigner.from_stored over the N stored headlines
     whole_window: float  # Grouping.of over the N + BATCH headlines
     from_assigned: float  # Grouping.from_assigned over the N headlines
-    publication_order: Differences
-    arrival: Differences  # a week of refresh rounds, a batch per feed and round
-    arrival_per_round: Differences  # the same, a batch per round
-    first_fill: Differences  # one round bringing the whole week, a batch per feed
-    first_fill_per_round: Differences  # the same in one batch
+    # None when not compared (`run_size(compare=False)`).
+    publication_order: Differences | None
+    arrival: Differences | None  # a week of refresh rounds, a batch per feed and round
+    arrival_per_round: Differences | None  # the same, a batch per round
+    first_fill: Differences | None  # one round bringing the whole week, a batch per feed
+    first_fill_per_round: Differences | None  # the same in one batch
 
 
 def arrival_batches(
@@ -146,8 +147,11 @@ def _timed(work: Callable[[], object]) -> tuple[float, object]:
     return time.process_time() - started, result
 
 
-def run_size(stored: int, now: datetime = NOW, batches: int = 9) -> StoryFigures:
-    """The figures at one size."""
+def run_size(
+    stored: int, now: datetime = NOW, batches: int = 9, compare: bool = True
+) -> StoryFigures:
+    """The figures at one size; without `compare`, no differences are counted (they take
+    five more assigning passes and a grouping: minutes at 100,000), and are None."""
     items = headlines(stored, now, SOURCE)
     rng = random.Random(9)
     new = [
@@ -164,13 +168,15 @@ def run_size(stored: int, now: datetime = NOW, batches: int = 9) -> StoryFigures
     ]
     whole_window, _ = _timed(lambda: Grouping.of([*new[:BATCH], *items]))
 
-    whole = Grouping.of(items)
+    whole = Grouping.of(items) if compare else None
     by_publication = sorted(range(len(items)), key=lambda i: (items[i].published, i))
     ids = assigned_ids(items, [[i] for i in by_publication])
     from_assigned, grouping = _timed(lambda: Grouping.from_assigned(items, ids))
     assert isinstance(grouping, Grouping)
 
-    def fed(batches: list[list[int]]) -> Differences:
+    def fed(batches: list[list[int]]) -> Differences | None:
+        if whole is None:
+            return None
         return differences(whole, Grouping.from_assigned(items, assigned_ids(items, batches)))
 
     # The refresher's assigner, rebuilt from what the store keeps, in the order stored.
@@ -189,7 +195,7 @@ def run_size(stored: int, now: datetime = NOW, batches: int = 9) -> StoryFigures
         rebuild=rebuild,
         whole_window=whole_window,
         from_assigned=from_assigned,
-        publication_order=differences(whole, grouping),
+        publication_order=None if whole is None else differences(whole, grouping),
         arrival=fed(arrival_batches(items, random.Random(1), per_round=False)),
         arrival_per_round=fed(arrival_batches(items, random.Random(1), per_round=True)),
         first_fill=fed(first_fill_batches(items, random.Random(2), per_round=False)),
@@ -201,13 +207,14 @@ def run_stories(
     sizes: Sequence[int] = (10_000, 100_000),
     now: datetime = NOW,
     log: Callable[[str], None] = print,
+    compare: bool = True,
 ) -> list[StoryFigures]:
     """The figures at each size (10k and 100k for `make bench`; `--quick` might use 300
-    and 1,000)."""
+    and 1,000); `compare=False` skips counting differences (see `run_size`)."""
     out = []
     for size in sizes:
         log(f"stories: {size:,} stored headlines")
-        out.append(run_size(size, now))
+        out.append(run_size(size, now, compare=compare))
     return out
 
 
@@ -239,7 +246,9 @@ def story_rows(figures: Sequence[StoryFigures]) -> list[Row]:
 def describe(f: StoryFigures) -> str:
     """One paragraph of figures at one size."""
 
-    def diff(d: Differences) -> str:
+    def diff(d: Differences | None) -> str:
+        if d is None:
+            return "not compared"
         return (
             f"{d.stories} of {d.reference_stories} stories ({d.headlines} headlines) differ, "
             f"{d.found_stories} stories found"
