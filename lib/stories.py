@@ -28,23 +28,30 @@ The similarity rule (docs/STORIES.md has the reader's version and the pairs it c
 Speed: candidates come from an inverted index of each lead's rarest words (prefix filtering:
 two titles sharing t words share one of each title's len - t + 1 rarest), so a pair is missed
 only when every word it shares is in more than 5% (and 50) of the batch's titles.
+
+`group_stories` groups a list at once; `StoryAssigner` puts headlines into stories as they
+are stored, once each, by the same rule (its differences: docs/STORIES.md, "Assigned as
+stored"); `Grouping` is either, ready to narrow to a filter.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
+import math
+import operator
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lib.model import Headline
 from lib.query import normalize_text
 
-__all__ = ["Grouping", "Story", "group_stories"]
+__all__ = ["Grouping", "Story", "StoryAssigner", "group_stories"]
 
 DEFAULT_WINDOW = timedelta(hours=48)
 
@@ -475,28 +482,58 @@ def group_stories(headlines: Sequence[Headline], window: timedelta = DEFAULT_WIN
         if equal_key is not None:
             by_title.setdefault(equal_key, []).append(number)
 
-    def newest_first(group: list[_Profile]) -> tuple[float, int]:
-        last = max(group, key=lambda p: (p.headline.published, -p.order))
-        return (-last.headline.published.timestamp(), last.order)
+    return _stories(
+        [[(p.headline, p.order) for p in group] for group in groups], already_sorted=True
+    )
+
+
+def _stories(groups: list[list[tuple[Headline, int]]], already_sorted: bool = False) -> list[Story]:
+    """Stories from groups of (headline, input position): each earliest first (equal times in
+    input order), the story with the newest headline first (equal times: input order of
+    those newest headlines)."""
+    if not already_sorted:
+        for group in groups:
+            group.sort(key=lambda pair: (pair[0].published, pair[1]))
+
+    def newest_first(group: list[tuple[Headline, int]]) -> tuple[float, int]:
+        last = max(group, key=lambda pair: (pair[0].published, -pair[1]))
+        return (-last[0].published.timestamp(), last[1])
 
     groups.sort(key=newest_first)
-    return [Story(group[0].headline, tuple(p.headline for p in group[1:])) for group in groups]
+    return [Story(group[0][0], tuple(item for item, _ in group[1:])) for group in groups]
 
 
 def _fit(profile: _Profile, group: list[_Profile]) -> float | None:
     """How well a headline fits a story: its similarity to the lead, or None when it must not
     join (no match with the lead, or no strong match with a member of its own publication)."""
-    lead = group[0]
+    return _fits(profile, group[0], group[1:])
+
+
+def _fits(profile: _Profile, lead: _Profile, others: Iterable[_Profile]) -> float | None:
+    """`_fit` for a story given as its lead and the rest of its members (any order)."""
     publication = profile.headline.publication
     score = _similarity(profile, lead, strong=lead.headline.publication == publication)
     if score is None:
         return None
-    for member in group[1:]:
-        if member.headline.publication == publication and (
-            _similarity(profile, member, strong=True) is None
+    for member in others:
+        if (
+            member is not lead
+            and member.headline.publication == publication
+            and (_similarity(profile, member, strong=True) is None)
         ):
             return None
     return score
+
+
+def _earliest_first(newest_first: list[Headline]) -> Story:
+    """The story of headlines given newest first (equal times in input order)."""
+    if len(newest_first) == 1:
+        return Story(newest_first[0], ())
+    newest_first.sort(key=_published)  # stable: equal times keep their order
+    return Story(newest_first[0], tuple(newest_first[1:]))
+
+
+_published = operator.attrgetter("published")
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,6 +553,38 @@ class Grouping:
     def of(cls, headlines: Sequence[Headline], window: timedelta = DEFAULT_WINDOW) -> Grouping:
         """`group_stories(headlines, window)`, ready to narrow."""
         stories = tuple(group_stories(headlines, window))
+        places = {
+            id(item): (number, position)
+            for number, story in enumerate(stories)
+            for position, item in enumerate(story.headlines)
+        }
+        return cls(stories, places)
+
+    @classmethod
+    def from_assigned(cls, headlines: Sequence[Headline], story_ids: Sequence[int]) -> Grouping:
+        """The grouping the stories already assigned say (`StoryAssigner`), without grouping:
+        `story_ids[i]` is the story of `headlines[i]`.
+
+        Stories are made and ordered as `of` makes them (earliest headline leading, the story
+        with the newest headline first), so for the partition `of` would find the result is
+        equal to `of(headlines)`. A story keeps only the headlines given: its earliest given
+        headline leads, as when a filter narrows it.
+        """
+        if len(headlines) != len(story_ids):
+            raise ValueError(f"{len(headlines)} headlines but {len(story_ids)} story ids")
+        if all(a.published >= b.published for a, b in itertools.pairwise(headlines)):
+            # Newest first, as the store reads them: a story is first met at its newest
+            # headline, so stories come in the order met, and a stable sort by time puts
+            # each story's equal times in input order, as `_stories` does.
+            by_story: dict[int, list[Headline]] = {}
+            for item, story in zip(headlines, story_ids, strict=True):
+                by_story.setdefault(story, []).append(item)
+            stories = tuple(_earliest_first(group) for group in by_story.values())
+        else:
+            members: dict[int, list[tuple[Headline, int]]] = {}
+            for position, (item, story) in enumerate(zip(headlines, story_ids, strict=True)):
+                members.setdefault(story, []).append((item, position))
+            stories = tuple(_stories(list(members.values())))
         places = {
             id(item): (number, position)
             for number, story in enumerate(stories)
@@ -552,3 +621,279 @@ class Grouping:
             items.sort(key=lambda pair: pair[0])
             out.append(Story(items[0][1], tuple(item for _, item in items[1:])))
         return out
+
+
+# --- assigning stories as headlines are stored --------------------------------------------
+
+
+@dataclass(slots=True)
+class _Held:
+    """One story as the assigner holds it."""
+
+    id: int
+    lead: _Profile  # the first report: the earliest headline (equal times: the first held)
+    members: list[_Profile]  # every headline of the story, the lead too, as they came
+    first: float  # the lead's time, seconds since the epoch
+    newest: float  # the latest headline's time
+
+
+class StoryAssigner:
+    """Puts each new headline into a story as it is stored, once (the rule above).
+
+    The state is what the store keeps (each held headline's story id; a story's first report
+    is its earliest headline) plus indexes rebuilt from it: `from_stored` makes it again from
+    the stored headlines, so it is a copy that can be thrown away. Ids of new stories are
+    `next_id`, `next_id + 1`, … as they are made.
+
+    A new headline is compared only with held stories reached through the key-word index
+    (stories whose first report has one of the new headline's rarest words: per word, the
+    `CANDIDATES_PER_WORD` whose first reports are nearest in time) or with an equal title,
+    and only with those it would keep within `window` (from its earliest to its latest
+    headline), so its cost depends on how many titles share its words, not on how many are
+    held. Word rarity is counted over the held headlines (the new one included).
+
+    Headlines fed in publication order get the stories `group_stories` gives, except where
+    common words or the cap per word decide (that rule counts words of titles not seen yet,
+    and indexes fewer words per story: docs/STORIES.md, "Assigned as stored"); fed out of
+    order, a headline never moves or merges stories already assigned.
+
+    Not thread-safe: one writer at a time (the store's write lock).
+    """
+
+    def __init__(self, window: timedelta = DEFAULT_WINDOW, next_id: int = 1) -> None:
+        self.window = window
+        self._span = window.total_seconds()
+        self._next_id = next_id
+        self._stories: dict[int, _Held] = {}
+        self._counts: dict[str, int] = {}  # content word → held titles that have it
+        self._held = 0  # headlines held
+        self._seq = 0  # headlines seen, for `_Profile.order`
+        # A word of a story's lead → (the lead's time, the story's id) of its stories, in
+        # order: the stories with a lead near a time are a slice of it.
+        self._by_word: dict[str, list[tuple[float, int]]] = {}
+        self._by_title: dict[str, list[tuple[float, int]]] = {}  # by a lead's `equal_key`
+        self._expiry: list[tuple[float, int]] = []  # (newest, id) heap; stale entries skipped
+
+    @classmethod
+    def from_stored(
+        cls,
+        stored: Iterable[tuple[Headline, int]],
+        *,
+        since: datetime | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        next_id: int = 1,
+    ) -> StoryAssigner:
+        """The assigner as it was after storing `stored` (each headline with its story id,
+        in the order they were stored).
+
+        With `since`, stories whose newest headline is older are not kept (pass the stored
+        headlines published from `since - window` on: a story spans at most `window`, so
+        every story kept is then whole). New stories get ids from `next_id` on, and above
+        every id in `stored`.
+        """
+        assigner = cls(window, next_id)
+        assigner.add_stored(stored)
+        if since is not None:
+            assigner.forget(since)
+        return assigner
+
+    @property
+    def next_id(self) -> int:
+        """The id the next new story will get."""
+        return self._next_id
+
+    @property
+    def held(self) -> int:
+        """How many headlines are held."""
+        return self._held
+
+    def add_stored(self, stored: Iterable[tuple[Headline, int]]) -> None:
+        """Hold headlines stored with their story ids by someone else (another refresher),
+        as they were stored; each is held once, so pass only those not held yet."""
+        for headline, story_id in stored:
+            profile = self._hold(headline)
+            held = self._stories.get(story_id)
+            if held is None:
+                self._start(profile, story_id)
+            else:
+                self._join(held, profile)
+
+    def assign(self, headlines: Sequence[Headline]) -> list[int]:
+        """The story id of each new headline (one batch, such as one store transaction), in
+        the order given; the headlines are held from now on.
+
+        A batch is taken in publication order (equal times in the order given), each
+        headline seeing the batches before and the earlier headlines of its own: a batch
+        that brings a whole week is grouped as `group_stories` would group it.
+        """
+        out = [0] * len(headlines)
+        for position in sorted(range(len(headlines)), key=lambda i: headlines[i].published):
+            profile = self._hold(headlines[position])
+            held = self._best(profile)
+            if held is None:
+                out[position] = self._start(profile, self._next_id)
+            else:
+                self._join(held, profile)
+                out[position] = held.id
+        return out
+
+    def first_report(self, story_id: int) -> Headline:
+        """A held story's first report (its earliest headline, held without its summary);
+        KeyError if the story is not held."""
+        return self._stories[story_id].lead.headline
+
+    def forget(self, before: datetime) -> int:
+        """Stop holding the stories whose newest headline is before `before`; how many went.
+
+        A story spans at most `window`: forgetting before `now - window - W` keeps every
+        story a headline published in the last `W` can join.
+        """
+        cutoff = before.timestamp()
+        gone = 0
+        while self._expiry and self._expiry[0][0] < cutoff:
+            newest, story_id = heapq.heappop(self._expiry)
+            held = self._stories.get(story_id)
+            if held is None or held.newest != newest:
+                continue  # forgotten already, or it got a newer headline since
+            del self._stories[story_id]
+            self._unindex(held.lead, story_id)
+            for member in held.members:
+                for word in member.words:
+                    left = self._counts[word] - 1
+                    if left:
+                        self._counts[word] = left
+                    else:
+                        del self._counts[word]
+            self._held -= len(held.members)
+            gone += 1
+        return gone
+
+    # --- inside ---------------------------------------------------------------------------
+
+    def _hold(self, headline: Headline) -> _Profile:
+        if headline.summary:  # never read here: not kept for a week (a third of a headline)
+            headline = replace(headline, summary="")
+        profile = _profile(headline, self._seq)
+        self._seq += 1
+        counts = self._counts
+        for word in profile.words:
+            counts[word] = counts.get(word, 0) + 1
+        self._held += 1
+        return profile
+
+    def _best(self, profile: _Profile) -> _Held | None:
+        """The held story the new (already counted) headline fits best, if any."""
+        counts = self._counts
+        common = max(COMMON_FLOOR, COMMON_SHARE * self._held)
+        # Prefix filtering as in `group_stories`, one side only: a lead is indexed under all
+        # its words, so the new title's len - t + 1 rarest shareable words find every lead
+        # it shares t words with. A word no earlier title has cannot be shared.
+        shareable = sorted(
+            (w for w in profile.words if counts[w] > 1), key=lambda w: (counts[w], w)
+        )
+        keys = shareable[: len(shareable) - _least_shared(len(profile.words)) + 1]
+        moment, span = profile.headline.published.timestamp(), self._span
+        found: set[int] = set()
+        for word in keys:
+            if counts[word] <= common and (entries := self._by_word.get(word)):
+                found.update(_nearest(entries, moment, span))
+        words = profile.words
+        stories = self._stories
+        viable = [stories[n] for n in found if len(words & stories[n].lead.words) >= MIN_SHARED]
+        if profile.equal_key is not None and (same := self._by_title.get(profile.equal_key)):
+            viable.extend(stories[n] for n in _nearest(same, moment, span) if n not in found)
+        best: _Held | None = None
+        best_score = 0.0
+        for held in viable:
+            if max(held.newest, moment) - min(held.first, moment) > span:
+                continue
+            score = _fits(profile, held.lead, held.members)
+            if score is None:
+                continue
+            # Ties go to the older story.
+            if (
+                best is None
+                or score > best_score
+                or (score == best_score and (held.first, held.id) < (best.first, best.id))
+            ):
+                best, best_score = held, score
+        return best
+
+    def _start(self, profile: _Profile, story_id: int) -> int:
+        moment = profile.headline.published.timestamp()
+        held = _Held(story_id, profile, [profile], moment, moment)
+        self._stories[story_id] = held
+        self._next_id = max(self._next_id, story_id + 1)
+        self._index(profile, story_id)
+        heapq.heappush(self._expiry, (moment, story_id))
+        return story_id
+
+    def _join(self, held: _Held, profile: _Profile) -> None:
+        held.members.append(profile)
+        moment = profile.headline.published.timestamp()
+        if moment < held.first:
+            # An earlier report came later: it leads now, and the story is found by its words.
+            self._unindex(held.lead, held.id)
+            held.lead, held.first = profile, moment
+            self._index(profile, held.id)
+        if moment > held.newest:
+            held.newest = moment
+            heapq.heappush(self._expiry, (moment, held.id))
+
+    def _index(self, lead: _Profile, story_id: int) -> None:
+        entry = (lead.headline.published.timestamp(), story_id)
+        for word in lead.words:
+            insort(self._by_word.setdefault(word, []), entry)
+        if lead.equal_key is not None:
+            insort(self._by_title.setdefault(lead.equal_key, []), entry)
+
+    def _unindex(self, lead: _Profile, story_id: int) -> None:
+        entry = (lead.headline.published.timestamp(), story_id)
+        for word in lead.words:
+            _remove_sorted(self._by_word, word, entry)
+        if lead.equal_key is not None:
+            _remove_sorted(self._by_title, lead.equal_key, entry)
+
+
+def _nearest(entries: list[tuple[float, int]], moment: float, span: float) -> list[int]:
+    """Of the stories in `entries` (lead time, id; in order), those with a lead within
+    `span` of `moment`, at most `CANDIDATES_PER_WORD`: the ones whose leads are nearest.
+
+    Headlines stored in publication order have no lead after `moment`: these are then the
+    newest stories in the window, as in `group_stories`.
+    """
+    start = moment - span
+    if entries[-1][0] <= moment:  # no lead after it: the usual case, made quick
+        tail = entries[-CANDIDATES_PER_WORD:]
+        if tail[0][0] >= start:
+            return [story for _, story in tail]
+        return [story for lead, story in tail if lead >= start]
+    low = bisect_left(entries, (start, -1))
+    middle = bisect_right(entries, (moment, math.inf), lo=low)
+    high = bisect_right(entries, (moment + span, math.inf), lo=middle)
+    if high - low <= CANDIDATES_PER_WORD:
+        return [story for _, story in entries[low:high]]
+    out: list[int] = []
+    before, after = middle - 1, middle
+    while len(out) < CANDIDATES_PER_WORD:
+        if after < high and (
+            before < low or entries[after][0] - moment < moment - entries[before][0]
+        ):
+            out.append(entries[after][1])
+            after += 1
+        else:
+            out.append(entries[before][1])
+            before -= 1
+    return out
+
+
+def _remove_sorted(
+    index: dict[str, list[tuple[float, int]]], key: str, value: tuple[float, int]
+) -> None:
+    """Take `value` out of the sorted list `index[key]`, and the key when it is left empty."""
+    values = index[key]
+    at = bisect_left(values, value)
+    if at < len(values) and values[at] == value:
+        del values[at]
+    if not values:
+        del index[key]
