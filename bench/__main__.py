@@ -1,6 +1,7 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
+`--only PART` runs one part (refresh, browser, load, stories) and writes nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -28,6 +29,7 @@ from bench.report import (
     table,
     write_benchmarks,
 )
+from bench.stories import describe, run_stories, story_rows
 from tests.browser import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
@@ -39,11 +41,13 @@ FULL = (
     # A demo audience: 50 people, each typing a keyword every 5 s on average (2.5-7.5 s:
     # typing a word, Enter, a glance at the list), so 10 keywords a second reach the server.
     LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
+    (10_000, 100_000),  # stored headlines for the story assignment figure
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
     BrowserSizes(main=300, growth=(100, 300, 1_000), repeats=1),
     LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
+    (300, 1_000),
 )
 
 
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
-        "--only", choices=("refresh", "browser", "load"), help="run one part (writes nothing)"
+        "--only",
+        choices=("refresh", "browser", "load", "stories"),
+        help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
     parser.add_argument(
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes, load_sizes = QUICK if args.quick else FULL
+    refresh_sizes, browser_sizes, load_sizes, story_sizes = QUICK if args.quick else FULL
     load_sizes = replace(
         load_sizes,
         sessions=args.sessions or load_sizes.sessions,
@@ -114,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             f"in {crowd.wall_seconds:.0f} s; the server's CPU meanwhile {load.loaded_cpu:.1f} s, "
             f"{load.cpu_ms_per_run():.0f} ms a script run"
         )
+    if args.only in (None, "stories"):
+        # compare=False: counting how stories differ from regrouping adds minutes at 100k
+        # (docs/STORIES.md has those counts).
+        stories = run_stories(story_sizes, NOW, _log, compare=False)
+        rows += story_rows(stories)
+        details += [f"stories: {describe(f)}" for f in stories]
     seconds = time.monotonic() - started
 
     print(table(rows))

@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.browser import BrowserFigures
 from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
+from bench.stories import STORY_ASSIGNMENT
 
 # Every row's label, in table order; `make test` checks the quick run printed each one.
 COLD_VS_SLOWEST = "cold refresh vs slowest source"
@@ -27,7 +28,7 @@ LOAD_OPEN = "page opened under load"
 LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY,
-    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY,
+    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).

@@ -231,7 +231,7 @@ def story_rows(figures: Sequence[StoryFigures]) -> list[Row]:
     return [
         Row(
             label=STORY_ASSIGNMENT,
-            detail=f"({small.stored:,} → {large.stored:,} stored, batches of {BATCH})",
+            detail=f"{small.stored:,} → {large.stored:,} stored, batches of {BATCH}",
             baseline=f"the {small.stored:,} figure; Grouping.of over the window",
             measured=f"{small.per_headline * 1e6:.0f} µs → {large.per_headline * 1e6:.0f} µs",
             base_value=f"{small.per_headline * 1e6:.0f} µs; {large.whole_window:.2f} s",
