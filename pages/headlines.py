@@ -14,7 +14,7 @@ from lib.store import WINDOW, FeedState
 from ui import data, explore
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec
 from ui.clock import now as clock_now
-from ui.freshness import feed_states, first_fetch_notice, freshness_line
+from ui.freshness import feed_states, first_fetch_notice, follow_store, freshness_line
 from ui.links import (
     END,
     KEYWORD,
@@ -31,7 +31,7 @@ from ui.page import setup
 from ui.server import refresher_fault
 from ui.sidebar import PUB_MODES, ZONES, sidebar_filters
 from ui.user_feeds import refresh_user_feeds, user_feeds, user_feeds_panel
-from ui.visits import previous_visit
+from ui.visits import arrived_while_open, previous_visit
 
 PAGE_SIZE = 50
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
@@ -162,13 +162,28 @@ else:
     groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = previous_visit(now) if not offline_reason else None
     fresh = sum(1 for entry in entries if since and entry.newest > since)
+    arrived = (
+        arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, now))
+        if not offline_reason and not store_fault  # a store that failed is not read again
+        else frozenset()
+    )
+    live = sum(
+        1
+        for entry in entries
+        if not (since and entry.newest > since) and any(h.guid in arrived for h in entry.headlines)
+    )
+    notes = []
     if fresh:
-        st.html(
-            f'<div class="np-new-note">{fresh} new since your last visit at '
-            f"{format_moment(since, zone)}, marked in blue</div>"
-        )
+        notes.append(f"{fresh} new since your last visit at {format_moment(since, zone)}")
+    if live:
+        notes.append(f"{live} arrived while this page was open")
+    if notes:
+        st.html(f'<div class="np-new-note">{", ".join(notes)}, marked in blue</div>')
     blocks = [(bucket.heading, items) for bucket, items in groups]
-    st.html(buckets_html(blocks, zone, highlight=filters.keyword, new_since=since))
+    st.html(
+        buckets_html(blocks, zone, highlight=filters.keyword, new_since=since, new_guids=arrived)
+    )
+    explore.keep_stories_open()
     if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
         st.session_state["page_limit"] = limit + PAGE_SIZE
         st.rerun()
@@ -192,3 +207,5 @@ if not offline_reason and not store_fault:
 user_feeds_panel(config, ctx.topic, user_report, enabled=not offline_reason)
 if moved:
     st.rerun()  # new headlines arrived after the ones on screen were read
+if not offline_reason:
+    follow_store(config, ctx.topic, index.version)

@@ -191,6 +191,19 @@ def refresh(
     return outcome[0]
 
 
+def stored_after(db_path: str, now: datetime) -> Callable[[int], list[str]]:
+    """A reader of the guids of headlines stored after a store version and published in
+    the window before `now` (for marking what arrived while a page was open). Its calls
+    raise StoreError."""
+
+    def read(version: int) -> list[str]:
+        return [
+            item.guid for item in store(db_path).headlines_after(version, now - WINDOW).headlines
+        ]
+
+    return read
+
+
 # --- the snapshot ------------------------------------------------------------------------------
 
 

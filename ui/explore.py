@@ -67,6 +67,45 @@ def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[St
     return grouping.narrow(headlines)
 
 
+# A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
+# and a rerun that changes the list draws the list anew, closed. This remembers, per tab,
+# which stories the viewer opened (by their lead: link and title) and opens them again
+# whenever the list is drawn, so a page that updates itself keeps them open.
+_KEEP_OPEN = """<script>
+(() => {
+  if (window.npKeepOpen) return;
+  const opened = window.npKeepOpen = new Set();
+  const keyOf = (details) => {
+    const lead = details.closest("li")?.firstElementChild;
+    return lead ? (lead.getAttribute("href") || "") + "|" + lead.textContent : null;
+  };
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.matches?.("details.np-more")) return;
+    const key = keyOf(details);
+    if (key === null) return;
+    if (details.open) opened.add(key); else opened.delete(key);
+  }, true);
+  new MutationObserver((changes) => {
+    if (!opened.size) return;
+    for (const change of changes) for (const node of change.addedNodes) {
+      if (node.nodeType !== 1) continue;
+      const found = [...node.querySelectorAll("details.np-more:not([open])")];
+      if (node.matches("details.np-more")) found.push(node);
+      for (const details of found) {
+        if (opened.has(keyOf(details))) details.open = true;
+      }
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+})();
+</script>"""
+
+
+def keep_stories_open() -> None:
+    """Stories the viewer opened stay open when the list is drawn again (see `_KEEP_OPEN`)."""
+    st.html(_KEEP_OPEN, unsafe_allow_javascript=True)
+
+
 def downloads(
     headlines: Sequence[Headline],
     topic: Topic,

@@ -10,6 +10,7 @@ import streamlit as st
 
 from lib.buckets import format_moment
 from lib.config import Settings
+from lib.errors import StoreError
 from lib.model import Topic
 from lib.refresher import never_fetched
 from lib.render import literal_markdown
@@ -20,6 +21,8 @@ from ui.clock import real_now
 SHOWN_FAILURES = 4  # more than this are counted, not listed
 ASKED = "Refresh asked: new headlines appear within a minute."
 FIRST_TIME = "Fetching headlines for the first time… they appear here as they arrive."
+LIVE_EVERY = 30.0  # seconds between two looks at the store from an open page
+FIRST_EVERY = 2.0  # the same while the store is new: its first headlines are on their way
 
 
 def feed_states(config: Settings, topic: Topic) -> dict[str, FeedState]:
@@ -93,11 +96,26 @@ def first_fetch_notice(config: Settings, topic: Topic, version: int) -> None:
     """An empty store: says the refresher is fetching, and reruns the page when the first
     headlines (or the first outcomes) are stored. Nothing is fetched in the viewer's run."""
     st.info(FIRST_TIME, icon=":material/hourglass_top:")
-    _wait_for_first_fetch(config, topic, version)
+    follow_store(config, topic, version, first_time=True)
 
 
-@st.fragment(run_every=2)
-def _wait_for_first_fetch(config: Settings, topic: Topic, version: int) -> None:
-    found = data.store(str(config.db_path))
-    if found.version() != version or not never_fetched(feed_states(config, topic).values()):
+def follow_store(config: Settings, topic: Topic, version: int, *, first_time: bool = False) -> None:
+    """Keep an open page current with no reload and no click: every `LIVE_EVERY` seconds
+    (`FIRST_EVERY` while the store is new, its first headlines on their way) a fragment
+    compares the store's version with `version`, the one the page was drawn from, and reruns
+    the whole page only when it moved. A whole rerun keeps every widget's state (filters,
+    the chart's selection, paging), so the page is drawn again as the viewer left it; an
+    idle page costs one one-row query per period. Draws nothing."""
+    every = FIRST_EVERY if first_time else LIVE_EVERY
+    st.fragment(_look, run_every=every)(config, topic, version, first_time)
+
+
+def _look(config: Settings, topic: Topic, version: int, first_time: bool) -> None:
+    try:
+        moved = data.store(str(config.db_path)).version() != version
+        if first_time and not moved:  # the first outcomes: every feed failed, say so
+            moved = not never_fetched(feed_states(config, topic).values())
+    except StoreError:
+        return  # the page already says what failed; look again next period
+    if moved:
         st.rerun(scope="app")

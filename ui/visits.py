@@ -7,6 +7,7 @@ put while the viewer filters, and the new visit is written once per session.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import streamlit as st
@@ -42,3 +43,21 @@ def previous_visit(now: datetime) -> datetime | None:
             unsafe_allow_javascript=True,
         )
     return st.session_state["previous_visit"]
+
+
+def arrived_while_open(
+    slug: str, version: int, read_after: Callable[[int], Iterable[str]]
+) -> frozenset[str]:
+    """The guids of headlines stored since this session first drew `slug`'s page (at the
+    store's `version` then): the page marks them new, like those since the last visit,
+    whenever they were published (a feed can be hours late). `read_after(v)` gives the
+    guids stored after version `v` (`Store.headlines_after`); it is called only when the
+    store moved since the last run, for what is new since then."""
+    key = f"arrived:{slug}"
+    held: tuple[int, frozenset[str]] | None = st.session_state.get(key)
+    if held is None or version < held[0]:  # first drawn now, or another store file
+        held = (version, frozenset())
+    elif version > held[0]:
+        held = (version, held[1] | frozenset(read_after(held[0])))
+    st.session_state[key] = held
+    return held[1]
