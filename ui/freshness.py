@@ -1,6 +1,7 @@
-"""The freshness line over the headlines, read from the store: when the topic's feeds were
-last fetched, which fail and since when, and "Refresh now" (a request to the refresher loops,
-never a fetch in the viewer's run)."""
+"""How fresh the page is, read from the store: when the topic's feeds were last fetched,
+which fail and since when, and "Refresh now" (a request to the refresher loops, never a
+fetch in the viewer's run); and an open page kept current as headlines are stored
+(`follow_store`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from lib.buckets import format_moment
 from lib.config import Settings
 from lib.errors import StoreError
 from lib.model import Topic
+from lib.refresh import RefreshReport
 from lib.refresher import never_fetched
 from lib.render import literal_markdown
 from lib.store import FeedState, refresh_allowed
 from ui import data
 from ui.clock import real_now
+from ui.server import refresher_fault
+from ui.user_feeds import refresh_user_feeds
 
 SHOWN_FAILURES = 4  # more than this are counted, not listed
 ASKED = "Refresh asked: new headlines appear within a minute."
@@ -119,3 +123,28 @@ def _look(config: Settings, topic: Topic, version: int, first_time: bool) -> Non
         return  # the page already says what failed; look again next period
     if moved:
         st.rerun(scope="app")
+
+
+def status_lines(
+    status: st.delta_generator.DeltaGenerator,
+    config: Settings,
+    topic: Topic,
+    states: dict[str, FeedState],
+    zone: tzinfo,
+    now: datetime,
+    version: int,
+) -> tuple[RefreshReport | None, bool]:
+    """The status above the headlines of a live page, drawn last: the viewer's own feeds
+    fetched (with their progress), a refresher that cannot store, and the freshness line.
+    Returns the own feeds' report and whether the store moved past `version` meanwhile (the
+    page then reruns). A store failing meanwhile is said, and the headlines stay."""
+    try:
+        report = refresh_user_feeds(config, status)
+        fault = refresher_fault()  # this server's refresher cannot store what it fetches
+        if fault is not None:
+            status.error(str(fault), icon=":material/error:")
+        freshness_line(status, config, topic, states, zone, now)
+        return report, data.store(str(config.db_path)).version() != version
+    except StoreError as exc:  # the headlines read before stay on screen
+        status.error(str(exc), icon=":material/error:")
+        return None, False

@@ -1,4 +1,5 @@
-"""New since last visit: this browser's previous visit, remembered in a cookie.
+"""What the list marks new: headlines since this browser's previous visit (remembered in a
+cookie), and headlines stored while the page was open (remembered in the session).
 
 The cookie holds one ISO time written by the page itself, and is only set after the viewer
 accepted the consent notice. The previous visit is read once per session, so the mark stays
@@ -7,11 +8,13 @@ put while the viewer filters, and the new visit is written once per session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime, tzinfo
 
 import streamlit as st
 
+from lib.buckets import format_moment
+from lib.stories import Story
 from lib.times import read_iso_time, usable
 from ui.consent import accepted
 
@@ -61,3 +64,32 @@ def arrived_while_open(
         held = (version, held[1] | frozenset(read_after(held[0])))
     st.session_state[key] = held
     return held[1]
+
+
+def mark_new(
+    stories: Sequence[Story],
+    now: datetime,
+    zone: tzinfo,
+    arrived: Collection[str],
+    *,
+    visits: bool = True,
+) -> datetime | None:
+    """Say how many of `stories` are marked new: those with a headline published since the
+    previous visit (when `visits`: not for a snapshot) and those with one of `arrived`
+    (`arrived_while_open`). Returns the previous visit, for the marks."""
+    since = previous_visit(now) if visits else None
+    fresh = sum(1 for story in stories if since and story.newest > since)
+    live = sum(
+        1
+        for story in stories
+        if not (since and story.newest > since)
+        and any(item.guid in arrived for item in story.headlines)
+    )
+    notes = []
+    if fresh:
+        notes.append(f"{fresh} new since your last visit at {format_moment(since, zone)}")
+    if live:
+        notes.append(f"{live} arrived while this page was open")
+    if notes:
+        st.html(f'<div class="np-new-note">{", ".join(notes)}, marked in blue</div>')
+    return since
