@@ -101,3 +101,48 @@ def test_an_open_page_shows_what_arrives_and_keeps_the_view(browser, tmp_path: P
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "live-390.png"))
             context.close()
+
+
+def test_a_range_clicked_on_the_chart_stays_when_a_headline_arrives(
+    browser, tmp_path: Path
+) -> None:
+    """The chart is redrawn with the new headline (outside any fragment: the whole page
+    reruns) and the bar the viewer clicked stays chosen: its range, chip and link."""
+    from tests.test_browser import one_feed_env
+
+    in_slot = [Item(f"Early report {n}", NOW - timedelta(hours=n)) for n in (1, 2, 3)]
+    earlier = [Item(f"Older report {n}", NOW - timedelta(hours=n)) for n in (10, 20, 30)]
+    items = [*in_slot, *earlier]
+    with FeedServer() as feeds:
+        feeds.route("/feed.xml", rss(items), etag='"a"')
+        env = one_feed_env(tmp_path, "Wire", feeds.url("/feed.xml"), NOW.isoformat())
+        env["NEWS_REFRESH_EVERY"] = "2"
+        with app_server(env) as base:
+            from lib.store import Store
+
+            db = Path(env["NEWS_DB"])
+            assert wait_until(lambda: Store(db).count() == len(items), timeout=60)
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+            page = context.new_page()
+            page.goto(base)
+            wait_for_listed(page, len(items), timeout=30_000)
+            slot = page.locator(
+                '.vega-embed g.mark-rect path[aria-label*="Slot: 00:00–06:00, 18 Sep;"]'
+            )
+            slot.first.wait_for(timeout=15_000)
+            box = slot.first.bounding_box()
+            assert box and box["height"] > 0
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            wait_for_listed(page, len(in_slot))
+            page.wait_for_function("location.search.includes('from=')", timeout=15_000)
+            link = page.url
+
+            feeds.route("/feed.xml", rss([*items, ARRIVING]), etag='"b"')  # links kept
+            page.get_by_role("link", name=ARRIVING.title).wait_for(timeout=60_000)
+            wait_for_listed(page, len(in_slot) + 1)
+            assert page.url == link
+            chip = page.get_by_text("chosen on the chart")
+            assert chip.inner_text().startswith(f"Showing {len(in_slot) + 1} headlines from ")
+            assert page.locator(f"{LISTED}.np-new > a").all_inner_texts() == [ARRIVING.title]
+            context.close()
