@@ -58,7 +58,7 @@ if chosen:
 mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 limit = explore.page_limit((*filters.signature, chosen, filters.grouped))
 arrived = (  # marked new, like what was published since the last visit
-    arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, now))
+    arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
     if source.live
     else frozenset()
 )

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from lib.buckets import format_moment
+from lib.errors import StoreError
 from lib.stories import Story
 from lib.times import read_iso_time, usable
 from ui.consent import accepted
@@ -54,14 +55,17 @@ def arrived_while_open(
     """The guids of headlines stored since this session first drew `slug`'s page (at the
     store's `version` then): the page marks them new, like those since the last visit,
     whenever they were published (a feed can be hours late). `read_after(v)` gives the
-    guids stored after version `v` (`Store.headlines_after`); it is called only when the
-    store moved since the last run, for what is new since then."""
+    guids stored after version `v` (`Store.headlines_after`; raises StoreError); it is
+    called only when the store moved since the last run, for what is new since then."""
     key = f"arrived:{slug}"
     held: tuple[int, frozenset[str]] | None = st.session_state.get(key)
     if held is None or version < held[0]:  # first drawn now, or another store file
         held = (version, frozenset())
     elif version > held[0]:
-        held = (version, held[1] | frozenset(read_after(held[0])))
+        try:
+            held = (version, held[1] | frozenset(read_after(held[0])))
+        except StoreError:  # failed since the page read it: read them on a later run
+            return held[1]
     st.session_state[key] = held
     return held[1]
 
