@@ -28,7 +28,7 @@ import html
 import re
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, tzinfo
 
 from lib.buckets import format_headline_time
@@ -290,13 +290,20 @@ def headline_html(
 
 
 def story_html(
-    story: Story, zone: tzinfo, highlight: Query | None = None, new_since: datetime | None = None
+    story: Story,
+    zone: tzinfo,
+    highlight: Query | None = None,
+    new_since: datetime | None = None,
+    new_guids: Collection[str] = frozenset(),
 ) -> str:
     """A story: its first headline, then "+N more: Publication, …" to open, earliest first.
 
-    A story with a headline after `new_since` is marked new.
+    A story with a headline published after `new_since`, or one of `new_guids` (headlines
+    stored while the page was open, whenever published), is marked new.
     """
-    new = new_since is not None and story.newest > new_since
+    new = (new_since is not None and story.newest > new_since) or any(
+        item.guid in new_guids for item in story.headlines
+    )
     if not story.others:
         return headline_html(story.lead, zone, highlight, new=new)
     lead = story.lead
@@ -320,10 +327,12 @@ def buckets_html(
     zone: tzinfo,
     highlight: Query | None = None,
     new_since: datetime | None = None,
+    new_guids: Collection[str] = frozenset(),
 ) -> str:
     """Every bucket of the page as one HTML block: one element for the page to draw."""
     return "".join(
-        bucket_html(heading, items, zone, highlight, new_since) for heading, items in groups
+        bucket_html(heading, items, zone, highlight, new_since, new_guids)
+        for heading, items in groups
     )
 
 
@@ -333,12 +342,13 @@ def bucket_html(
     zone: tzinfo,
     highlight: Query | None = None,
     new_since: datetime | None = None,
+    new_guids: Collection[str] = frozenset(),
 ) -> str:
     """A bucket heading and its headlines (or stories) as one HTML block."""
     if not items:
         return f'<div class="np-bucket"><h3 class="np-empty">{html.escape(heading)}</h3></div>'
     rows = "".join(
-        story_html(item, zone, highlight, new_since)
+        story_html(item, zone, highlight, new_since, new_guids)
         if isinstance(item, Story)
         else headline_html(item, zone, highlight)
         for item in items

@@ -1133,3 +1133,27 @@ def test_refresh_now_asks_the_refresher(env, feed_server, monkeypatch) -> None:
     assert "Fresh from the wire" in page_html(at)
     assert ASKED not in [viewer_text(c.value) for c in at.caption]
     assert at.button(key="refresh").disabled  # refreshed moments ago
+
+
+def test_headlines_stored_while_the_page_is_open_are_marked_new(
+    env, feed_server, monkeypatch
+) -> None:
+    """What the refresher stores after the page was first drawn is marked new on the next
+    run, whenever it was published (a late feed), and said in one line."""
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    assert 'class="np-new"' not in page_html(at)  # a first visit: nothing is new yet
+    agg = feed_server.url("/agg.xml")
+    late = Headline("Late report from Harbin", "https://x.test/late", "Wire", None,
+                    NOW - timedelta(days=2), agg, "late")  # fmt: skip
+    fresh = Headline("Fresh report from Kazan", "https://x.test/fresh", "Wire", None,
+                     NOW - timedelta(minutes=5), agg, "fresh")  # fmt: skip
+    Store(env / "news.db").save([late, fresh], NOW)
+    at.run()
+    assert not at.exception
+    marked = re.findall(r'<li class="np-new"><a[^>]*>(.*?)</a>', page_html(at))
+    assert sorted(marked) == ["Fresh report from Kazan", "Late report from Harbin"]
+    assert "2 arrived while this page was open, marked in blue" in texts(at)
+    at.run()  # still marked on the runs after (filters, paging…), read once
+    assert page_html(at).count('class="np-new"') == 2

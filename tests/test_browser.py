@@ -110,6 +110,7 @@ def hostile_feed() -> bytes:
 
 def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
     from tests.feedserver import FeedServer
+    from ui.explore import KEEP_OPEN_SCRIPT
 
     with FeedServer() as feeds:
         feeds.route("/hostile.xml", hostile_feed())
@@ -142,9 +143,13 @@ def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
             )
             assert not [h for h in hrefs if not h.startswith(("http://", "https://", "/", "#"))]
             assert page.locator("main svg[onload], main img[onerror]").count() == 0
-            # The only scripts are the page's own cookie writers, never feed text.
+            # The only scripts are the page's own (cookie writers, the opened stories kept
+            # open), never feed text.
             scripts = page.eval_on_selector_all("main script", "s => s.map(e => e.textContent)")
-            assert all(text.startswith("document.cookie = 'news_") for text in scripts), scripts
+            assert all(
+                text.startswith("document.cookie = 'news_") or text == KEEP_OPEN_SCRIPT
+                for text in scripts
+            ), scripts
             # The injected <style> did not restyle the page.
             assert page.evaluate("getComputedStyle(document.body).display") != "none"
             assert page.get_by_text("Quote breakout").is_visible()

@@ -289,6 +289,21 @@ def test_a_story_shows_its_first_report_and_the_others_to_open() -> None:
     assert new.count('class="np-new"') == 1  # the story, once
 
 
+def test_a_story_stored_while_the_page_was_open_is_marked_new_whenever_published() -> None:
+    from lib.stories import Story
+
+    first = make(title="Deal signed", publication="Reuters", guid="a")
+    later = make(title="Deal signed at last", publication="AP", guid="b")
+    since = datetime(2024, 9, 18, 0, 0, tzinfo=UTC)  # after both were published
+    stories = [Story(first, ()), Story(later, ())]
+    assert 'class="np-new"' not in bucket_html("Today", stories, LONDON, new_since=since)
+    marked = bucket_html("Today", stories, LONDON, new_since=since, new_guids={"b"})
+    assert marked.count('class="np-new"') == 1
+    assert marked.index('class="np-new"') > marked.index("Deal signed</")  # AP's, not Reuters'
+    copy = bucket_html("Today", [Story(first, (later,))], LONDON, new_guids={"b"})
+    assert copy.count('class="np-new"') == 1  # a story is new when one of its copies is
+
+
 # --- literal_markdown ---------------------------------------------------------------------------
 
 # What Streamlit 1.67's Markdown renderer does to the *text* it has parsed, after backslash

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from lib.buckets import format_clock
 from lib.config import Settings
+from lib.render import literal_markdown
 
 
 def now(settings: Settings) -> datetime:
@@ -15,3 +18,10 @@ def now(settings: Settings) -> datetime:
 def real_now() -> datetime:
     """The wall clock, whatever NEWS_CLOCK says: what the store keeps is decided by it."""
     return datetime.now(UTC)
+
+
+def clock_line(moment: datetime, zone: ZoneInfo) -> str:
+    """The page clock as Markdown: "**18 Sep 04:22** · BST (Europe/London)"."""
+    abbreviation = moment.astimezone(zone).tzname()
+    name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
+    return f"**{format_clock(moment, zone)}** · {literal_markdown(name)}"

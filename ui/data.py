@@ -191,6 +191,19 @@ def refresh(
     return outcome[0]
 
 
+def stored_after(db_path: str, topic: Topic, now: datetime) -> Callable[[int], list[str]]:
+    """A reader of the guids of `topic`'s headlines stored after a store version and
+    published in the window before `now` (for marking what arrived while a page was open):
+    its cost follows what arrived. Its calls raise StoreError."""
+    belongs = topic_filter(topic)
+
+    def read(version: int) -> list[str]:
+        arrivals = store(db_path).headlines_after(version, now - WINDOW)
+        return [item.guid for item in arrivals.headlines if belongs(item)]
+
+    return read
+
+
 # --- the snapshot ------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Exploring the list: the chart's chosen range, story grouping, and downloads of the view."""
+"""Exploring the list: the density chart and its chosen range, paging, story grouping (and
+opened stories kept open), and downloads of the view."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from lib.buckets import format_moment
+from lib.density import density
 from lib.export import to_csv, to_json, to_rss
 from lib.model import Headline, Topic
 from lib.render import literal_markdown
+from lib.store import WINDOW
 from lib.stories import Grouping, Story
-from ui.chart import selected_range
+from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec, selected_range
 from ui.links import link_range
 
 Range = tuple[datetime, datetime]
@@ -41,6 +44,26 @@ def chosen_range(event: object, zone: tzinfo) -> Range | None:
     return st.session_state.get("range")
 
 
+def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
+    """The density chart of `shown` over the window, and the range chosen on it (a click or
+    a drag now, else the one chosen before or given by the link)."""
+    st.subheader("Headline Density")
+    slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
+    event = st.vega_lite_chart(
+        density_spec(slots, zone),
+        width="stretch",
+        key=chart_key(),
+        on_select="rerun",
+        selection_mode=SELECTION_MODE,
+    )
+    spiked = any(slot.is_spike for slot in slots)
+    st.caption(
+        f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
+        "that time."
+    )
+    return chosen_range(event, zone)
+
+
 def _reset_range() -> None:
     st.session_state["range"] = None
     st.session_state["last_pick"] = None
@@ -59,12 +82,71 @@ def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
     button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
 
 
+PAGE_SIZE = 50  # headlines (stories) a page shows first, and each "view more" adds
+
+
+def page_limit(signature: tuple[object, ...]) -> int:
+    """How many stories to list: `PAGE_SIZE` again whenever the view's `signature` (its
+    filters, range and grouping) changes, else what "view more" made it."""
+    if st.session_state.get("page_filters") != signature:
+        st.session_state["page_filters"] = signature
+        st.session_state["page_limit"] = PAGE_SIZE
+    return st.session_state.get("page_limit", PAGE_SIZE)
+
+
+def view_more(hidden: int, limit: int) -> None:
+    """The "view more headlines" button, while `hidden` stories are left past `limit`."""
+    if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
+        st.session_state["page_limit"] = limit + PAGE_SIZE
+        st.rerun()
+
+
 def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
     """The headlines as stories: the topic's grouping narrowed to them (`grouping` is
     `TopicIndex.grouping()`), or one story per headline when grouping is off (None)."""
     if grouping is None:
         return [Story(item, ()) for item in headlines]
     return grouping.narrow(headlines)
+
+
+# A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
+# and a rerun that changes the list draws the list anew, closed. This remembers, per tab,
+# which stories the viewer opened (by their lead: link and title) and opens them again
+# whenever the list is drawn, so a page that updates itself keeps them open.
+KEEP_OPEN_SCRIPT = """
+(() => {
+  if (window.npKeepOpen) return;
+  const opened = window.npKeepOpen = new Set();
+  const keyOf = (details) => {
+    const lead = details.closest("li")?.firstElementChild;
+    return lead ? (lead.getAttribute("href") || "") + "|" + lead.textContent : null;
+  };
+  document.addEventListener("toggle", (event) => {
+    const details = event.target;
+    if (!details.matches?.("details.np-more")) return;
+    const key = keyOf(details);
+    if (key === null) return;
+    if (details.open) opened.add(key); else opened.delete(key);
+  }, true);
+  new MutationObserver((changes) => {
+    if (!opened.size) return;
+    for (const change of changes) for (const node of change.addedNodes) {
+      if (node.nodeType !== 1) continue;
+      const found = [...node.querySelectorAll("details.np-more:not([open])")];
+      if (node.matches("details.np-more")) found.push(node);
+      for (const details of found) {
+        if (opened.has(keyOf(details))) details.open = true;
+      }
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+})();
+"""
+
+
+def keep_stories_open() -> None:
+    """Stories the viewer opened stay open when the list is drawn again (see
+    `KEEP_OPEN_SCRIPT`)."""
+    st.html(f"<script>{KEEP_OPEN_SCRIPT}</script>", unsafe_allow_javascript=True)
 
 
 def downloads(

@@ -1,6 +1,7 @@
-"""The freshness line over the headlines, read from the store: when the topic's feeds were
-last fetched, which fail and since when, and "Refresh now" (a request to the refresher loops,
-never a fetch in the viewer's run)."""
+"""How fresh the page is, read from the store: when the topic's feeds were last fetched,
+which fail and since when, and "Refresh now" (a request to the refresher loops, never a
+fetch in the viewer's run); and an open page kept current as headlines are stored
+(`follow_store`)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ import streamlit as st
 
 from lib.buckets import format_moment
 from lib.config import Settings
+from lib.errors import StoreError
 from lib.model import Topic
+from lib.refresh import RefreshReport
 from lib.refresher import never_fetched
 from lib.render import literal_markdown
 from lib.store import FeedState, refresh_allowed
 from ui import data
 from ui.clock import real_now
+from ui.server import refresher_fault
+from ui.user_feeds import refresh_user_feeds
 
 SHOWN_FAILURES = 4  # more than this are counted, not listed
 ASKED = "Refresh asked: new headlines appear within a minute."
 FIRST_TIME = "Fetching headlines for the first time… they appear here as they arrive."
+LIVE_EVERY = 30.0  # seconds between two looks at the store from an open page
+FIRST_EVERY = 2.0  # the same while the store is new: its first headlines are on their way
 
 
 def feed_states(config: Settings, topic: Topic) -> dict[str, FeedState]:
@@ -93,11 +100,51 @@ def first_fetch_notice(config: Settings, topic: Topic, version: int) -> None:
     """An empty store: says the refresher is fetching, and reruns the page when the first
     headlines (or the first outcomes) are stored. Nothing is fetched in the viewer's run."""
     st.info(FIRST_TIME, icon=":material/hourglass_top:")
-    _wait_for_first_fetch(config, topic, version)
+    follow_store(config, topic, version, first_time=True)
 
 
-@st.fragment(run_every=2)
-def _wait_for_first_fetch(config: Settings, topic: Topic, version: int) -> None:
-    found = data.store(str(config.db_path))
-    if found.version() != version or not never_fetched(feed_states(config, topic).values()):
+def follow_store(config: Settings, topic: Topic, version: int, *, first_time: bool = False) -> None:
+    """Keep an open page current with no reload and no click: every `LIVE_EVERY` seconds
+    (`FIRST_EVERY` while the store is new, its first headlines on their way) a fragment
+    compares the store's version with `version`, the one the page was drawn from, and reruns
+    the whole page only when it moved. A whole rerun keeps every widget's state (filters,
+    the chart's selection, paging), so the page is drawn again as the viewer left it; an
+    idle page costs one one-row query per period. Draws nothing."""
+    every = FIRST_EVERY if first_time else LIVE_EVERY
+    st.fragment(_look, run_every=every)(config, topic, version, first_time)
+
+
+def _look(config: Settings, topic: Topic, version: int, first_time: bool) -> None:
+    try:
+        moved = data.store(str(config.db_path)).version() != version
+        if first_time and not moved:  # the first outcomes: every feed failed, say so
+            moved = not never_fetched(feed_states(config, topic).values())
+    except StoreError:
+        return  # the page already says what failed; look again next period
+    if moved:
         st.rerun(scope="app")
+
+
+def status_lines(
+    status: st.delta_generator.DeltaGenerator,
+    config: Settings,
+    topic: Topic,
+    states: dict[str, FeedState],
+    zone: tzinfo,
+    now: datetime,
+    version: int,
+) -> tuple[RefreshReport | None, bool]:
+    """The status above the headlines of a live page, drawn last: the viewer's own feeds
+    fetched (with their progress), a refresher that cannot store, and the freshness line.
+    Returns the own feeds' report and whether the store moved past `version` meanwhile (the
+    page then reruns). A store failing meanwhile is said, and the headlines stay."""
+    try:
+        report = refresh_user_feeds(config, status)
+        fault = refresher_fault()  # this server's refresher cannot store what it fetches
+        if fault is not None:
+            status.error(str(fault), icon=":material/error:")
+        freshness_line(status, config, topic, states, zone, now)
+        return report, data.store(str(config.db_path)).version() != version
+    except StoreError as exc:  # the headlines read before stay on screen
+        status.error(str(exc), icon=":material/error:")
+        return None, False

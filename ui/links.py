@@ -21,6 +21,7 @@ from lib.density import range_in_window
 from lib.render import literal_markdown
 from lib.store import WINDOW
 from lib.times import read_iso_time
+from ui.sidebar import PUB_MODES, ZONES
 
 # Parameter names: the widget keys they are bound to.
 TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
@@ -133,3 +134,36 @@ def show_notices(notices: Sequence[str]) -> None:
             literal_markdown(ignored),
             help="Links keep the topic, keywords, publication filters, time range and zone.",
         )
+
+
+def seed_headlines_link(
+    link: Mapping[str, Sequence[str]], publications: Collection[str]
+) -> list[str]:
+    """Put the Headlines page's settings from a link into its sidebar widgets (before they
+    are drawn); notices for what is not valid now. The time range is seeded once the zone
+    is known (`ui.explore.range_from_link`)."""
+    return [
+        *seed_from_link(link, PUB_MODE, PUB_MODES, "Publication filter"),
+        *seed_from_link(link, PUBS, publications, "Publication", many=True),
+        *seed_from_link(link, ZONE, ZONES, "Time zone"),
+        *seed_from_link(link, KEYWORD, None, "Keyword"),
+    ]
+
+
+def mirror_headlines_view(
+    topic: str, first_topic: str, chosen: tuple[datetime, datetime] | None
+) -> None:
+    """Write the Headlines page's view into the URL: `topic`, the sidebar's widgets and the
+    range `chosen` on the chart (`first_topic` is the default topic, left out)."""
+    write_link(
+        {
+            TOPIC: topic,
+            KEYWORD: st.session_state.get(KEYWORD),
+            PUB_MODE: st.session_state.get(PUB_MODE),
+            PUBS: st.session_state.get(PUBS),
+            ZONE: st.session_state.get(ZONE),
+            START: chosen[0].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+            END: chosen[1].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+        },
+        {TOPIC: first_topic, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},
+    )

@@ -1,4 +1,5 @@
-"""New since last visit: this browser's previous visit, remembered in a cookie.
+"""What the list marks new: headlines since this browser's previous visit (remembered in a
+cookie), and headlines stored while the page was open (remembered in the session).
 
 The cookie holds one ISO time written by the page itself, and is only set after the viewer
 accepted the consent notice. The previous visit is read once per session, so the mark stays
@@ -7,10 +8,14 @@ put while the viewer filters, and the new visit is written once per session.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime, tzinfo
 
 import streamlit as st
 
+from lib.buckets import format_moment
+from lib.errors import StoreError
+from lib.stories import Story
 from lib.times import read_iso_time, usable
 from ui.consent import accepted
 
@@ -42,3 +47,53 @@ def previous_visit(now: datetime) -> datetime | None:
             unsafe_allow_javascript=True,
         )
     return st.session_state["previous_visit"]
+
+
+def arrived_while_open(
+    slug: str, version: int, read_after: Callable[[int], Iterable[str]]
+) -> frozenset[str]:
+    """The guids of headlines stored since this session first drew `slug`'s page (at the
+    store's `version` then): the page marks them new, like those since the last visit,
+    whenever they were published (a feed can be hours late). `read_after(v)` gives the
+    guids stored after version `v` (`Store.headlines_after`; raises StoreError); it is
+    called only when the store moved since the last run, for what is new since then."""
+    key = f"arrived:{slug}"
+    held: tuple[int, frozenset[str]] | None = st.session_state.get(key)
+    if held is None or version < held[0]:  # first drawn now, or another store file
+        held = (version, frozenset())
+    elif version > held[0]:
+        try:
+            held = (version, held[1] | frozenset(read_after(held[0])))
+        except StoreError:  # failed since the page read it: read them on a later run
+            return held[1]
+    st.session_state[key] = held
+    return held[1]
+
+
+def mark_new(
+    stories: Sequence[Story],
+    now: datetime,
+    zone: tzinfo,
+    arrived: Collection[str],
+    *,
+    visits: bool = True,
+) -> datetime | None:
+    """Say how many of `stories` are marked new: those with a headline published since the
+    previous visit (when `visits`: not for a snapshot) and those with one of `arrived`
+    (`arrived_while_open`). Returns the previous visit, for the marks."""
+    since = previous_visit(now) if visits else None
+    fresh = sum(1 for story in stories if since and story.newest > since)
+    live = sum(
+        1
+        for story in stories
+        if not (since and story.newest > since)
+        and any(item.guid in arrived for item in story.headlines)
+    )
+    notes = []
+    if fresh:
+        notes.append(f"{fresh} new since your last visit at {format_moment(since, zone)}")
+    if live:
+        notes.append(f"{live} arrived while this page was open")
+    if notes:
+        st.html(f'<div class="np-new-note">{", ".join(notes)}, marked in blue</div>')
+    return since
