@@ -702,6 +702,11 @@ class StoryAssigner:
         """The id the next new story will get."""
         return self._next_id
 
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        # Only ever raised: another writer may have given the ids below `value`.
+        self._next_id = max(self._next_id, value)
+
     @property
     def held(self) -> int:
         """How many headlines are held."""
