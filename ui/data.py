@@ -212,7 +212,15 @@ def snapshot_topic(topic: Topic, shot: Snapshot) -> Topic:
 
 
 def _group(entries: Sequence[Indexed]) -> Grouping:
+    """A viewer's own feeds' grouping: their headlines have no stored stories."""
     return Grouping.of(tuple(entry.headline for entry in entries))
+
+
+def _from_stored(entries: Sequence[Indexed]) -> Grouping:
+    """The topic's grouping from the stories stored with its headlines (no grouping)."""
+    return Grouping.from_assigned(
+        [entry.headline for entry in entries], [entry.story for entry in entries]
+    )
 
 
 class _Stories:
@@ -281,18 +289,23 @@ class TopicIndex:
 
 
 def _entries(
-    headlines: Sequence[Headline], rows: Sequence[int] | None, topic: Topic
+    headlines: Sequence[Headline],
+    rows: Sequence[int] | None,
+    topic: Topic,
+    stories: Sequence[int] | None = None,
 ) -> tuple[Indexed, ...]:
     """The headlines that belong to the topic, normalised once (the query runs on these only);
-    `rows` are their store row ids, when read with them."""
+    `rows` are their store row ids and `stories` their story ids, when read with them."""
     belongs = topic_filter(topic)
-    numbered = ((h, 0) for h in headlines) if rows is None else zip(headlines, rows, strict=True)
-    kept = [(item, row) for item, row in numbered if belongs(item)]
+    zeros = [0] * len(headlines)
+    numbered = zip(headlines, rows or zeros, stories or zeros, strict=True)
+    kept = [(item, row, story) for item, row, story in numbered if belongs(item)]
     return index_headlines(
         # The topic's query has read the summaries; the page never shows them, and exports
         # read them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
-        (replace(item, summary="") if item.summary else item for item, _ in kept),
-        (row for _, row in kept),
+        (replace(item, summary="") if item.summary else item for item, _, _ in kept),
+        [row for _, row, _ in kept],
+        [story for _, _, story in kept],
     )
 
 
@@ -307,17 +320,17 @@ def _read_index(
         rows = found.viewer_headlines(since, [s.url for s in topic.sources])
         return TopicIndex.of(IndexedWindow.of(_entries(rows, None, topic), since), version)
     arrivals = found.headlines_after(None, since)
-    window = IndexedWindow.of(_entries(arrivals.headlines, arrivals.ids, topic), since)
-    return TopicIndex.of(window, arrivals.version)
+    entries = _entries(arrivals.headlines, arrivals.ids, topic, arrivals.stories)
+    window = IndexedWindow.of(entries, since)
+    return TopicIndex.of(window, arrivals.version, _Stories(partial(_from_stored, entries)))
 
 
 def _assigned(before: TopicIndex, window: IndexedWindow, added: Sequence[Indexed]) -> _Stories:
-    """The stories of `before` grown into `window` by `added`. For now its headlines are
-    grouped again on first use; assigning only `added` into `before`'s grouping (and
-    dropping what left the window) is the one call to make here once stories are assigned
-    incrementally."""
+    """The stories of `before` grown into `window` by `added`: made on first use from the
+    stories stored with the headlines (a pass over them, no grouping); a headline that
+    arrives in a stored story joins it."""
     del before, added
-    return _Stories(partial(_group, window.entries))
+    return _Stories(partial(_from_stored, window.entries))
 
 
 def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> TopicIndex:
@@ -326,7 +339,7 @@ def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> To
     arrivals = store(db_path).headlines_after(index.version, since)
     if arrivals.version < index.version:  # another file at this path now: read it whole
         return _read_index(db_path, topic, arrivals.version, since)
-    added = _entries(arrivals.headlines, arrivals.ids, topic)
+    added = _entries(arrivals.headlines, arrivals.ids, topic, arrivals.stories)
     window = index.window.moved(since).grown(added)
     if not added:  # another scope's headlines, or off the topic: same stories
         return _moved(index, since, arrivals.version)
