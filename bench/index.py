@@ -127,7 +127,7 @@ def run_index(sizes: IndexSizes, now: datetime, log: Callable[[str], None]) -> I
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from bench.apps import APP
+    from tests.browser import ROOT
     from ui import data
 
     runs: dict[str, list[float]] = {}
@@ -157,7 +157,7 @@ def run_index(sizes: IndexSizes, now: datetime, log: Callable[[str], None]) -> I
         with _environment(env):
             st.cache_data.clear()
             st.cache_resource.clear()
-            at = AppTest.from_file(str(APP), default_timeout=600)
+            at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=600)
             at.run()  # the first open: the index read whole, the refresh tried and cached
             if at.exception:
                 raise RuntimeError(f"the page failed: {at.exception}")
