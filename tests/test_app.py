@@ -944,6 +944,34 @@ def test_the_topic_index_grows_to_what_a_full_read_gives(tmp_path: Path) -> None
     same_index(data.topic_index(db, topic, back), read_whole(db, topic, back))
 
 
+def test_the_grouping_grows_with_the_index(tmp_path: Path) -> None:
+    """After a store change the topic's stories are the held grouping grown by the new
+    headlines in their stored stories (not made again), equal to a whole read's."""
+    db = str(tmp_path / "news.db")
+    topic, store = grow_topic(), data.store(db)
+    deal = news("Xi and Putin sign new energy deal in Moscow", NOW - timedelta(hours=5))
+    store.save([deal, news("Pipeline talks resume in Beijing", NOW - timedelta(hours=4))], NOW)
+    first = data.topic_index(db, topic, NOW)
+    assert len(first.grouping().stories) == 2
+    copy = news("Putin and Xi sign new energy deal in Moscow", NOW - timedelta(hours=1), pub="AP")
+    store.save([copy, news("China and Russia hold naval drills", NOW, DESK)], NOW)
+    second = data.topic_index(db, topic, NOW)
+    grown = second.grouping()
+    assert grown._numbered is not None  # grown from the first, not made from the window
+    whole = read_whole(db, topic, NOW).grouping()
+    titles = [[h.title for h in s.headlines] for s in grown.narrow(second.headlines)]
+    assert titles == [[h.title for h in s.headlines] for s in whole.stories]
+    assert titles[1] == [
+        "Xi and Putin sign new energy deal in Moscow",
+        "Putin and Xi sign new energy deal in Moscow",
+    ]
+    # The window moves past the first report: the copy leads what is left of its story.
+    later = NOW + timedelta(days=7, hours=-3)
+    third = data.topic_index(db, topic, later)
+    leads = [s.lead.title for s in third.grouping().narrow(third.headlines)]
+    assert leads == ["China and Russia hold naval drills", copy.title]
+
+
 def test_a_viewers_own_feeds_follow_the_growing_topic_index(tmp_path: Path) -> None:
     db = str(tmp_path / "news.db")
     topic, store = grow_topic(), data.store(db)

@@ -240,6 +240,11 @@ class _Stories:
                 self._grouping, self._make = self._make(), None  # what it read is let go
             return self._grouping
 
+    @property
+    def made(self) -> Grouping | None:
+        """The grouping, if it was made."""
+        return self._grouping
+
 
 class TopicIndex:
     """A topic's headlines in the window, normalised once for filtering, and grouped into
@@ -325,12 +330,28 @@ def _read_index(
     return TopicIndex.of(window, arrivals.version, _Stories(partial(_from_stored, entries)))
 
 
+# A grown grouping keeps the headlines that left the window (narrowing leaves them out); past
+# this share of the window more, it is made again from the window.
+MAX_LEFT_SHARE = 0.1
+
+
 def _assigned(before: TopicIndex, window: IndexedWindow, added: Sequence[Indexed]) -> _Stories:
-    """The stories of `before` grown into `window` by `added`: made on first use from the
-    stories stored with the headlines (a pass over them, no grouping); a headline that
-    arrives in a stored story joins it."""
-    del before, added
-    return _Stories(partial(_from_stored, window.entries))
+    """The stories of `before` grown into `window` by `added`, made on first use: `before`'s
+    grouping with each new headline put in its stored story (`Grouping.grown`), or, when
+    `before`'s was never made or holds too much that left the window, made from the
+    stories stored with the window's headlines (a pass over them: no grouping either way)."""
+    grouping = before._stories.made
+    if grouping is None:
+        return _Stories(partial(_from_stored, window.entries))
+    fresh = [entry for entry in added if entry.headline.published >= window.since]
+    fresh.sort(key=lambda e: (e.headline.published, e.row), reverse=True)  # as the store reads
+
+    def grow() -> Grouping:
+        if grouping.size > (1 + MAX_LEFT_SHARE) * len(window.entries) + 100:
+            return _from_stored(window.entries)
+        return grouping.grown([e.headline for e in fresh], [e.story for e in fresh])
+
+    return _Stories(grow)
 
 
 def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> TopicIndex:
