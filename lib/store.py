@@ -183,6 +183,8 @@ def _without_repeats(rows: list[Any]) -> list[Any]:
 
 
 _HEADLINE_COLUMNS = "title, link, publication, label, published, source, guid, time_kind, summary"
+# The same, without the summary (a story never reads it): what the writer's assigner reads.
+_STORY_COLUMNS = "title, link, publication, label, published, source, guid, time_kind, ''"
 
 
 def _headlines(rows: Iterable[Any]) -> list[Headline]:
@@ -426,6 +428,13 @@ class Store:
         transaction, from this Store's assigner (`_assigner_in`)."""
         with self._stories_lock, self._connect() as db:
             try:
+                if self._assigner is None:
+                    # Made before the write lock is taken (seconds at 100,000 headlines:
+                    # other writers go on meanwhile), then brought up to date under it.
+                    db.execute("BEGIN")
+                    self._assigner = self._stored_assigner(db, held_since)
+                    self._assigner_seen = _read_version(db)
+                    db.execute("COMMIT")
                 db.execute("BEGIN IMMEDIATE")
                 # Under the write lock: no other writer stores or gives story ids meanwhile.
                 assigner = self._assigner_in(db, held_since)
@@ -455,18 +464,10 @@ class Store:
         version = _read_version(db)
         assigner = self._assigner
         if assigner is None or version < self._assigner_seen:  # new, or another file now
-            rows = db.execute(
-                f"SELECT story, {_HEADLINE_COLUMNS} FROM headline WHERE scope = '' "
-                "AND story IS NOT NULL AND published >= ? ORDER BY stored_version, id",
-                (_epoch(held_since - DEFAULT_WINDOW),),
-            ).fetchall()
-            stories = [row[0] for row in rows]
-            assigner = StoryAssigner.from_stored(
-                zip(_headlines(row[1:] for row in rows), stories, strict=True), since=held_since
-            )
+            assigner = self._stored_assigner(db, held_since)
         elif version > self._assigner_seen:
             rows = db.execute(
-                f"SELECT story, {_HEADLINE_COLUMNS} FROM headline WHERE scope = '' "
+                f"SELECT story, {_STORY_COLUMNS} FROM headline WHERE scope = '' "
                 "AND story IS NOT NULL AND stored_version > ? ORDER BY stored_version, id",
                 (self._assigner_seen,),
             ).fetchall()
@@ -476,6 +477,22 @@ class Store:
         assigner.next_id = _next_story(db)
         self._assigner, self._assigner_seen = assigner, version
         return assigner
+
+    @staticmethod
+    def _stored_assigner(db: sqlite3.Connection, held_since: datetime) -> StoryAssigner:
+        """An assigner made from the stories stored in `db` that had a headline since
+        `held_since` (their headlines, in the order they were stored)."""
+        rows = db.execute(
+            f"SELECT story, {_STORY_COLUMNS} FROM headline WHERE scope = '' "
+            "AND story IS NOT NULL AND published >= ? ORDER BY stored_version, id",
+            (_epoch(held_since - DEFAULT_WINDOW),),
+        ).fetchall()
+        stories = [row[0] for row in rows]
+        return StoryAssigner.from_stored(
+            zip(_headlines(row[1:] for row in rows), stories, strict=True),
+            since=held_since,
+            next_id=_next_story(db),
+        )
 
     def prune(
         self, now: datetime, window: timedelta = WINDOW, *, real_now: datetime | None = None
