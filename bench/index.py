@@ -7,9 +7,10 @@ them late: older than many already held). Each figure is the median of `repeats`
 
 - the page run with nothing stored since the last run: the baseline;
 - after (the index grows by the headlines stored since the version it read), with story
-  grouping off, and on (grouping is still made again over the whole window on first use);
+  grouping off, and on (the held grouping grows by the new headlines in the stories the
+  store assigned them: `Grouping.grown`);
 - before (the index read whole, as after every store change until now: the held index is
-  dropped first), grouping off and on;
+  dropped first), grouping off and on (made from the stored story ids of the whole window);
 - the window start moving an hour on, for the index alone: dropped from the held index
   (after) against the index read whole at the new start (before: the hourly rebuild).
 """
@@ -54,7 +55,7 @@ class IndexFigures:
     added: int
     nothing_added: float  # page run, nothing stored since the last run (the baseline)
     grown: float  # page run after `added` were stored: the index grows; grouping off
-    grown_grouped: float  # the same with grouping on (grouped again, as today)
+    grown_grouped: float  # the same with grouping on (the held grouping grown)
     rebuilt: float  # page run after `added` were stored, the index read whole; grouping off
     rebuilt_grouped: float  # the same with grouping on
     index_grown: float  # the index alone: grown by `added`
