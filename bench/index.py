@@ -7,9 +7,10 @@ them late: older than many already held). Each figure is the median of `repeats`
 
 - the page run with nothing stored since the last run: the baseline;
 - after (the index grows by the headlines stored since the version it read), with story
-  grouping off, and on (grouping is still made again over the whole window on first use);
+  grouping off, and on (the held grouping grows by the new headlines in the stories the
+  store assigned them: `Grouping.grown`);
 - before (the index read whole, as after every store change until now: the held index is
-  dropped first), grouping off and on;
+  dropped first), grouping off and on (made from the stored story ids of the whole window);
 - the window start moving an hour on, for the index alone: dropped from the held index
   (after) against the index read whole at the new start (before: the hourly rebuild).
 """
@@ -54,7 +55,7 @@ class IndexFigures:
     added: int
     nothing_added: float  # page run, nothing stored since the last run (the baseline)
     grown: float  # page run after `added` were stored: the index grows; grouping off
-    grown_grouped: float  # the same with grouping on (grouped again, as today)
+    grown_grouped: float  # the same with grouping on (the held grouping grown)
     rebuilt: float  # page run after `added` were stored, the index read whole; grouping off
     rebuilt_grouped: float  # the same with grouping on
     index_grown: float  # the index alone: grown by `added`
@@ -127,7 +128,7 @@ def run_index(sizes: IndexSizes, now: datetime, log: Callable[[str], None]) -> I
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from bench.apps import APP
+    from tests.browser import ROOT
     from ui import data
 
     runs: dict[str, list[float]] = {}
@@ -157,7 +158,7 @@ def run_index(sizes: IndexSizes, now: datetime, log: Callable[[str], None]) -> I
         with _environment(env):
             st.cache_data.clear()
             st.cache_resource.clear()
-            at = AppTest.from_file(str(APP), default_timeout=600)
+            at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=600)
             at.run()  # the first open: the index read whole, the refresh tried and cached
             if at.exception:
                 raise RuntimeError(f"the page failed: {at.exception}")

@@ -118,8 +118,25 @@ _STEP_5 = (
     "CREATE INDEX headline_scope_stored ON headline(scope, stored_version)",
 )
 
+# 6 (issue 9): stories assigned as headlines are stored (lib/stories.py, `StoryAssigner`).
+# Each topics-file headline keeps its story's id (NULL in a viewer's scope: those small sets
+# are grouped when read); a story keeps its first report (the row of its earliest headline,
+# as assigned: pruning may delete that row before the story's later ones). The next story
+# id is kept in `meta` (key 'next_story'), so ids are never given twice, even after a prune.
+# The store's headlines of the topics' scope are assigned by `Store` right after this step,
+# in the same transaction (Python, not SQL: `lib.store.assign_unassigned`).
+_STEP_6 = (
+    "ALTER TABLE headline ADD COLUMN story INTEGER",
+    "CREATE INDEX headline_scope_story ON headline(scope, story)",
+    """CREATE TABLE story (
+    id INTEGER PRIMARY KEY,
+    first_report INTEGER NOT NULL  -- headline.id of its earliest headline
+)""",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
-MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5)
+MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6)
+STORIES = 6  # the first version whose headlines have stories
 LATEST = len(MIGRATIONS)
 
 

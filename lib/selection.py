@@ -32,6 +32,7 @@ class Indexed:
     # The store's row id: headlines published at one time are ordered as the store orders
     # them (the later row first), so an index that grew matches one read whole.
     row: int = 0
+    story: int = 0  # the store's story id (topics' scope; 0 when read without one)
 
 
 def topic_filter(topic: Topic) -> Callable[[Headline], bool]:
@@ -59,13 +60,18 @@ def topic_headlines(headlines: Iterable[Headline], topic: Topic) -> list[Headlin
 
 
 def index_headlines(
-    headlines: Iterable[Headline], rows: Iterable[int] | None = None
+    headlines: Iterable[Headline],
+    rows: Iterable[int] | None = None,
+    stories: Iterable[int] | None = None,
 ) -> tuple[Indexed, ...]:
-    """Normalise each headline once for keyword matching; `rows` are their store row ids."""
-    numbers = itertools.repeat(0) if rows is None else rows
+    """Normalise each headline once for keyword matching; `rows` are their store row ids,
+    `stories` their story ids."""
+    items = list(headlines)
+    numbers = [0] * len(items) if rows is None else rows
+    ids = [0] * len(items) if stories is None else stories
     return tuple(
-        Indexed(item, normalize_text(f"{item.title} {item.publication}"), row)
-        for item, row in zip(headlines, numbers, strict=rows is not None)
+        Indexed(item, normalize_text(f"{item.title} {item.publication}"), row, story)
+        for item, row, story in zip(items, numbers, ids, strict=True)
     )
 
 

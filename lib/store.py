@@ -10,6 +10,8 @@ The window is kept by the wall clock: a display clock set ahead (NEWS_CLOCK) pru
 The layout is made and upgraded by numbered migrations (lib/migrations.py) when a store opens.
 Each headline keeps the store version its save made, so a reader that holds what it read
 reads on from there (`headlines_after`) instead of reading the window again.
+A topics-file headline gets its story when it is saved (lib/stories.py, `StoryAssigner`,
+inside the save's transaction), so a reader never groups the window.
 """
 
 from __future__ import annotations
@@ -19,20 +21,26 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lib.errors import StoreError
-from lib.migrations import LATEST, migrate, recorded_version, schema_version
+from lib.migrations import LATEST, STORIES, migrate, recorded_version, schema_version
 from lib.model import Headline, TimeKind
+from lib.stories import DEFAULT_WINDOW, StoryAssigner
 
 WINDOW = timedelta(days=7)
 # "Refresh now" may not start a new round of requests to every host more often than this,
 # whoever asks.
 MIN_REFRESH_INTERVAL = timedelta(seconds=30)
+# A writer holds in memory the stories that had a headline in this long before the clock
+# (and their headlines: a story spans at most the stories' 48 hours, so up to twice this).
+# A story quiet for longer is not joined: a headline that reaches a writer this late starts
+# a story of its own. The whole week would cost about 170 MB at 100,000 headlines.
+STORIES_HELD = DEFAULT_WINDOW
 
 # Query parameters that only say where a click came from; they never change the article.
 _TRACKING_PREFIXES = ("utm_", "mc_", "at_", "pk_", "hsa_", "oly_", "_hs")
@@ -50,6 +58,7 @@ class Arrivals:
     headlines: list[Headline]  # newest first: by publication, then by row id
     ids: list[int]  # each headline's row id, which orders headlines published at one time
     version: int  # the store's version they were read at: the next read's `after`
+    stories: list[int] = field(default_factory=list)  # each headline's story id
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +183,8 @@ def _without_repeats(rows: list[Any]) -> list[Any]:
 
 
 _HEADLINE_COLUMNS = "title, link, publication, label, published, source, guid, time_kind, summary"
+# The same, without the summary (a story never reads it): what the writer's assigner reads.
+_STORY_COLUMNS = "title, link, publication, label, published, source, guid, time_kind, ''"
 
 
 def _headlines(rows: Iterable[Any]) -> list[Headline]:
@@ -198,6 +209,70 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     ]
 
 
+_INSERT_HEADLINE = (
+    "INSERT INTO headline (scope, guid, canon_link, source, title, link, publication, label, "
+    "published, time_kind, first_seen, summary, stored_version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_ROW_GUID = 1  # where a row of `save` has the guid
+
+
+def _next_story(db: sqlite3.Connection) -> int:
+    """The id the next new story gets (kept in `meta`, so never given twice)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'next_story'").fetchone()
+    return 1 if row is None else int(row[0])
+
+
+def _store_stories(
+    db: sqlite3.Connection, assigner: StoryAssigner, inserted: Sequence[tuple[int, Sequence[Any]]]
+) -> None:
+    """Assign the rows just inserted (row id, row of `save`) to stories, as one batch, and
+    store each one's story, each story's first report when it is one of them, and the next
+    story id (inside the caller's write transaction)."""
+    headlines = [
+        Headline(
+            title=row[4], link=row[5], publication=row[6], label=row[7],
+            published=datetime.fromtimestamp(row[8], UTC), source=row[3], guid=row[1],
+            time_kind=TimeKind(row[9]),
+        )
+        for _, row in inserted
+    ]  # fmt: skip
+    stories = assigner.assign(headlines)
+    db.executemany(
+        "UPDATE headline SET story = ? WHERE id = ?",
+        [(story, row_id) for story, (row_id, _) in zip(stories, inserted, strict=True)],
+    )
+    row_of = {row[_ROW_GUID]: row_id for row_id, row in inserted}  # a guid is one row in ''
+    firsts = []
+    for story in set(stories):
+        first = row_of.get(assigner.first_report(story).guid)
+        if first is not None:  # a new story, or an earlier report of a stored one
+            firsts.append((story, first))
+    db.executemany(
+        "INSERT INTO story (id, first_report) VALUES (?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET first_report = excluded.first_report",
+        firsts,
+    )
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('next_story', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (str(assigner.next_id),),
+    )
+
+
+def _assign_unassigned(db: sqlite3.Connection) -> None:
+    """Give stories to the topics' headlines stored without one (a store upgraded to
+    migration 6), all in one batch: taken in publication order, as the whole-window rule
+    groups them (docs/STORIES.md)."""
+    rows = db.execute(
+        "SELECT id, scope, guid, canon_link, source, title, link, publication, label, "
+        "published, time_kind, first_seen, '' FROM headline WHERE scope = '' "
+        "AND story IS NULL ORDER BY stored_version, id"
+    ).fetchall()
+    if rows:
+        _store_stories(db, StoryAssigner(next_id=_next_story(db)), [(r[0], r[1:]) for r in rows])
+
+
 def _read_version(db: sqlite3.Connection) -> int:
     """The store's version as `db` sees it (0 before anything was stored)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
@@ -215,6 +290,11 @@ class Store:
         self.path = Path(path)
         self._version_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
+        # The writer's stories (`_assigner_in`): rebuilt from the file on first use and after
+        # any failure, kept up with what other writers stored since the version it saw.
+        self._stories_lock = threading.Lock()
+        self._assigner: StoryAssigner | None = None
+        self._assigner_seen = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -225,7 +305,10 @@ class Store:
                 db.execute("BEGIN IMMEDIATE")
                 # Again under the lock: another process may have upgraded it meanwhile.
                 if self._schema(db) != LATEST or recorded_version(db) is None:
-                    migrate(db, self._schema(db))  # also records the version found by layout
+                    start = self._schema(db)
+                    migrate(db, start)  # also records the version found by layout
+                    if start < STORIES:
+                        _assign_unassigned(db)
                 db.execute("COMMIT")
 
     def _schema(self, db: sqlite3.Connection) -> int:
@@ -321,6 +404,8 @@ class Store:
         ]
         if not rows:
             return 0
+        if scope == "":
+            return self._save_topics(rows, kept_since(now, real_now, STORIES_HELD))
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             # The rows carry the version this save makes (under the write lock, so versions
@@ -331,17 +416,83 @@ class Store:
             for row in rows:
                 row.append(stored)
             before = db.total_changes
-            db.executemany(
-                "INSERT INTO headline (scope, guid, canon_link, source, title, link, "
-                "publication, label, published, time_kind, first_seen, summary, stored_version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                rows,
-            )
+            db.executemany(_INSERT_HEADLINE, rows)
             added = db.total_changes - before
             if added:
                 self._bump_version(db)
             db.execute("COMMIT")
         return added
+
+    def _save_topics(self, rows: list[list[Any]], held_since: datetime) -> int:
+        """`save` for the topics' scope: each new headline gets its story in the same
+        transaction, from this Store's assigner (`_assigner_in`)."""
+        with self._stories_lock, self._connect() as db:
+            try:
+                if self._assigner is None:
+                    # Made before the write lock is taken (seconds at 100,000 headlines:
+                    # other writers go on meanwhile), then brought up to date under it.
+                    db.execute("BEGIN")
+                    self._assigner = self._stored_assigner(db, held_since)
+                    self._assigner_seen = _read_version(db)
+                    db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                # Under the write lock: no other writer stores or gives story ids meanwhile.
+                assigner = self._assigner_in(db, held_since)
+                stored = _read_version(db) + 1  # see `save`
+                inserted: list[tuple[int, list[Any]]] = []
+                for row in rows:
+                    # One row at a time: the rows the store takes are exactly the new ones
+                    # (repeats in the batch included), and their ids come back.
+                    found = db.execute(_INSERT_HEADLINE + " RETURNING id", [*row, stored])
+                    got = found.fetchone()
+                    if got is not None:
+                        inserted.append((got[0], row))
+                if inserted:
+                    _store_stories(db, assigner, inserted)
+                    self._bump_version(db)
+                    self._assigner_seen = stored
+                db.execute("COMMIT")
+            except BaseException:
+                self._assigner = None  # it may hold what was rolled back: made again
+                raise
+        return len(inserted)
+
+    def _assigner_in(self, db: sqlite3.Connection, held_since: datetime) -> StoryAssigner:
+        """This Store's assigner, up to date with `db` (inside its write transaction):
+        made from the stored stories on first use, or given what other writers stored since
+        the version it saw; stories quiet since before `held_since` let go."""
+        version = _read_version(db)
+        assigner = self._assigner
+        if assigner is None or version < self._assigner_seen:  # new, or another file now
+            assigner = self._stored_assigner(db, held_since)
+        elif version > self._assigner_seen:
+            rows = db.execute(
+                f"SELECT story, {_STORY_COLUMNS} FROM headline WHERE scope = '' "
+                "AND story IS NOT NULL AND stored_version > ? ORDER BY stored_version, id",
+                (self._assigner_seen,),
+            ).fetchall()
+            stories = [row[0] for row in rows]
+            assigner.add_stored(zip(_headlines(row[1:] for row in rows), stories, strict=True))
+        assigner.forget(held_since)
+        assigner.next_id = _next_story(db)
+        self._assigner, self._assigner_seen = assigner, version
+        return assigner
+
+    @staticmethod
+    def _stored_assigner(db: sqlite3.Connection, held_since: datetime) -> StoryAssigner:
+        """An assigner made from the stories stored in `db` that had a headline since
+        `held_since` (their headlines, in the order they were stored)."""
+        rows = db.execute(
+            f"SELECT story, {_STORY_COLUMNS} FROM headline WHERE scope = '' "
+            "AND story IS NOT NULL AND published >= ? ORDER BY stored_version, id",
+            (_epoch(held_since - DEFAULT_WINDOW),),
+        ).fetchall()
+        stories = [row[0] for row in rows]
+        return StoryAssigner.from_stored(
+            zip(_headlines(row[1:] for row in rows), stories, strict=True),
+            since=held_since,
+            next_id=_next_story(db),
+        )
 
     def prune(
         self, now: datetime, window: timedelta = WINDOW, *, real_now: datetime | None = None
@@ -358,8 +509,16 @@ class Store:
                 (_epoch(kept_since(now, real_now, window)),),
             ).rowcount
             if gone:
+                # Stories left without a headline go too (their ids are not given again).
+                db.execute(
+                    "DELETE FROM story WHERE NOT EXISTS (SELECT 1 FROM headline "
+                    "WHERE headline.scope = '' AND headline.story = story.id)"
+                )
                 self._bump_version(db)
             db.execute("COMMIT")
+        with self._stories_lock:
+            if self._assigner is not None:
+                self._assigner.forget(kept_since(now, real_now, STORIES_HELD))
         return gone
 
     def headlines(self, since: datetime, sources: Sequence[str] | None = None) -> list[Headline]:
@@ -385,7 +544,7 @@ class Store:
         it drops what leaves the window (and so what pruning deletes) by time itself.
         """
         sql = (
-            f"SELECT id, {_HEADLINE_COLUMNS} FROM headline "
+            f"SELECT id, story, {_HEADLINE_COLUMNS} FROM headline "
             "WHERE scope = '' AND published >= ? AND stored_version <= ?"
         )
         with self._connect() as db:
@@ -400,7 +559,10 @@ class Store:
                 params.append(after)
             rows = db.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
             db.execute("COMMIT")
-        return Arrivals(_headlines(row[1:] for row in rows), [row[0] for row in rows], version)
+        ids = [row[0] for row in rows]
+        # A row without a story (none after migration 6 assigns them) is a story of its own.
+        stories = [-row[0] if row[1] is None else row[1] for row in rows]
+        return Arrivals(_headlines(row[2:] for row in rows), ids, version, stories)
 
     def viewer_headlines(self, since: datetime, feeds: Collection[str]) -> list[Headline]:
         """The headlines of a viewer's own `feeds` published at or after `since`, newest

@@ -45,7 +45,7 @@ import re
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from lib.model import Headline
@@ -536,6 +536,20 @@ def _earliest_first(newest_first: list[Headline]) -> Story:
 _published = operator.attrgetter("published")
 
 
+def _newest_first(story: Story) -> float:
+    return -story.newest.timestamp()
+
+
+def _joined(before: tuple[Headline, ...], new: list[Headline]) -> Story:
+    """The story of `before` (a story's headlines, earliest first) and `new` (newest first):
+    earliest first, at one time the new ones first (they are the later rows), in the order
+    given."""
+    both = [(item.published, 0, n, item) for n, item in enumerate(new)]
+    both += [(item.published, 1, n, item) for n, item in enumerate(before)]
+    both.sort(key=operator.itemgetter(0, 1, 2))
+    return Story(both[0][3], tuple(entry[3] for entry in both[1:]))
+
+
 @dataclass(frozen=True, slots=True)
 class Grouping:
     """A list grouped into stories once, to be narrowed to any filtered part of it.
@@ -548,6 +562,15 @@ class Grouping:
     # id() of each grouped headline → (its story's number, its position in the story). The
     # stories hold the headlines, so no id is reused while the grouping lives.
     _places: dict[int, tuple[int, int]]
+    # The stories by number, when numbers are not places in `stories` (a grown grouping).
+    _numbered: tuple[Story, ...] | None = field(default=None, compare=False)
+    # Each story id → its story's number, in a grouping made from assigned ids (`grown`).
+    _ids: dict[int, int] | None = field(default=None, compare=False)
+
+    @property
+    def size(self) -> int:
+        """How many headlines it groups."""
+        return len(self._places)
 
     @classmethod
     def of(cls, headlines: Sequence[Headline], window: timedelta = DEFAULT_WINDOW) -> Grouping:
@@ -580,17 +603,63 @@ class Grouping:
             for item, story in zip(headlines, story_ids, strict=True):
                 by_story.setdefault(story, []).append(item)
             stories = tuple(_earliest_first(group) for group in by_story.values())
+            ids = {story: number for number, story in enumerate(by_story)}
         else:
             members: dict[int, list[tuple[Headline, int]]] = {}
             for position, (item, story) in enumerate(zip(headlines, story_ids, strict=True)):
                 members.setdefault(story, []).append((item, position))
             stories = tuple(_stories(list(members.values())))
+            ids = None
         places = {
             id(item): (number, position)
             for number, story in enumerate(stories)
             for position, item in enumerate(story.headlines)
         }
-        return cls(stories, places)
+        if ids is None:
+            ids = {
+                story: places[id(item)][0] for item, story in zip(headlines, story_ids, strict=True)
+            }
+        return cls(stories, places, None, ids)
+
+    def grown(self, headlines: Sequence[Headline], story_ids: Sequence[int]) -> Grouping:
+        """This grouping (made by `from_assigned` or `grown`) with `headlines` (newest first,
+        none grouped yet) added to their assigned stories: `story_ids[i]` is the story of
+        `headlines[i]`. The cost is the new headlines' stories and a copy of the lookup
+        tables, not a pass over every story in Python.
+
+        Equal to `from_assigned` over all the headlines, new ones placed as the store reads
+        them (the later row first at one time), except that at one time a grown story goes
+        before the stories not grown. The grouping keeps what it held: narrow it to the
+        headlines still wanted.
+        """
+        if self._ids is None:
+            raise ValueError("only a grouping made from assigned story ids can grow")
+        numbered = list(self._numbered or self.stories)
+        ids, places = dict(self._ids), dict(self._places)
+        by_story: dict[int, list[Headline]] = {}
+        for item, story in zip(headlines, story_ids, strict=True):
+            by_story.setdefault(story, []).append(item)
+        replaced: set[int] = set()
+        made: list[Story] = []
+        for story_id, items in by_story.items():
+            number = ids.get(story_id)
+            before: tuple[Headline, ...] = ()
+            if number is not None:
+                before = numbered[number].headlines
+                replaced.add(id(numbered[number]))
+            story = _joined(before, items)
+            ids[story_id] = number = len(numbered)
+            numbered.append(story)
+            made.append(story)
+            for position, item in enumerate(story.headlines):
+                places[id(item)] = (number, position)
+        ordered = [story for story in self.stories if id(story) not in replaced]
+        # Newest story first; at one time the grown one first, and those met first in the
+        # new headlines (newest first) before the others.
+        for story in reversed(made):
+            at = bisect_left(ordered, -story.newest.timestamp(), key=_newest_first)
+            ordered.insert(at, story)
+        return Grouping(tuple(ordered), places, tuple(numbered), ids)
 
     def narrow(self, kept: Sequence[Headline]) -> list[Story]:
         """The stories as far as they hold `kept`, the story with the newest headline first.
@@ -606,6 +675,7 @@ class Grouping:
             kept = sorted(kept, key=lambda item: item.published, reverse=True)
         members: dict[int, list[tuple[int, Headline]]] = {}
         places = self._places
+        numbered = self._numbered or self.stories
         for item in kept:
             place = places.get(id(item))
             if place is None:
@@ -614,7 +684,7 @@ class Grouping:
         # Newest first, a story is first met at its newest kept headline: in that order.
         out: list[Story] = []
         for number, items in members.items():
-            story = self.stories[number]
+            story = numbered[number]
             if len(items) == len(story.others) + 1:
                 out.append(story)
                 continue
@@ -701,6 +771,11 @@ class StoryAssigner:
     def next_id(self) -> int:
         """The id the next new story will get."""
         return self._next_id
+
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        # Only ever raised: another writer may have given the ids below `value`.
+        self._next_id = max(self._next_id, value)
 
     @property
     def held(self) -> int:

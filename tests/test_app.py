@@ -668,6 +668,47 @@ def test_copies_of_a_story_collapse_into_one_entry(env, feed_server, monkeypatch
     assert sum(len(t) for t in bucket_titles(at).values()) == 3
 
 
+def test_stories_are_the_stored_ones_and_a_later_copy_joins(env, feed_server, monkeypatch) -> None:
+    """The page groups by the story ids the refresher stored (it groups nothing itself): a
+    copy a later round stores joins its story on the page."""
+    import sqlite3
+
+    write_topics(env, feed_server, monkeypatch)
+    deal = Item("Xi and Putin sign new energy deal in Moscow - Reuters", NOW - timedelta(hours=3),
+                source="Reuters")  # fmt: skip
+    drills = [
+        Item("China and Russia hold joint naval drills - AP", NOW - timedelta(hours=2),
+             source="AP"),
+        Item("China and Russia hold joint naval drills at sea - BBC",
+             NOW - timedelta(minutes=100), source="BBC"),
+    ]  # fmt: skip
+    feed_server.route("/agg.xml", rss([deal, *drills]))
+    feed_server.route("/world.xml", rss([]))
+    feed_server.route("/broken.xml", rss([]))
+    at = run()
+    html = page_html(at)
+    assert "+1 more: BBC" in html and "+1 more: AP" not in html
+    copy = Item("Putin and Xi sign new energy deal in Moscow - AP", NOW - timedelta(hours=1),
+                source="AP")  # fmt: skip
+    feed_server.route("/agg.xml", rss([deal, *drills, copy]))  # the items' links kept
+    refresh(PERIOD)  # the refresher's next round stores the copy
+    at.run()
+    html = page_html(at)
+    assert "+1 more: AP" in html and "+1 more: BBC" in html
+    assert "first reported by Reuters at 01:22" in html
+    db = env / "news.db"
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT title, publication, story FROM headline ORDER BY id")
+        stories = {f"{title} ({pub})": story for title, pub, story in rows.fetchall()}
+        assert list(stories.values()) == [1, 2, 2, 1], stories  # the copy in the deal's story
+        # Stored apart (as another assigner could have decided): the page follows the store.
+        conn.execute("UPDATE headline SET story = 999 WHERE title LIKE 'Putin and Xi%'")
+    st.cache_resource.clear()  # a new process: the index is read whole
+    html = page_html(run())
+    assert "+1 more: AP" not in html and "+1 more: BBC" in html
+    assert "Putin and Xi sign new energy deal in Moscow" in html
+
+
 def test_a_time_range_narrows_the_list_and_resets(env, feed_server, monkeypatch) -> None:
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)
@@ -901,6 +942,34 @@ def test_the_topic_index_grows_to_what_a_full_read_gives(tmp_path: Path) -> None
     # A clock set back: the window starts before what is held, so it is read whole.
     back = empty - timedelta(days=1)
     same_index(data.topic_index(db, topic, back), read_whole(db, topic, back))
+
+
+def test_the_grouping_grows_with_the_index(tmp_path: Path) -> None:
+    """After a store change the topic's stories are the held grouping grown by the new
+    headlines in their stored stories (not made again), equal to a whole read's."""
+    db = str(tmp_path / "news.db")
+    topic, store = grow_topic(), data.store(db)
+    deal = news("Xi and Putin sign new energy deal in Moscow", NOW - timedelta(hours=5))
+    store.save([deal, news("Pipeline talks resume in Beijing", NOW - timedelta(hours=4))], NOW)
+    first = data.topic_index(db, topic, NOW)
+    assert len(first.grouping().stories) == 2
+    copy = news("Putin and Xi sign new energy deal in Moscow", NOW - timedelta(hours=1), pub="AP")
+    store.save([copy, news("China and Russia hold naval drills", NOW, DESK)], NOW)
+    second = data.topic_index(db, topic, NOW)
+    grown = second.grouping()
+    assert grown._numbered is not None  # grown from the first, not made from the window
+    whole = read_whole(db, topic, NOW).grouping()
+    titles = [[h.title for h in s.headlines] for s in grown.narrow(second.headlines)]
+    assert titles == [[h.title for h in s.headlines] for s in whole.stories]
+    assert titles[1] == [
+        "Xi and Putin sign new energy deal in Moscow",
+        "Putin and Xi sign new energy deal in Moscow",
+    ]
+    # The window moves past the first report: the copy leads what is left of its story.
+    later = NOW + timedelta(days=7, hours=-3)
+    third = data.topic_index(db, topic, later)
+    leads = [s.lead.title for s in third.grouping().narrow(third.headlines)]
+    assert leads == ["China and Russia hold naval drills", copy.title]
 
 
 def test_a_viewers_own_feeds_follow_the_growing_topic_index(tmp_path: Path) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from lib.errors import StoreError
-from lib.migrations import LATEST, SCHEMA_KEY, schema_version
+from lib.migrations import LATEST, MIGRATIONS, SCHEMA_KEY, schema_version
+from lib.model import Headline
 from lib.store import FeedFailure, Store
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
@@ -172,3 +174,55 @@ def test_a_store_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) 
     with sqlite3.connect(path) as db:
         (value,) = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
     assert value == str(LATEST + 3)
+
+
+def store_at_version_5(path: Path, headlines: list[Headline]) -> None:
+    """A store as the release before stories left it (schema 5), holding `headlines` in the
+    topics' scope and one of a viewer's feed."""
+    db = sqlite3.connect(path, isolation_level=None)
+    for step in MIGRATIONS[:5]:
+        for statement in step:
+            db.execute(statement)
+    db.execute("INSERT INTO meta VALUES (?, '5')", (SCHEMA_KEY,))
+    rows = [("", h.guid, None, h.source, h.title, h.publication, int(h.published.timestamp()),
+             "published", 0, n + 1) for n, h in enumerate(headlines)]  # fmt: skip
+    rows.append((VIEWER, "v1", None, VIEWER, headlines[0].title, "Me", rows[0][6], "seen", 0, 1))
+    db.executemany(
+        "INSERT INTO headline (scope, guid, canon_link, source, title, publication, published, "
+        "time_kind, first_seen, stored_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    db.execute("INSERT INTO meta VALUES ('version', ?)", (str(len(headlines)),))
+    db.close()
+
+
+def test_a_store_upgraded_to_stories_assigns_its_headlines_in_one_batch(tmp_path: Path) -> None:
+    from bench.corpus import headlines
+    from lib.stories import StoryAssigner
+
+    week = headlines(600, NOW, FEED, seed=5)
+    path = tmp_path / "news.db"
+    store_at_version_5(path, week)
+    store = Store(path)
+    read = store.headlines_after(None, NOW - timedelta(days=8))
+    stored = dict(zip((h.guid for h in read.headlines), read.stories, strict=True))
+    expected = dict(zip((h.guid for h in week), StoryAssigner().assign(week), strict=True))
+    assert stored == expected
+    assert len(set(expected.values())) < len(expected)  # copies were grouped
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT story FROM headline WHERE scope = ?", (VIEWER,)).fetchone() == (
+            None,
+        )
+        (stories,) = db.execute("SELECT COUNT(*) FROM story").fetchone()
+        (next_story,) = db.execute("SELECT value FROM meta WHERE key = 'next_story'").fetchone()
+    assert stories == len(set(expected.values())) and int(next_story) == stories + 1
+    assert store.version() == len(week)  # readers' versions stay: nothing is read again
+    # New headlines go on from the assigned ones: a copy joins its story.
+    copy = replace(week[0], guid="copy", link=None)
+    assert store.save([copy], NOW) == 1
+    assert stored_story(store, "copy") == expected[week[0].guid]
+
+
+def stored_story(store: Store, guid: str) -> int:
+    read = store.headlines_after(None, NOW - timedelta(days=8))
+    return dict(zip((h.guid for h in read.headlines), read.stories, strict=True))[guid]

@@ -434,3 +434,150 @@ def test_an_upgrade_is_one_transaction(tmp_path: Path, statements: list[tuple[in
     statements.clear()
     Store(path)  # current: read, never a write lock
     assert "BEGIN" not in [word for _, word in statements]
+
+
+# --- stories assigned as headlines are stored ----------------------------------------------
+
+
+def stored_stories(store: Store) -> dict[str, int]:
+    """Each stored topics-file headline's story id, by guid."""
+    read = store.headlines_after(None, NOW - timedelta(days=8))
+    return {h.guid: story for h, story in zip(read.headlines, read.stories, strict=True)}
+
+
+def first_reports(path: Path) -> dict[int, str]:
+    """Each stored story's first report, as a guid."""
+    with sqlite3.connect(path) as db:
+        rows = db.execute(
+            "SELECT story.id, headline.guid FROM story JOIN headline "
+            "ON headline.id = story.first_report"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_stories_stored_at_write_time_are_the_assigners(tmp_path: Path) -> None:
+    from bench.corpus import headlines
+    from lib.store import STORIES_HELD
+    from lib.stories import StoryAssigner
+
+    week = headlines(900, NOW, "https://example.com/feed", seed=3)
+    batches = [week[start : start + 60] for start in range(0, len(week), 60)]
+    # Repeats, as feeds bring them: an item of the batch before, and one twice in a batch.
+    batches = [[*batch, *batches[n - 1][:2], batch[0]] if n else batch
+               for n, batch in enumerate(batches)]  # fmt: skip
+    path = tmp_path / "news.db"
+    store = Store(path)
+    expected = StoryAssigner()
+    stories: dict[str, int] = {}
+    for batch in batches:
+        fresh = list({h.guid: h for h in batch if h.guid not in stories}.values())
+        assert store.save(batch, NOW) == len(fresh)
+        expected.forget(NOW - STORIES_HELD)  # the writer holds only what its rule needs
+        stories.update(zip((h.guid for h in fresh), expected.assign(fresh), strict=True))
+    assert stored_stories(store) == stories
+    assert len(set(stories.values())) < len(stories)  # some copies did join stories
+    reports = first_reports(path)
+    assert set(reports) == set(stories.values())
+    checked = 0
+    for story, guid in reports.items():
+        try:
+            first = expected.first_report(story)
+        except KeyError:
+            continue  # a story the writer no longer holds (quiet for 48 hours)
+        assert guid == first.guid
+        checked += 1
+    assert checked > 100
+    # A writer opened later (another process) goes on from the stored stories.
+    later = [replace(h, guid=f"again-{h.guid}", link=None) for h in week[:40]]
+    assert Store(path).save(later, NOW) == 40
+    again = expected.assign(later)
+    assert [stored_stories(store)[h.guid] for h in later] == again
+
+
+def news(guid: str, title: str, minutes: int, pub: str = "Pub") -> Headline:
+    return Headline(title, None, pub, None, NOW - timedelta(minutes=minutes), "s", guid)
+
+
+def test_two_writers_never_give_one_story_id_twice(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    one, two = Store(path), Store(path)
+    one.save([news("a1", "Xi and Putin sign new energy deal in Moscow", 90, "Reuters")], NOW)
+    two.save([news("b1", "China and Russia hold joint naval drills", 80, "AP")], NOW)
+    one.save([news("c1", "Pipeline talks resume in Beijing after delay", 70, "BBC")], NOW)
+    # A later copy stored by the first writer joins the story the second one made, and
+    # the reverse; each writer learns the other's rows before it assigns.
+    one.save([news("b2", "China and Russia hold joint naval drills at sea", 60, "BBC")], NOW)
+    two.save([news("a2", "Putin and Xi sign new energy deal in Moscow", 50, "AP")], NOW)
+    two.save([news("c2", "Pipeline talks resume in Beijing after long delay", 40, "AP")], NOW)
+    one.save([news("d1", "Kazakhstan wheat harvest sets a record", 30, "Reuters")], NOW)
+    stories = stored_stories(one)
+    assert stories["a1"] == stories["a2"]
+    assert stories["b1"] == stories["b2"]
+    assert stories["c1"] == stories["c2"]
+    firsts = [stories[g] for g in ("a1", "b1", "c1", "d1")]
+    assert len(set(firsts)) == 4  # four stories, four ids
+    assert set(first_reports(path).values()) == {"a1", "b1", "c1", "d1"}
+
+
+def test_writers_in_threads_give_distinct_ids(tmp_path: Path) -> None:
+    """Writers in several threads (two Store objects, as two processes would be) store
+    different stories at once: every story gets an id of its own."""
+    import threading
+
+    path = tmp_path / "news.db"
+    stores = [Store(path), Store(path)]
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for k in range(30):
+                title = f"Story {n} {k} zeta{n}x{k} omega{n}y{k} sigma{n}z{k}"
+                stores[n % 2].save([news(f"{n}-{k}", title, 60 + k)], NOW)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    stories = stored_stories(stores[0])
+    assert len(stories) == 120 and len(set(stories.values())) == 120
+
+
+def test_a_failed_save_leaves_the_writer_to_start_again(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    store.save([news("a1", "Xi and Putin sign new energy deal in Moscow", 90)], NOW)
+    bad = news("bad", "Putin and Xi sign new energy deal in Moscow", 80)
+    with pytest.raises(sqlite3.Error):  # a value SQLite cannot store: nothing is written
+        store.save([news("a2", "Xi Putin sign new energy deal in Moscow today", 85),
+                    replace(bad, title=object())], NOW)  # type: ignore[arg-type]  # fmt: skip
+    assert store.save([bad], NOW) == 1
+    stories = stored_stories(store)
+    assert set(stories) == {"a1", "bad"} and stories["bad"] == stories["a1"]
+    assert set(first_reports(path).values()) == {"a1"}
+
+
+def test_pruning_drops_stories_without_headlines(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    old = Headline("Old story about grain", None, "P", None, NOW - timedelta(days=6), "s", "o")
+    store.save([old, news("n", "New story about oil", 5)], NOW)
+    assert len(first_reports(path)) == 2
+    assert store.prune(NOW + timedelta(days=2)) == 1
+    assert list(first_reports(path).values()) == ["n"]
+    # Ids are not given again after a prune.
+    before = max(stored_stories(store).values())
+    store.save([news("m", "Another story about gas", 1)], NOW + timedelta(days=2))
+    assert stored_stories(store)["m"] > before
+
+
+def test_viewer_headlines_get_no_story(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    store = Store(path)
+    store.save([news("v", "Mine", 5)], NOW, scope="https://own.test/feed")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT story FROM headline").fetchall() == [(None,)]
+        assert db.execute("SELECT COUNT(*) FROM story").fetchone() == (0,)

@@ -696,6 +696,47 @@ def _parts(stories: Sequence[Story]) -> set[tuple[frozenset[int], datetime]]:
     return {(frozenset(map(id, story.headlines)), story.lead.published) for story in stories}
 
 
+@given(headlines_strategy, st.data())
+@settings(max_examples=200, deadline=None)
+def test_a_grown_grouping_is_the_grouping_of_everything(headlines: list[Headline], data) -> None:
+    """Grown by new headlines in their assigned stories (a refresh stored them), a grouping
+    holds what `from_assigned` makes of all the headlines; narrowed, the same."""
+    stories = group_stories(headlines)
+    story_of = {id(item): n for n, story in enumerate(stories) for item in story.headlines}
+    new = data.draw(st.sets(st.sampled_from(range(len(headlines))))) if headlines else set()
+
+    def newest_first(part: list[int]) -> list[int]:
+        return sorted(part, key=lambda i: headlines[i].published, reverse=True)
+
+    held = newest_first([i for i in range(len(headlines)) if i not in new])
+    came = newest_first(sorted(new))
+    # As the store reads them: at one time the later rows (the new ones) first.
+    every = newest_first(came + held)
+    listed = [headlines[i] for i in every]
+
+    def ids(part: list[int]) -> list[int]:
+        return [story_of[id(headlines[i])] for i in part]
+
+    grown = Grouping.from_assigned([headlines[i] for i in held], ids(held)).grown(
+        [headlines[i] for i in came], ids(came)
+    )
+    whole = Grouping.from_assigned(listed, ids(every))
+    assert grown.size == whole.size == len(headlines)
+    assert [s.headlines for s in grown.narrow(listed)] == [s.headlines for s in grown.stories]
+    assert {s.headlines for s in grown.stories} == {s.headlines for s in whole.stories}
+    assert [s.newest for s in grown.stories] == [s.newest for s in whole.stories]
+    # Grown again, narrowed to a part (a filter), it is the part's grouping.
+    kept = data.draw(st.sets(st.sampled_from(range(len(headlines))))) if headlines else set()
+    part = [headlines[i] for i in every if i in kept]
+    alone = Grouping.from_assigned(part, [story_of[id(item)] for item in part])
+    assert _parts(grown.grown([], []).narrow(part)) == _parts(alone.stories)
+
+
+def test_only_a_grouping_of_assigned_ids_grows() -> None:
+    with pytest.raises(ValueError, match="assigned story ids"):
+        Grouping.of([make("a")]).grown([make("b")], [1])
+
+
 def test_a_grouping_needs_one_story_id_per_headline() -> None:
     with pytest.raises(ValueError, match="2 headlines but 1 story ids"):
         Grouping.from_assigned([make("a"), make("b")], [1])

@@ -225,7 +225,15 @@ def snapshot_topic(topic: Topic, shot: Snapshot) -> Topic:
 
 
 def _group(entries: Sequence[Indexed]) -> Grouping:
+    """A viewer's own feeds' grouping: their headlines have no stored stories."""
     return Grouping.of(tuple(entry.headline for entry in entries))
+
+
+def _from_stored(entries: Sequence[Indexed]) -> Grouping:
+    """The topic's grouping from the stories stored with its headlines (no grouping)."""
+    return Grouping.from_assigned(
+        [entry.headline for entry in entries], [entry.story for entry in entries]
+    )
 
 
 class _Stories:
@@ -244,6 +252,11 @@ class _Stories:
                 assert self._make is not None
                 self._grouping, self._make = self._make(), None  # what it read is let go
             return self._grouping
+
+    @property
+    def made(self) -> Grouping | None:
+        """The grouping, if it was made."""
+        return self._grouping
 
 
 class TopicIndex:
@@ -294,18 +307,23 @@ class TopicIndex:
 
 
 def _entries(
-    headlines: Sequence[Headline], rows: Sequence[int] | None, topic: Topic
+    headlines: Sequence[Headline],
+    rows: Sequence[int] | None,
+    topic: Topic,
+    stories: Sequence[int] | None = None,
 ) -> tuple[Indexed, ...]:
     """The headlines that belong to the topic, normalised once (the query runs on these only);
-    `rows` are their store row ids, when read with them."""
+    `rows` are their store row ids and `stories` their story ids, when read with them."""
     belongs = topic_filter(topic)
-    numbered = ((h, 0) for h in headlines) if rows is None else zip(headlines, rows, strict=True)
-    kept = [(item, row) for item, row in numbered if belongs(item)]
+    zeros = [0] * len(headlines)
+    numbered = zip(headlines, rows or zeros, stories or zeros, strict=True)
+    kept = [(item, row, story) for item, row, story in numbered if belongs(item)]
     return index_headlines(
         # The topic's query has read the summaries; the page never shows them, and exports
         # read them back from the store (`Store.summaries`): a fifth of the memory at 100,000.
-        (replace(item, summary="") if item.summary else item for item, _ in kept),
-        (row for _, row in kept),
+        (replace(item, summary="") if item.summary else item for item, _, _ in kept),
+        [row for _, row, _ in kept],
+        [story for _, _, story in kept],
     )
 
 
@@ -320,17 +338,33 @@ def _read_index(
         rows = found.viewer_headlines(since, [s.url for s in topic.sources])
         return TopicIndex.of(IndexedWindow.of(_entries(rows, None, topic), since), version)
     arrivals = found.headlines_after(None, since)
-    window = IndexedWindow.of(_entries(arrivals.headlines, arrivals.ids, topic), since)
-    return TopicIndex.of(window, arrivals.version)
+    entries = _entries(arrivals.headlines, arrivals.ids, topic, arrivals.stories)
+    window = IndexedWindow.of(entries, since)
+    return TopicIndex.of(window, arrivals.version, _Stories(partial(_from_stored, entries)))
+
+
+# A grown grouping keeps the headlines that left the window (narrowing leaves them out); past
+# this share of the window more, it is made again from the window.
+MAX_LEFT_SHARE = 0.1
 
 
 def _assigned(before: TopicIndex, window: IndexedWindow, added: Sequence[Indexed]) -> _Stories:
-    """The stories of `before` grown into `window` by `added`. For now its headlines are
-    grouped again on first use; assigning only `added` into `before`'s grouping (and
-    dropping what left the window) is the one call to make here once stories are assigned
-    incrementally."""
-    del before, added
-    return _Stories(partial(_group, window.entries))
+    """The stories of `before` grown into `window` by `added`, made on first use: `before`'s
+    grouping with each new headline put in its stored story (`Grouping.grown`), or, when
+    `before`'s was never made or holds too much that left the window, made from the
+    stories stored with the window's headlines (a pass over them: no grouping either way)."""
+    grouping = before._stories.made
+    if grouping is None:
+        return _Stories(partial(_from_stored, window.entries))
+    fresh = [entry for entry in added if entry.headline.published >= window.since]
+    fresh.sort(key=lambda e: (e.headline.published, e.row), reverse=True)  # as the store reads
+
+    def grow() -> Grouping:
+        if grouping.size > (1 + MAX_LEFT_SHARE) * len(window.entries) + 100:
+            return _from_stored(window.entries)
+        return grouping.grown([e.headline for e in fresh], [e.story for e in fresh])
+
+    return _Stories(grow)
 
 
 def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> TopicIndex:
@@ -339,7 +373,7 @@ def _grown(index: TopicIndex, db_path: str, topic: Topic, since: datetime) -> To
     arrivals = store(db_path).headlines_after(index.version, since)
     if arrivals.version < index.version:  # another file at this path now: read it whole
         return _read_index(db_path, topic, arrivals.version, since)
-    added = _entries(arrivals.headlines, arrivals.ids, topic)
+    added = _entries(arrivals.headlines, arrivals.ids, topic, arrivals.stories)
     window = index.window.moved(since).grown(added)
     if not added:  # another scope's headlines, or off the topic: same stories
         return _moved(index, since, arrivals.version)
