@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -196,6 +197,11 @@ def rss(
 def headlines(count: int, now: datetime, source: str, seed: int = 7) -> list[Headline]:
     """`count` stored headlines of one feed URL, spread over the 7 days before `now`."""
     rng = random.Random(seed)
+    return as_headlines(stories(count, now, rng, "stored", timedelta(days=7)), source)
+
+
+def as_headlines(items: Iterable[Story], source: str) -> list[Headline]:
+    """The generated items as headlines of the feed URL `source`."""
     return [
         Headline(
             title=item.title,
@@ -207,5 +213,5 @@ def headlines(count: int, now: datetime, source: str, seed: int = 7) -> list[Hea
             guid=item.guid,
             summary=item.summary,
         )
-        for item in stories(count, now, rng, "stored", timedelta(days=7))
+        for item in items
     ]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench.corpus import headlines, stories
+from bench.corpus import as_headlines, headlines, stories
 from lib.model import Headline, Source, Topic
 from lib.store import WINDOW, Store
 
@@ -101,19 +101,7 @@ def _arrivals(count: int, now: datetime, batch: int) -> list[Headline]:
         *stories(count - late, now, rng, f"arrived-{batch}", timedelta(hours=6)),
         *stories(late, now, rng, f"late-{batch}", timedelta(days=3)),
     ]
-    return [
-        Headline(
-            title=item.title,
-            link=item.link,
-            publication=item.publication,
-            label=None,
-            published=item.published,
-            source=FEED_URL,
-            guid=item.guid,
-            summary=item.summary,
-        )
-        for item in drawn
-    ]
+    return as_headlines(drawn, FEED_URL)
 
 
 def _timed(work: Callable[[], object]) -> float:
