@@ -1,7 +1,7 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
-`--only PART` runs one part (refresh, browser, load, stories) and writes nothing.
+`--only PART` runs one part (refresh, browser, load, stories, index) and writes nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.browser import BrowserSizes, run_browser
+from bench.index import IndexSizes, index_rows, run_index
 from bench.load import LoadSizes, run_load
 from bench.refresh import RefreshSizes, run_refresh
 from bench.report import (
@@ -42,12 +43,14 @@ FULL = (
     # typing a word, Enter, a glance at the list), so 10 keywords a second reach the server.
     LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
     (10_000, 100_000),  # stored headlines for the story assignment figure
+    IndexSizes(stored=100_000, added=200, repeats=5, grouped_repeats=5),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
     BrowserSizes(main=300, growth=(100, 300, 1_000), repeats=1),
     LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
     (300, 1_000),
+    IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
 )
 
 
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=("refresh", "browser", "load", "stories"),
+        choices=("refresh", "browser", "load", "stories", "index"),
         help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
@@ -72,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes, load_sizes, story_sizes = QUICK if args.quick else FULL
+    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes = (
+        QUICK if args.quick else FULL
+    )
     load_sizes = replace(
         load_sizes,
         sessions=args.sessions or load_sizes.sessions,
@@ -126,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         stories = run_stories(story_sizes, NOW, _log, compare=False)
         rows += story_rows(stories)
         details += [f"stories: {describe(f)}" for f in stories]
+    if args.only in (None, "index"):
+        index = run_index(index_sizes, NOW, _log)
+        rows += index_rows(index)
+        details.append(
+            "index: "
+            + "; ".join(f"{name} {_ms(list(values))}" for name, values in index.runs.items())
+        )
     seconds = time.monotonic() - started
 
     print(table(rows))

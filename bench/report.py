@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.browser import BrowserFigures
+from bench.index import PAGE_AFTER_REFRESH
 from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
 from bench.stories import STORY_ASSIGNMENT
@@ -28,7 +29,7 @@ LOAD_OPEN = "page opened under load"
 LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY,
-    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT,
+    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT, PAGE_AFTER_REFRESH,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).
