@@ -39,7 +39,7 @@ lint: install-dev
 test: install-dev chromium lint
 	$(BIN)/python -m pytest -q
 
-## The benchmark suite (about three minutes on 2 cores): prints one table, writes BENCHMARKS.md.
+## The benchmark suite (about eight minutes on 2 cores): prints one table, writes BENCHMARKS.md.
 bench: install-dev chromium
 	$(BIN)/python -m bench
 
