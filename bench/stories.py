@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bench.corpus import PUBLICATIONS, headlines, stories
+from bench.corpus import PUBLICATIONS, as_headlines, headlines, stories
 from lib.model import Headline
 from lib.stories import Grouping, StoryAssigner
 
@@ -154,18 +154,7 @@ def run_size(
     five more assigning passes and a grouping: minutes at 100,000), and are None."""
     items = headlines(stored, now, SOURCE)
     rng = random.Random(9)
-    new = [
-        Headline(
-            title=s.title,
-            link=s.link,
-            publication=s.publication,
-            label=None,
-            published=s.published,
-            source=SOURCE,
-            guid=s.guid,
-        )
-        for s in stories(BATCH * batches, now, rng, "new", timedelta(hours=1))
-    ]
+    new = as_headlines(stories(BATCH * batches, now, rng, "new", timedelta(hours=1)), SOURCE)
     whole_window, _ = _timed(lambda: Grouping.of([*new[:BATCH], *items]))
 
     whole = Grouping.of(items) if compare else None
