@@ -9,6 +9,7 @@ which also leave out what is older than the window.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,8 +71,13 @@ def entity_tag(version: int, *parts: object) -> str:
     """A strong ETag for what a feed address shows at a store `version`: the same in every
     app server on one store, new whenever the store or any of `parts` (the topic, the
     query, the format, the public address) changes."""
-    digest = hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f'"{version}-{digest}"'
+    return f'"{version}-{_digest(parts)}"'
+
+
+@functools.lru_cache(maxsize=1024)
+def _digest(parts: tuple[object, ...]) -> str:
+    # Kept: a reader polling the same address asks for the same digest every time.
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def not_modified(

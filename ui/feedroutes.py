@@ -12,21 +12,23 @@ parameter is 400 and an unknown topic 404, each with a one-line reason; each cli
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from lib.config import Settings, load_settings
+from lib.config import Settings, load_settings, load_topics
 from lib.diagnosis import source_health
 from lib.errors import NewsError, QuerySyntaxError, StoreError
 from lib.export import to_json_feed, to_rss
@@ -35,6 +37,7 @@ from lib.model import Topic
 from lib.opml import to_opml
 from lib.query import parse_keyword
 from lib.ratelimit import RequestLimit
+from lib.store import Store
 from lib.times import read_iso_time, usable
 from ui import data
 from ui.clock import now as clock_now
@@ -159,10 +162,36 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@functools.cache
+def _settings() -> Settings:
+    # The environment of a running server does not change: read once (a failure is not
+    # kept, and is read again on the next request).
+    return load_settings()
+
+
+_TOPICS: dict[tuple[str, int], tuple[Topic, ...]] = {}
+
+
+def _topics(config: Settings) -> tuple[Topic, ...]:
+    """The topics file's topics, read again when the file changes (`ui.data.topics` does
+    the same for the pages, but hands out a pickled copy: 0.7 ms a request)."""
+    path = config.topics_path
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        key = (str(path), 0)  # load_topics says what is wrong with it
+    found = _TOPICS.get(key)
+    if found is None:
+        found = load_topics(path)
+        _TOPICS.clear()
+        _TOPICS[key] = found
+    return found
+
+
 def _start(request: Request) -> tuple[Settings, tuple[Topic, ...]]:
     """The settings and topics for a request, after the client's limit; `Refused` else."""
     try:
-        config = load_settings()
+        config = _settings()
     except NewsError as exc:
         raise Refused(503, f"The app cannot start: {exc}") from exc
     wait = _LIMIT.take(_client(request), time.monotonic(), config.feed_limit)
@@ -173,7 +202,7 @@ def _start(request: Request) -> tuple[Settings, tuple[Topic, ...]]:
             {"Retry-After": f"{wait:g}"},
         )
     try:
-        return config, data.topics(config)
+        return config, _topics(config)
     except NewsError as exc:
         raise Refused(503, f"The app cannot start: {exc}") from exc
 
@@ -184,12 +213,32 @@ _MODIFIED: dict[str, tuple[int, datetime | None]] = {}
 _MODIFIED_LOCK = threading.Lock()
 
 
-def _last_modified(db_path: str, version: int) -> datetime | None:
+_STORES: dict[str, Store] = {}
+
+
+def _store(db_path: str) -> Store:
+    """The pages' store (`ui.data.store`), held here too: asking Streamlit's resource cache
+    costs more than the version read itself."""
+    found = _STORES.get(db_path)
+    if found is None:
+        found = _STORES[db_path] = data.store(db_path)
+    return found
+
+
+def _held_modified(db_path: str, version: int) -> tuple[bool, datetime | None]:
+    """Whether the newest stored headline's time is known for `version`, and that time."""
     with _MODIFIED_LOCK:
         held = _MODIFIED.get(db_path)
     if held is not None and held[0] == version:
-        return held[1]
-    stored = data.store(db_path).status().last_stored
+        return True, held[1]
+    return False, None
+
+
+def _last_modified(db_path: str, version: int) -> datetime | None:
+    known, modified = _held_modified(db_path, version)
+    if known:
+        return modified
+    stored = _store(db_path).status().last_stored
     with _MODIFIED_LOCK:
         _MODIFIED[db_path] = (version, stored)
     return stored
@@ -207,15 +256,22 @@ def _if_modified_since(request: Request) -> datetime | None:
 
 
 def _conditional(
-    request: Request, config: Settings, parts: tuple[object, ...]
-) -> tuple[dict[str, str], Response | None]:
-    """The validators for what an address shows now, and a 304 when the request's match."""
+    request: Request, config: Settings, parts: tuple[object, ...], *, blocking: bool = True
+) -> tuple[dict[str, str], Response | None] | None:
+    """The validators for what an address shows now, and a 304 when the request's match.
+    Not `blocking`: None when that needs more than the version read (the store changed
+    since the last request, so its newest headline's time is read)."""
     db_path = str(config.db_path)
     if config.offline:
         raise Refused(503, "Offline (NEWS_OFFLINE is set): the feed addresses are off")
     try:
-        version = data.store(db_path).version()
-        modified = _last_modified(db_path, version)
+        version = _store(db_path).version()
+        if blocking:
+            modified = _last_modified(db_path, version)
+        else:
+            known, modified = _held_modified(db_path, version)
+            if not known:
+                return None
     except StoreError as exc:
         raise Refused(503, str(exc)) from exc
     tag = entity_tag(version, FORMAT, config.clock, *parts)
@@ -228,41 +284,141 @@ def _conditional(
     return headers, None
 
 
+class _Answers:
+    """The documents made last, by ETag, for `ANSWER_SECONDS` each: a reader polling an
+    address without validators gets the same bytes again without the view being filtered,
+    grouped and written anew. The ETag holds the store's version and everything the
+    request asked, so only the clock moves under a kept document (its window start and
+    build date), hence the short life."""
+
+    def __init__(self, most: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._held: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._most = most
+
+    def get(self, tag: str, now: float) -> bytes | None:
+        with self._lock:
+            held = self._held.get(tag)
+            if held is None or now - held[0] > ANSWER_SECONDS:
+                return None
+            self._held.move_to_end(tag)
+            return held[1]
+
+    def put(self, tag: str, body: bytes, now: float) -> None:
+        with self._lock:
+            self._held[tag] = (now, body)
+            self._held.move_to_end(tag)
+            while len(self._held) > self._most:
+                self._held.popitem(last=False)
+
+
+ANSWER_SECONDS = 60.0  # as long as Cache-Control lets a reader keep one
+_ANSWERS = _Answers()
+
+
 def _base(request: Request, config: Settings) -> str:
     """The app's public address, ending in "/": the setting, else the request's own."""
     return config.public_url or str(request.base_url)
 
 
-def _feed(request: Request, kind: str) -> Response:
-    """The view a request asks for as a feed of `kind` ("rss" or "json"), or a 304."""
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A feed request, read: what it asks for and the addresses it names."""
+
+    request: Request
+    kind: str  # "rss" or "json"
+    config: Settings
+    view: View
+    base: str
+    query: str  # the link's parameters, as given
+    filtered: bool  # anything asked but the topic
+
+    @property
+    def parts(self) -> tuple[object, ...]:
+        """What the document depends on besides the store (see `entity_tag`)."""
+        return (self.kind, self.base, self.query, self.view.topic)
+
+    @property
+    def media_type(self) -> str:
+        return RSS_TYPE if self.kind == "rss" else JSON_FEED_TYPE
+
+
+def _ask(request: Request, kind: str) -> _Asked:
+    """Read a feed request (the client's limit first); `Refused` for what cannot be asked."""
     config, topics = _start(request)
     raw = _params(request)
     view = read_view(raw, topics)
-    base = _base(request, config)
     query = urlencode([(key, value) for key, values in raw.items() for value in values])
-    headers, unchanged = _conditional(request, config, (kind, base, query, view.topic))
+    return _Asked(
+        request, kind, config, view, _base(request, config), query, bool(set(raw) - {TOPIC})
+    )
+
+
+def _answer_held(asked: _Asked) -> Response | None:
+    """A 304 or the document kept for the same ETag, when the version read is all it takes."""
+    found = _conditional(asked.request, asked.config, asked.parts, blocking=False)
+    if found is None:
+        return None
+    headers, unchanged = found
     if unchanged is not None:
         return unchanged
+    kept = _ANSWERS.get(headers["ETag"], time.monotonic())
+    return None if kept is None else Response(kept, headers=headers, media_type=asked.media_type)
+
+
+def _answer(asked: _Asked) -> Response:
+    """The view as a feed, or a 304 (reads the store: run it in a worker thread)."""
+    found = _conditional(asked.request, asked.config, asked.parts)
+    assert found is not None
+    headers, unchanged = found
+    if unchanged is not None:
+        return unchanged
+    kept = _ANSWERS.get(headers["ETag"], time.monotonic())
+    if kept is not None:
+        return Response(kept, headers=headers, media_type=asked.media_type)
+    config, view = asked.config, asked.view
     now = clock_now(config)
     db_path = str(config.db_path)
     index = data.topic_index(db_path, view.topic, now)
     stories = view_stories(view, index.indexed, index.grouping, now)
     # The index holds headlines without summaries; the store gives them back by guid.
-    found = data.store(db_path).summaries([story.lead.guid for story in stories])
+    found_summaries = _store(db_path).summaries([story.lead.guid for story in stories])
     stories = [
-        replace(s, lead=replace(s.lead, summary=found.get(s.lead.guid, ""))) for s in stories
+        replace(s, lead=replace(s.lead, summary=found_summaries.get(s.lead.guid, "")))
+        for s in stories
     ]
-    tail = f"?{query}" if query else ""
+    tail = f"?{asked.query}" if asked.query else ""
     document = {
-        "title": view.topic.title + (" (filtered view)" if set(raw) - {TOPIC} else ""),
-        "link": f"{base}{tail}",  # the page's own link for the same view
+        "title": view.topic.title + (" (filtered view)" if asked.filtered else ""),
+        "link": f"{asked.base}{tail}",  # the page's own link for the same view
         "description": f"The newest headlines of the {view.topic.title} page with the same "
         f"filters, at most {FEED_ITEMS}",
-        "feed_url": f"{base}feed.{kind}{tail}",
+        "feed_url": f"{asked.base}feed.{asked.kind}{tail}",
     }
-    if kind == "rss":
-        return Response(to_rss(stories, now=now, **document), headers=headers, media_type=RSS_TYPE)
-    return Response(to_json_feed(stories, **document), headers=headers, media_type=JSON_FEED_TYPE)
+    if asked.kind == "rss":
+        body = to_rss(stories, now=now, **document)
+    else:
+        body = to_json_feed(stories, **document)
+    _ANSWERS.put(headers["ETag"], body, time.monotonic())
+    return Response(body, headers=headers, media_type=asked.media_type)
+
+
+async def _feed(request: Request, kind: str) -> Response:
+    """The view a request asks for as a feed of `kind`, or a 304, or a one-line refusal.
+
+    On the server's event loop while a version read answers it (a 304, or a document made
+    for the same ETag a moment ago); in a worker thread when the view must be made.
+    """
+    try:
+        asked = _ask(request, kind)
+        held = _answer_held(asked)
+        if held is not None:
+            return held
+        return await run_in_threadpool(_answer, asked)
+    except Refused as refused:
+        return _answer_refusal(refused)
+    except StoreError as exc:
+        return _answer_refusal(Refused(503, str(exc)))
 
 
 def _guarded(answer: Callable[[Request], Response]) -> Callable[[Request], Response]:
@@ -280,16 +436,14 @@ def _guarded(answer: Callable[[Request], Response]) -> Callable[[Request], Respo
     return run
 
 
-@_guarded
-def feed_rss(request: Request) -> Response:
+async def feed_rss(request: Request) -> Response:
     """`/feed.rss?<the page link's parameters>`: the view as RSS 2.0."""
-    return _feed(request, "rss")
+    return await _feed(request, "rss")
 
 
-@_guarded
-def feed_json(request: Request) -> Response:
+async def feed_json(request: Request) -> Response:
     """`/feed.json?<the page link's parameters>`: the view as JSON Feed 1.1."""
-    return _feed(request, "json")
+    return await _feed(request, "json")
 
 
 def _topic_only(request: Request) -> tuple[Settings, Topic]:
@@ -326,7 +480,7 @@ def sources_status(request: Request) -> Response:
         raise Refused(503, "Offline (NEWS_OFFLINE is set): no feed is fetched")
     now = clock_now(config)
     db_path = str(config.db_path)
-    states = data.store(db_path).feed_states([source.url for source in topic.sources])
+    states = _store(db_path).feed_states([source.url for source in topic.sources])
     index = data.topic_index(db_path, topic, now)
     kept = Counter(entry.headline.source for entry in index.indexed)
     rows = source_health(topic.sources, states, kept, now, _iso)
