@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -94,3 +96,34 @@ def not_modified(
     if if_modified_since is None or modified is None:
         return False
     return modified.replace(microsecond=0) <= if_modified_since
+
+
+class KeptDocuments:
+    """The documents made last, by ETag, each for `seconds` (`now` is a monotonic clock
+    reading): an address polled again is answered with the same bytes instead of its view
+    being filtered, grouped and written anew. The ETag holds the store's version and all a
+    request asked, so only the clock moves under a kept document (its window start and
+    build date), hence the short life. At most `most` are kept, the least used dropped."""
+
+    def __init__(self, seconds: float, most: int = 64) -> None:
+        self._lock = threading.Lock()
+        self._held: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._seconds = seconds
+        self._most = most
+
+    def get(self, tag: str, now: float) -> bytes | None:
+        """The document kept for `tag`, unless there is none or it is too old."""
+        with self._lock:
+            held = self._held.get(tag)
+            if held is None or now - held[0] > self._seconds:
+                return None
+            self._held.move_to_end(tag)
+            return held[1]
+
+    def put(self, tag: str, body: bytes, now: float) -> None:
+        """Keep `body` for `tag`, made at `now`."""
+        with self._lock:
+            self._held[tag] = (now, body)
+            self._held.move_to_end(tag)
+            while len(self._held) > self._most:
+                self._held.popitem(last=False)

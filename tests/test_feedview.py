@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lib.feedview import View, entity_tag, not_modified, view_stories
+from lib.feedview import KeptDocuments, View, entity_tag, not_modified, view_stories
 from lib.model import Headline, Topic
 from lib.query import parse_keyword
 from lib.selection import index_headlines
@@ -76,3 +76,14 @@ def test_conditional_requests() -> None:
     assert not not_modified(tag, moment, None, moment - timedelta(seconds=1))
     assert not not_modified(tag, None, None, moment)
     assert not not_modified(tag, moment, None, None)
+
+
+def test_kept_documents_live_a_minute_and_the_least_used_go_first() -> None:
+    kept = KeptDocuments(seconds=60, most=2)
+    kept.put('"1-a"', b"a", 100.0)
+    kept.put('"1-b"', b"b", 100.0)
+    assert kept.get('"1-a"', 160.0) == b"a"  # and now used last
+    kept.put('"1-c"', b"c", 120.0)
+    assert kept.get('"1-b"', 121.0) is None  # dropped: least used of three
+    assert kept.get('"1-a"', 161.0) is None  # too old
+    assert kept.get('"1-c"', 121.0) == b"c"

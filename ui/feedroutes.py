@@ -15,13 +15,12 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,31 +29,24 @@ from starlette.routing import Route
 
 from lib.config import Settings, load_settings, load_topics
 from lib.diagnosis import source_health
-from lib.errors import NewsError, QuerySyntaxError, StoreError
+from lib.errors import NewsError, StoreError
 from lib.export import to_json_feed, to_rss
-from lib.feedview import FEED_ITEMS, View, entity_tag, not_modified, view_stories
+from lib.feedview import (
+    FEED_ITEMS,
+    KeptDocuments,
+    View,
+    entity_tag,
+    not_modified,
+    view_stories,
+)
 from lib.model import Topic
 from lib.opml import to_opml
-from lib.query import parse_keyword
 from lib.ratelimit import RequestLimit
 from lib.store import Store
-from lib.times import read_iso_time, usable
 from ui import data
 from ui.clock import now as clock_now
-from ui.links import (
-    END,
-    GROUP,
-    GROUPINGS,
-    KEYWORD,
-    KNOWN,
-    PUB_MODE,
-    PUBS,
-    START,
-    TOPIC,
-    ZONE,
-    link_values,
-)
-from ui.sidebar import EXCEPT, ONLY, PUB_MODES, UTC_ZONE, ZONES
+from ui.feedlinks import Refused, read_topic, read_view, short
+from ui.links import TOPIC
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
@@ -66,25 +58,10 @@ FORMAT = 1  # part of every ETag: a change to what the documents hold changes it
 _LIMIT = RequestLimit()
 
 
-class Refused(Exception):
-    """A request the address cannot answer: its status and a one-line reason."""
-
-    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = dict(headers or {})
-
-
 def _answer_refusal(refused: Refused) -> Response:
     # Plain text, never echoed as markup; a value from the link is cut short in the reason.
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **refused.headers}
     return PlainTextResponse(refused.reason + "\n", refused.status, headers=headers)
-
-
-def _short(value: str, most: int = 80) -> str:
-    value = "".join(char if char.isprintable() else "?" for char in value)
-    return value if len(value) <= most else value[: most - 1] + "…"
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -94,71 +71,9 @@ def _params(request: Request) -> dict[str, list[str]]:
     return found
 
 
-def _one(raw: Mapping[str, Sequence[str]], key: str, valid: Sequence[str] | None, what: str):
-    """The link's one value for `key` (None when absent); 400 for a bad or repeated one."""
-    good, notices = link_values(raw, key, valid, what)
-    if notices:
-        raise Refused(400, _short(notices[0], 200))
-    return good[0] if good else None
-
-
-def _topic(raw: Mapping[str, Sequence[str]], topics: Sequence[Topic]) -> Topic:
-    by_slug = {topic.slug: topic for topic in topics}
-    if len(set(raw.get(TOPIC, ()))) > 1:
-        raise Refused(400, "Topic is given more than once")
-    slug = next(iter(raw.get(TOPIC, ())), None)
-    if slug is None:
-        return topics[0]
-    if slug not in by_slug:
-        raise Refused(404, f"No topic “{_short(slug)}”; known topics: {', '.join(by_slug)}")
-    return by_slug[slug]
-
-
-def read_view(raw: Mapping[str, Sequence[str]], topics: Sequence[Topic]) -> View:
-    """The view a feed address asks for, with the page link's parameters; `Refused` (400 or
-    404) for anything the page would ignore with a notice."""
-    for key in raw:
-        if key not in KNOWN:
-            raise Refused(400, f"“{_short(key)}” is not a setting of this page")
-    topic = _topic(raw, topics)
-    mode = _one(raw, PUB_MODE, PUB_MODES, "Publication filter") or PUB_MODES[0]
-    pubs, notices = link_values(raw, PUBS, None, "Publication", many=True)
-    if notices:
-        raise Refused(400, _short(notices[0], 200))
-    if pubs and mode not in (ONLY, EXCEPT):
-        raise Refused(400, "Publications are given without pub_mode=only or pub_mode=except")
-    zone_choice = _one(raw, ZONE, ZONES, "Time zone")
-    # A server has no browser: "browser" reads as the topic's zone, as the page does
-    # until the browser's zone is known.
-    zone = ZoneInfo("UTC") if zone_choice == UTC_ZONE else ZoneInfo(topic.timezone)
-    text = _one(raw, KEYWORD, None, "Keyword")
-    keyword = None
-    if text is not None:
-        try:
-            keyword = parse_keyword(text)
-        except QuerySyntaxError as exc:
-            raise Refused(400, f"Keyword not used: {exc.problem}") from exc
-    span = None
-    if START in raw or END in raw:
-        start = read_iso_time(_one(raw, START, None, "Range start") or "")
-        end = read_iso_time(_one(raw, END, None, "Range end") or "")
-        if start is None or end is None or not (usable(start) and usable(end)) or start >= end:
-            raise Refused(400, "The time range is not a valid from/to pair of ISO 8601 times")
-        span = (start, end)
-    grouped = (_one(raw, GROUP, GROUPINGS, "Grouping") or "on") == "on"
-    return View(
-        topic=topic,
-        keyword=keyword,
-        include=tuple(pubs) if mode == ONLY else (),
-        exclude=tuple(pubs) if mode == EXCEPT else (),
-        zone=zone,
-        span=span,
-        grouped=grouped,
-    )
-
-
 def _client(request: Request) -> str:
-    # The peer's address: behind a proxy every viewer shares the proxy's (see the report).
+    # The peer's address: behind a proxy, every viewer shares the proxy's address and limit
+    # (X-Forwarded-For is not read: any client can write it).
     return request.client.host if request.client else "unknown"
 
 
@@ -284,36 +199,9 @@ def _conditional(
     return headers, None
 
 
-class _Answers:
-    """The documents made last, by ETag, for `ANSWER_SECONDS` each: a reader polling an
-    address without validators gets the same bytes again without the view being filtered,
-    grouped and written anew. The ETag holds the store's version and everything the
-    request asked, so only the clock moves under a kept document (its window start and
-    build date), hence the short life."""
-
-    def __init__(self, most: int = 64) -> None:
-        self._lock = threading.Lock()
-        self._held: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
-        self._most = most
-
-    def get(self, tag: str, now: float) -> bytes | None:
-        with self._lock:
-            held = self._held.get(tag)
-            if held is None or now - held[0] > ANSWER_SECONDS:
-                return None
-            self._held.move_to_end(tag)
-            return held[1]
-
-    def put(self, tag: str, body: bytes, now: float) -> None:
-        with self._lock:
-            self._held[tag] = (now, body)
-            self._held.move_to_end(tag)
-            while len(self._held) > self._most:
-                self._held.popitem(last=False)
-
-
-ANSWER_SECONDS = 60.0  # as long as Cache-Control lets a reader keep one
-_ANSWERS = _Answers()
+# A reader polling an address without validators gets the document made for the same ETag
+# in the last minute (as long as Cache-Control lets it keep one).
+_ANSWERS = KeptDocuments(seconds=60.0)
 
 
 def _base(request: Request, config: Settings) -> str:
@@ -451,8 +339,8 @@ def _topic_only(request: Request) -> tuple[Settings, Topic]:
     raw = _params(request)
     for key in raw:
         if key != TOPIC:
-            raise Refused(400, f"“{_short(key)}” is not a setting of this address (only topic)")
-    return config, _topic(raw, topics)
+            raise Refused(400, f"“{short(key)}” is not a setting of this address (only topic)")
+    return config, read_topic(raw, topics)
 
 
 def _iso(moment: datetime) -> str:
