@@ -196,7 +196,7 @@ def subscribe(where: DeltaGenerator, addresses: FeedAddresses) -> None:
 # Feed readers' browser extensions look for <link rel="alternate"> in the page's head; the
 # page's HTML is Streamlit's and the same for every view, so it is put there once the page
 # runs (a reader fetching the bare HTML, without running scripts, does not see it).
-_ALTERNATE_SCRIPT = """
+ALTERNATE_SCRIPT = """
 (() => {
   const head = document.head;
   head.querySelectorAll("link[data-np-feed]").forEach((link) => link.remove());
@@ -218,7 +218,7 @@ def _script_text(value: str) -> str:
 
 def alternate_links(addresses: FeedAddresses, title: str) -> None:
     """The view's feeds as `<link rel="alternate">` in the page's head (see above)."""
-    script = _ALTERNATE_SCRIPT % {
+    script = ALTERNATE_SCRIPT % {
         "rss": _script_text(addresses.rss),
         "json": _script_text(addresses.json),
         "title": _script_text(title),
