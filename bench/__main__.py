@@ -1,7 +1,8 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
-`--only PART` runs one part (refresh, browser, load, stories, index) and writes nothing.
+`--only PART` runs one part (refresh, browser, load, stories, index, subscribe) and writes
+nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -31,6 +32,7 @@ from bench.report import (
     write_benchmarks,
 )
 from bench.stories import describe, run_stories, story_rows
+from bench.subscribe import SubscribeSizes, run_subscribe, subscribe_rows
 from tests.browser import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
@@ -44,6 +46,7 @@ FULL = (
     LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
     (10_000, 100_000),  # stored headlines for the story assignment figure
     IndexSizes(stored=100_000, added=200, repeats=5, grouped_repeats=5),
+    SubscribeSizes(headlines=10_000, repeats=20),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
@@ -51,6 +54,7 @@ QUICK = (
     LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
     (300, 1_000),
     IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
+    SubscribeSizes(headlines=300, repeats=2),
 )
 
 
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=("refresh", "browser", "load", "stories", "index"),
+        choices=("refresh", "browser", "load", "stories", "index", "subscribe"),
         help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes = (
+    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes, subscribe_sizes = (
         QUICK if args.quick else FULL
     )
     load_sizes = replace(
@@ -137,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         details.append(
             "index: "
             + "; ".join(f"{name} {_ms(list(values))}" for name, values in index.runs.items())
+        )
+    if args.only in (None, "subscribe"):
+        feeds = run_subscribe(subscribe_sizes, NOW, _log)
+        rows += subscribe_rows(feeds)
+        details.append(
+            f"subscribe, {feeds.headlines:,} headlines (ms): a view not asked before "
+            f"{_ms(feeds.fresh)}; polled again {_ms(feeds.again)}; 304 "
+            f"{_ms(feeds.not_modified)}; trivial health {_ms(feeds.health)}"
         )
     seconds = time.monotonic() - started
 

@@ -15,6 +15,7 @@ from bench.index import PAGE_AFTER_REFRESH
 from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
 from bench.stories import STORY_ASSIGNMENT
+from bench.subscribe import FEED_304, FEED_REQUEST
 
 # Every row's label, in table order; `make test` checks the quick run printed each one.
 COLD_VS_SLOWEST = "cold refresh vs slowest source"
@@ -29,7 +30,8 @@ LOAD_OPEN = "page opened under load"
 LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY,
-    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT, PAGE_AFTER_REFRESH,
+    LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT, PAGE_AFTER_REFRESH, FEED_REQUEST,
+    FEED_304,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).

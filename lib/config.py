@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lib.errors import ConfigError, QuerySyntaxError
@@ -50,6 +51,11 @@ class Settings:
     # NEWS_REFRESH_LEASE: seconds a refresher's claim on a feed holds (default: the fetch
     # deadline + the parse time limit + 15 s); a loop that dies is replaced after it.
     refresh_lease: float | None = None
+    # NEWS_PUBLIC_URL: the address viewers reach the app at (http/https, ending in "/"):
+    # feed channel links and subscribe addresses start with it. None: the request's own.
+    public_url: str | None = None
+    # NEWS_FEED_LIMIT: feed, OPML and status requests one client may make per minute.
+    feed_limit: int = 60
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -113,7 +119,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         refresh_every=_seconds(env, "NEWS_REFRESH_EVERY", 300.0),
         refresh=_choice(env, "NEWS_REFRESH", ("app", "external")),
         refresh_lease=_seconds(env, "NEWS_REFRESH_LEASE", 0.0) or None,
+        public_url=parse_public_url(env.get("NEWS_PUBLIC_URL", "")),
+        feed_limit=_count(env, "NEWS_FEED_LIMIT", 60),
     )
+
+
+def parse_public_url(raw: str) -> str | None:
+    """NEWS_PUBLIC_URL as a base address ending in "/", or None when unset.
+
+    Only an http or https address with a host and no query, fragment or user name: it is
+    written into every feed's links, so anything a reader could misread is refused here.
+    """
+    raw = raw.strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    problem = None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        problem = "expected an http:// or https:// address such as https://news.example.org/"
+    elif parts.query or parts.fragment or "@" in parts.netloc or raw.endswith(("?", "#")):
+        problem = "the address may not carry a query, a fragment or a user name"
+    elif any(char.isspace() or ord(char) < 32 for char in raw):
+        problem = "the address may not hold spaces or control characters"
+    else:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            problem = "the address has a port that is not a number from 0 to 65535"
+    if problem:
+        raise ConfigError("environment variable NEWS_PUBLIC_URL", f"{problem}, got {raw!r}")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= 1_000_000:
+        raise ConfigError(
+            f"environment variable {name}",
+            f"expected a whole number from 1 to 1000000, got {raw!r}",
+        )
+    return int(raw)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -55,7 +55,9 @@ chosen = explore.density_chart(shown, now, zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
 if chosen:
     explore.range_chip(chosen, zone, len(listed))
-mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
+view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
+addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
+explore.alternate_links(addresses, ctx.topic.title)
 limit = explore.page_limit((*filters.signature, chosen, filters.grouped))
 arrived = (  # marked new, like what was published since the last visit
     arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
@@ -66,6 +68,7 @@ arrived = (  # marked new, like what was published since the last visit
 explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
+    explore.subscribe(st.columns([5, 1.3])[1], addresses)  # future matches still arrive
 else:
     entries = explore.stories(index.grouping() if filters.grouped else None, listed)
     groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
@@ -76,7 +79,11 @@ else:
     explore.view_more(hidden, limit)
     own_urls = [feed.url for feed in own_feeds]
     explore.downloads(
-        listed, ctx.topic, now, lambda guids: data.store(db_path).summaries(guids, own_urls)
+        listed,
+        ctx.topic,
+        now,
+        lambda guids: data.store(db_path).summaries(guids, own_urls),
+        addresses,
     )
 
 report, moved = None, False

@@ -149,3 +149,43 @@ def test_bad_environment_values_are_named(name: str, value: str, problem: str) -
 )
 def test_clock_at_the_ends_of_its_range(value: str, expected: datetime) -> None:
     assert load_settings({"NEWS_CLOCK": value}).clock == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("https://news.example.org", "https://news.example.org/"),
+        ("HTTPS://News.Example.org:8443/base", "https://news.example.org:8443/base/"),
+        ("http://127.0.0.1:8501/app/", "http://127.0.0.1:8501/app/"),
+    ],
+)
+def test_the_public_url_is_a_base_address(value: str, expected: str | None) -> None:
+    assert load_settings({"NEWS_PUBLIC_URL": value}).public_url == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("news.example.org", "http:// or https:// address"),
+        ("javascript:alert(1)", "http:// or https:// address"),
+        ("https://", "http:// or https:// address"),
+        ("https://news.example.org/?a=1", "query, a fragment or a user name"),
+        ("https://news.example.org/#top", "query, a fragment or a user name"),
+        ("https://me:pw@news.example.org/", "query, a fragment or a user name"),
+        ("https://news.example.org/a b", "spaces or control characters"),
+        ("https://news.example.org:99999/", "port"),
+    ],
+)
+def test_a_bad_public_url_is_named(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        load_settings({"NEWS_PUBLIC_URL": value})
+    assert "NEWS_PUBLIC_URL" in str(caught.value)
+
+
+def test_the_feed_limit() -> None:
+    assert load_settings({}).feed_limit == 60
+    assert load_settings({"NEWS_FEED_LIMIT": "5"}).feed_limit == 5
+    for bad in ("0", "-1", "1.5", "²", "many"):
+        with pytest.raises(ConfigError, match="NEWS_FEED_LIMIT"):
+            load_settings({"NEWS_FEED_LIMIT": bad})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lib.export import to_csv, to_json, to_rss, xml_text
+from lib.export import to_csv, to_json, to_json_feed, to_rss, xml_text
 from lib.model import Headline, TimeKind
 from lib.parse import _CONTROL, parse_feed
+from lib.stories import Story
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 FEED = "https://feeds.example.com/world?a=1&b=2"
@@ -197,3 +199,58 @@ def test_rss_any_text_is_well_formed_and_reads_back(title: str, publication: str
     named = " ".join(_CONTROL.sub("", xml_text(publication)).split())
     if back and named:
         assert back[0].publication == named
+
+
+# --- stories and JSON Feed ---------------------------------------------------------------
+
+
+def test_a_story_is_one_rss_item_with_its_other_reports() -> None:
+    lead = make("Deal <signed>", 2, summary="The deal & more")
+    other = make("Deal signed too", 1, publication="Wire <b>", link="javascript:x")
+    body = to_rss(
+        [Story(lead, (other,)), make("Alone", 0)],
+        title="T",
+        link="https://n.example/",
+        description="",
+        now=NOW,
+        feed_url="https://n.example/feed.rss?q=a&b=c",
+    )
+    channel = ET.fromstring(body).find("channel")
+    assert channel is not None
+    own = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert own is not None and own.get("href") == "https://n.example/feed.rss?q=a&b=c"
+    first, second = channel.findall("item")
+    assert first.findtext("guid") == "urn:guid:2"
+    description = first.findtext("description") or ""
+    assert description.startswith("<p>The deal & more</p><p>Also reported:</p>")
+    assert "<li>Deal signed too (Wire &lt;b&gt;)</li>" in description  # no javascript: link
+    assert second.findtext("description") is None
+    assert [h.title for h in parse_back(body)] == ["Deal <signed>", "Alone"]
+
+
+def test_json_feed_holds_plain_text_and_no_markup() -> None:
+    items = [
+        Story(make("<script>x</script> & $5 **b**", 1, summary="<img src=x>"),
+              (make("Copy", 0, publication="B & <C>"),)),
+        make("No date", 2, time_kind=TimeKind.SEEN, link="data:text/html,x"),
+    ]  # fmt: skip
+    body = to_json_feed(
+        items, title="T <x>", link="https://n.example/?q=1", description="D",
+        feed_url="https://n.example/feed.json?q=1",
+    )  # fmt: skip
+    assert b"<" not in body and b">" not in body and b"&" not in body
+    document = json.loads(body)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["title"] == "T <x>"
+    assert document["feed_url"] == "https://n.example/feed.json?q=1"
+    first, second = document["items"]
+    assert first == {
+        "id": "urn:guid:1",
+        "title": "<script>x</script> & $5 **b**",
+        "content_text": "<img src=x>\n\nAlso reported:\n- Copy (B & <C>)",
+        "url": "https://example.com/1?x=1&y=2",
+        "date_published": "2024-09-18T01:15:00Z",
+        "authors": [{"name": "The Paper"}],
+    }
+    assert "url" not in second and "date_published" not in second
+    assert second["content_text"] == "No date"

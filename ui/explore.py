@@ -1,17 +1,21 @@
 """Exploring the list: the density chart and its chosen range, paging, story grouping (and
-opened stories kept open), and downloads of the view."""
+opened stories kept open), downloads of the view and its feed addresses."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from lib.buckets import format_moment
 from lib.density import density
 from lib.export import to_csv, to_json, to_rss
+from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
 from lib.render import literal_markdown
 from lib.store import WINDOW
@@ -149,32 +153,108 @@ def keep_stories_open() -> None:
     st.html(f"<script>{KEEP_OPEN_SCRIPT}</script>", unsafe_allow_javascript=True)
 
 
+def app_address(public_url: str | None) -> str:
+    """The app's address ending in "/": NEWS_PUBLIC_URL when set, else the one this viewer
+    opened (its scheme, host and Streamlit's base path), else "/" (a relative address)."""
+    if public_url:
+        return public_url
+    opened = urlsplit(st.context.url or "")
+    if opened.scheme not in ("http", "https") or not opened.netloc:
+        return "/"
+    path = "/" + str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{opened.scheme}://{opened.netloc}{path.rstrip('/')}/"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAddresses:
+    """The addresses of one view: the page's link and its feeds (see ui/feedroutes.py)."""
+
+    page: str
+    rss: str
+    json: str
+
+
+def feed_addresses(base: str, query: Mapping[str, str | Sequence[str]]) -> FeedAddresses:
+    """The view's addresses under `base` (see `app_address`), with the link's `query`."""
+    tail = f"?{urlencode(query, doseq=True)}" if query else ""
+    return FeedAddresses(f"{base}{tail}", f"{base}feed.rss{tail}", f"{base}feed.json{tail}")
+
+
+def subscribe(where: DeltaGenerator, addresses: FeedAddresses) -> None:
+    """The "Subscribe" control: the view's feed addresses to copy into a feed reader."""
+    with where.popover("Subscribe", icon=":material/rss_feed:", width="stretch"):
+        st.caption(
+            f"This view as a feed that stays current: the newest {FEED_ITEMS} headlines of "
+            "the same filters, for a feed reader, a chat channel or a script. "
+            "Copy an address with the button at its right."
+        )
+        st.code(addresses.rss, language=None, wrap_lines=True)
+        st.caption("The same as JSON Feed:")
+        st.code(addresses.json, language=None, wrap_lines=True)
+
+
+# Feed readers' browser extensions look for <link rel="alternate"> in the page's head; the
+# page's HTML is Streamlit's and the same for every view, so it is put there once the page
+# runs (a reader fetching the bare HTML, without running scripts, does not see it).
+ALTERNATE_SCRIPT = """
+(() => {
+  const head = document.head;
+  head.querySelectorAll("link[data-np-feed]").forEach((link) => link.remove());
+  for (const [type, href] of [["application/rss+xml", %(rss)s],
+                              ["application/feed+json", %(json)s]]) {
+    const link = document.createElement("link");
+    link.rel = "alternate"; link.type = type; link.href = href; link.title = %(title)s;
+    link.dataset.npFeed = "1";
+    head.appendChild(link);
+  }
+})();
+"""
+
+
+def _script_text(value: str) -> str:
+    # A JSON string is a JavaScript string; "<" escaped so no text can end the script.
+    return json.dumps(value).replace("<", "\\u003c")
+
+
+def alternate_links(addresses: FeedAddresses, title: str) -> None:
+    """The view's feeds as `<link rel="alternate">` in the page's head (see above)."""
+    script = ALTERNATE_SCRIPT % {
+        "rss": _script_text(addresses.rss),
+        "json": _script_text(addresses.json),
+        "title": _script_text(title),
+    }
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
 def downloads(
     headlines: Sequence[Headline],
     topic: Topic,
     now: datetime,
     summaries: Callable[[Sequence[str]], dict[str, str]],
+    addresses: FeedAddresses,
 ) -> None:
-    """CSV, JSON and RSS of the headlines in view (made only when a button is clicked).
+    """CSV, JSON and RSS of the headlines in view (made only when a button is clicked), and
+    the "Subscribe" control with the view's feed addresses.
 
     The page holds headlines without their summaries; `summaries` (`Store.summaries`) gives
     them back by guid for the RSS file's descriptions.
     """
     items = tuple(headlines)
 
-    def rss() -> str:
+    def rss() -> bytes:
         found = summaries([item.guid for item in items])
         full = [replace(item, summary=found.get(item.guid, item.summary)) for item in items]
         return to_rss(
             full,
             title=f"{topic.title} (filtered view)",
-            link="https://example.invalid/",
+            link=addresses.page,
             description=f"{len(items)} headlines from the {topic.title} page",
             now=now,
         )
 
     name = f"{topic.slug}-{now:%Y%m%d-%H%M}"
-    label, csv_col, json_col, rss_col = st.columns([2, 1, 1, 1], vertical_alignment="center")
+    columns = st.columns([2, 1, 1, 1, 1.3], vertical_alignment="center")
+    label, csv_col, json_col, rss_col, feed_col = columns
     label.caption(f"Download the {len(items)} headlines in view:")
     icon = ":material/download:"
     csv_col.download_button("CSV", lambda: to_csv(items), f"{name}.csv", "text/csv",
@@ -188,9 +268,10 @@ def downloads(
         "application/rss+xml",
         on_click="ignore",
         key="dl-rss",
-        icon=":material/rss_feed:",
-        help="This view as an RSS feed file for a feed reader.",
+        icon=icon,
+        help="The headlines in view now, as an RSS file. To follow this view, use Subscribe.",
     )
+    subscribe(feed_col, addresses)
 
 
 def _narrow_to_publication() -> None:

@@ -26,7 +26,9 @@ from ui.sidebar import PUB_MODES, ZONES
 # Parameter names: the widget keys they are bound to.
 TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
 START, END = "from", "to"  # the time range chosen on the chart
-KNOWN = (TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE, START, END)
+GROUP = "group"  # "off" when copies of a story are listed apart (the "group" toggle)
+GROUPINGS = ("on", "off")
+KNOWN = (TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE, START, END, GROUP)
 
 
 def raw_params() -> dict[str, list[str]]:
@@ -111,15 +113,23 @@ def link_range(
     return inside, []
 
 
-def write_link(
+def link_query(
     values: Mapping[str, str | Sequence[str] | None], defaults: Mapping[str, object]
-) -> None:
-    """Mirror the current view into the URL; settings at their default are left out."""
+) -> dict[str, str | list[str]]:
+    """The link's parameters for a view; settings at their default are left out."""
     wanted: dict[str, str | list[str]] = {}
     for key, value in values.items():
         if value in (None, "", []) or value == defaults.get(key):
             continue
         wanted[key] = value if isinstance(value, str) else list(value)
+    return wanted
+
+
+def write_link(
+    values: Mapping[str, str | Sequence[str] | None], defaults: Mapping[str, object]
+) -> None:
+    """Mirror the current view into the URL; settings at their default are left out."""
+    wanted = link_query(values, defaults)
     current = {key: st.query_params.get_all(key) for key in st.query_params}
     as_lists = {key: [v] if isinstance(v, str) else v for key, v in wanted.items()}
     if current != as_lists:
@@ -132,7 +142,8 @@ def show_notices(notices: Sequence[str]) -> None:
         ignored = "Some of this link's settings were ignored: " + "; ".join(notices) + "."
         st.caption(
             literal_markdown(ignored),
-            help="Links keep the topic, keywords, publication filters, time range and zone.",
+            help="Links keep the topic, keywords, publication filters, time range, zone and "
+            "grouping.",
         )
 
 
@@ -142,20 +153,24 @@ def seed_headlines_link(
     """Put the Headlines page's settings from a link into its sidebar widgets (before they
     are drawn); notices for what is not valid now. The time range is seeded once the zone
     is known (`ui.explore.range_from_link`)."""
+    grouping, notices = link_values(link, GROUP, GROUPINGS, "Grouping")
+    if grouping:
+        st.session_state[GROUP] = grouping[0] == "on"  # the toggle holds a bool
     return [
         *seed_from_link(link, PUB_MODE, PUB_MODES, "Publication filter"),
         *seed_from_link(link, PUBS, publications, "Publication", many=True),
         *seed_from_link(link, ZONE, ZONES, "Time zone"),
         *seed_from_link(link, KEYWORD, None, "Keyword"),
+        *notices,
     ]
 
 
-def mirror_headlines_view(
+def headlines_view(
     topic: str, first_topic: str, chosen: tuple[datetime, datetime] | None
-) -> None:
-    """Write the Headlines page's view into the URL: `topic`, the sidebar's widgets and the
+) -> dict[str, str | list[str]]:
+    """The Headlines page's view as link parameters: `topic`, the sidebar's widgets and the
     range `chosen` on the chart (`first_topic` is the default topic, left out)."""
-    write_link(
+    return link_query(
         {
             TOPIC: topic,
             KEYWORD: st.session_state.get(KEYWORD),
@@ -164,6 +179,16 @@ def mirror_headlines_view(
             ZONE: st.session_state.get(ZONE),
             START: chosen[0].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
             END: chosen[1].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+            GROUP: "off" if st.session_state.get(GROUP) is False else None,
         },
         {TOPIC: first_topic, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},
     )
+
+
+def mirror_headlines_view(
+    topic: str, first_topic: str, chosen: tuple[datetime, datetime] | None
+) -> dict[str, str | list[str]]:
+    """Write the Headlines page's view into the URL (see `headlines_view`); returns it."""
+    wanted = headlines_view(topic, first_topic, chosen)
+    write_link(wanted, {})
+    return wanted

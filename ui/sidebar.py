@@ -119,9 +119,11 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
     )
     zone, note = _zone(zone_choice, topic_zone)
     bar.header("Stories")
+    # On unless a link or the viewer turned it off (set here, not as `value`, so a link's
+    # "group=off" put in the state does not draw Streamlit's default-value warning).
+    st.session_state.setdefault("group", True)
     grouped = bar.toggle(
         "Group copies of a story",
-        value=True,
         key="group",
         persist_state="session",
         help="Headlines about the same story from several publications become one entry: "
