@@ -986,6 +986,13 @@ class Store:
             db.executemany(sql, [list(row) for row in rows])
             db.execute("COMMIT")
 
+    def current_version(self) -> int:
+        """The store's version, read on a connection of its own: a look that notices the
+        store going away (`version` keeps one connection open, which may go on reading a
+        file moved or deleted meanwhile)."""
+        with self._connect() as db:
+            return _read_version(db)
+
 
 # What `python -m lib copy-store` copies: each table's columns and key. The schema version
 # ('schema' in meta) is the copy's own; a claim's holder is not copied.
