@@ -993,6 +993,17 @@ class Store:
         with self._connect() as db:
             return _read_version(db)
 
+    def holders(self, now: datetime) -> dict[str, str]:
+        """Which loop (its owner id) holds each topics feed claimed at `now`: for operators
+        and tests that must know who is fetching what."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT url, owner FROM feed_claim WHERE scope = '' AND owner IS NOT NULL "
+                "AND claimed_until > ?",
+                (_epoch(now),),
+            ).fetchall()
+        return dict(rows)
+
 
 # What `python -m lib copy-store` copies: each table's columns and key. The schema version
 # ('schema' in meta) is the copy's own; a claim's holder is not copied.
