@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lib.config import load_settings
-from lib.refresher import Refresher
-from lib.store import Store
+from lib.refresher import Refresher, loop_missing
+from lib.store import RefreshState, Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 
@@ -239,3 +239,24 @@ def test_refresh_settings_are_checked(value: str) -> None:
     with pytest.raises(ConfigError):
         load_settings({"NEWS_REFRESH": value} if value == "sometimes" else {
             "NEWS_REFRESH_EVERY": value})  # fmt: skip
+
+
+def test_a_missing_loop_is_told_from_the_claims() -> None:
+    config = load_settings({"NEWS_REFRESH_EVERY": "300", "NEWS_FETCH_DEADLINE": "10"})
+    now = wall()  # lease: 10 + 15 + 15 = 40 s; quiet: two periods, 10 minutes
+
+    def ago(seconds: float) -> datetime:
+        return now - timedelta(seconds=seconds)
+
+    def missing(state: RefreshState, watched: float = 0) -> bool:
+        return loop_missing(config, state, ago(watched), now)
+
+    never = RefreshState(None, None, False)
+    assert not missing(never, watched=590) and missing(never, watched=610)
+    assert not missing(RefreshState(None, ago(590), False))
+    assert missing(RefreshState(None, ago(610), False), watched=0)  # a restart hides nothing
+    # "Refresh now": a live loop takes a feed of it within a lease and a poll.
+    assert not missing(RefreshState(ago(30), ago(100), True))
+    assert missing(RefreshState(ago(60), ago(100), True))
+    assert not missing(RefreshState(ago(60), ago(10), True))  # taken up, still fetching
+    assert not missing(RefreshState(ago(60), ago(100), False))  # answered
