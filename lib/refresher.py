@@ -160,17 +160,18 @@ def loop_missing(
     config: Settings, state: RefreshState, watched_since: datetime, now: datetime
 ) -> bool:
     """Whether no refresher loop works the store, as the topic's claims show at `now` (wall
-    clock): none took a feed of it for two periods (or a lease, if longer), counted from
-    `watched_since` (when the caller began looking) if none ever did; or a "Refresh now"
-    waited a lease and a poll with none of its feeds taken up, which a live loop does at
-    once."""
+    clock): none took a feed of it for two periods (or a lease, if longer); none ever did,
+    a period (or a lease) and a poll after `watched_since` (when the caller began looking:
+    a topic's new feeds are due at once); or a "Refresh now" waited a lease and a poll with
+    none of its feeds taken up, which a live loop does at once."""
     period = timedelta(seconds=config.refresh_every)
     lease = lease_for(config)
-    last = state.taken_at or watched_since
-    if now - last > max(2 * period, lease):
-        return True
+    if state.taken_at is None:
+        quiet = now - watched_since > max(period, lease) + POLL
+    else:
+        quiet = now - state.taken_at > max(2 * period, lease)
     asked = state.asked_at
-    return (
+    return quiet or (
         state.waiting
         and asked is not None
         and (state.taken_at is None or state.taken_at < asked)

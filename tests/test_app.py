@@ -1223,7 +1223,7 @@ def test_an_empty_store_with_no_refresher_says_so(env, feed_server, monkeypatch)
     at = page()
     assert [viewer_text(i.value) for i in at.info] == [FIRST_TIME]  # too soon to tell
     assert NO_REFRESHER not in warnings(at)
-    sleep(2.5)  # two periods with no loop taking a feed
+    sleep(3.5)  # a period and a poll with no loop taking a feed
     at.run()
     assert not at.exception
     assert warnings(at) == [NO_REFRESHER] and not at.info

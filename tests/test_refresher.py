@@ -243,7 +243,7 @@ def test_refresh_settings_are_checked(value: str) -> None:
 
 def test_a_missing_loop_is_told_from_the_claims() -> None:
     config = load_settings({"NEWS_REFRESH_EVERY": "300", "NEWS_FETCH_DEADLINE": "10"})
-    now = wall()  # lease: 10 + 15 + 15 = 40 s; quiet: two periods, 10 minutes
+    now = wall()  # a period: 5 minutes; a lease: 10 + 15 + 15 = 40 s; a poll: 2 s
 
     def ago(seconds: float) -> datetime:
         return now - timedelta(seconds=seconds)
@@ -251,9 +251,10 @@ def test_a_missing_loop_is_told_from_the_claims() -> None:
     def missing(state: RefreshState, watched: float = 0) -> bool:
         return loop_missing(config, state, ago(watched), now)
 
-    never = RefreshState(None, None, False)
-    assert not missing(never, watched=590) and missing(never, watched=610)
-    assert not missing(RefreshState(None, ago(590), False))
+    never = RefreshState(None, None, False)  # no loop ever took a feed of the topic
+    assert not missing(never, watched=300) and missing(never, watched=303)
+    # Two periods since a loop last took one.
+    assert not missing(RefreshState(None, ago(590), False), watched=3600)
     assert missing(RefreshState(None, ago(610), False), watched=0)  # a restart hides nothing
     # "Refresh now": a live loop takes a feed of it within a lease and a poll.
     assert not missing(RefreshState(ago(30), ago(100), True))
