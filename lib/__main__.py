@@ -1,9 +1,10 @@
-"""Command line: `python -m lib refresh [--serve] | fetch | check-feed | export`.
+"""Command line: `python -m lib refresh [--serve] | fetch | check-feed | export | copy-store`.
 
 `refresh --serve` runs the refresher loop as a process (systemd, a container); `refresh`
 runs one round of it (cron); `fetch` refreshes one topic's feeds at once, whatever a loop
 holds (for debugging feeds); `check-feed` shows how one feed parses; `export` prints what
-is stored.
+is stored; `copy-store FROM TO` copies a whole store into an empty one (an SQLite file
+into PostgreSQL, say).
 
 This is an edge of the program like the UI: it reads the clock. NEWS_CLOCK (for display
 and tests) fixes the time used; pruning still follows the wall clock, so a clock set ahead
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from lib.config import Settings, find_topic, load_settings, load_topics
 from lib.diagnosis import advice
-from lib.errors import NewsError, ParseError
+from lib.errors import NewsError, ParseError, StoreError
 from lib.export import to_csv, to_json
 from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
 from lib.model import TimeKind
@@ -29,7 +30,7 @@ from lib.parse import parse_feed
 from lib.refresh import RefreshReport, refresh_topic
 from lib.refresher import Refresher, owner_id, refresh_round
 from lib.selection import topic_headlines
-from lib.store import WINDOW, Store
+from lib.store import COPIED_TABLES, WINDOW, Store
 
 
 def _now(config: Settings) -> datetime:
@@ -159,6 +160,37 @@ def cmd_export(config: Settings, fmt: str, slug: str | None) -> int:
     return 0
 
 
+def open_store(address: str) -> Store:
+    """The store at `address` (a file path, or a database URL where the backend takes one)."""
+    return Store(address)
+
+
+# How the summary line names each table's rows.
+_COPIED_NAMES = {"headline": "headlines", "story": "stories", "feed": "feed states",
+                 "feed_claim": "feed claims", "refresh_request": "refresh requests"}  # fmt: skip
+
+
+def cmd_copy_store(source: str, target: str) -> int:
+    """Copy every headline (with its story), feed state, claim, request and the store's
+    counters from `source` into the empty store at `target`; one line with the counts."""
+    if "://" not in source and not Path(source).is_file():
+        raise StoreError(source, "does not exist", "give the path of an existing store")
+    origin = open_store(source)
+    copy = open_store(target)
+    if not copy.is_empty():
+        raise StoreError(target, "is not empty", "copy into a new store, or move this one away")
+    counts: dict[str, int] = {}
+    # Meta last: a copy cut short never carries the original's version.
+    for table in (*[t for t in COPIED_TABLES if t != "meta"], "meta"):
+        counts[table] = 0
+        for rows in origin.copy_rows(table):
+            copy.put_rows(table, rows)
+            counts[table] += len(rows)
+    said = ", ".join(f"{counts[table]:,} {name}" for table, name in _COPIED_NAMES.items())
+    print(f"Copied {said} from {source} to {target}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__)
@@ -175,8 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export", help="print the stored headlines of a topic")
     export.add_argument("--format", choices=("csv", "json"), default="json")
     export.add_argument("--topic", help="topic slug (default: the first topic)")
+    copy = commands.add_parser("copy-store", help="copy a whole store into an empty one")
+    copy.add_argument("source", metavar="FROM", help="the store to copy (path or URL)")
+    copy.add_argument("target", metavar="TO", help="an empty or new store (path or URL)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "copy-store":
+            return cmd_copy_store(args.source, args.target)
         config = load_settings()
         if args.command == "refresh":
             return cmd_serve(config) if args.serve else cmd_refresh(config)

@@ -32,12 +32,13 @@ from lib.fetch import FetchLimits
 from lib.model import Source, Topic
 from lib.parsepool import PARSE_TIME_LIMIT
 from lib.refresh import RefreshReport, refresh_sources
-from lib.store import MIN_REFRESH_INTERVAL, FeedState, Store
+from lib.store import MIN_REFRESH_INTERVAL, FeedState, RefreshState, Store
 
 __all__ = [
     "MIN_REFRESH_INTERVAL",
     "Refresher",
     "lease_for",
+    "loop_missing",
     "never_fetched",
     "owner_id",
     "refresh_round",
@@ -48,6 +49,7 @@ LOG = logging.getLogger(__name__)
 
 POLL = timedelta(seconds=2)  # how often a waiting loop looks for requests and due feeds
 BATCH = 50  # feeds claimed at a time: loops on one store share a round in batches
+RETRY_FIRST = timedelta(seconds=5)  # the wait after a first failed round, doubled after each
 RETRY_MAX = timedelta(seconds=60)  # the longest wait after a failed round
 
 Clock = Callable[[], datetime]
@@ -154,6 +156,29 @@ def unreachable(states: Iterable[FeedState]) -> bool:
     )
 
 
+def loop_missing(
+    config: Settings, state: RefreshState, watched_since: datetime, now: datetime
+) -> bool:
+    """Whether no refresher loop works the store, as the topic's claims show at `now` (wall
+    clock): none took a feed of it for two periods (or a lease, if longer); none ever did,
+    a period (or a lease) and a poll after `watched_since` (when the caller began looking:
+    a topic's new feeds are due at once); or a "Refresh now" waited a lease and a poll with
+    none of its feeds taken up, which a live loop does at once."""
+    period = timedelta(seconds=config.refresh_every)
+    lease = lease_for(config)
+    if state.taken_at is None:
+        quiet = now - watched_since > max(period, lease) + POLL
+    else:
+        quiet = now - state.taken_at > max(2 * period, lease)
+    asked = state.asked_at
+    return quiet or (
+        state.waiting
+        and asked is not None
+        and (state.taken_at is None or state.taken_at < asked)
+        and now - asked > lease + POLL
+    )
+
+
 class Refresher:
     """The loop: a round whenever feeds are due or a refresh is asked, until stopped."""
 
@@ -175,13 +200,17 @@ class Refresher:
         self.rounds = 0  # rounds finished (a round may fetch nothing)
         self.last_error: str | None = None  # what the last failed round met, in words
         self.store_fault: StoreError | None = None  # the last round could not use the store
+        self.failing_since: datetime | None = None  # the first of the failed rounds in a row
+        self.failures = 0  # failed rounds in a row
+        self.last_round: datetime | None = None  # when the last round finished
         self._topics = _Topics(config.topics_path)
         self._store: Store | None = None
         self._thread: threading.Thread | None = None
 
     def run_round(self) -> bool:
-        """One round, with the loop's care: False when it failed (said in `last_error` and
-        the log), never an exception."""
+        """One round, with the loop's care: False when it failed (said in `last_error`),
+        never an exception. The log gets one line when the loop starts failing, when what
+        it meets changes, and when it works again: not one per attempt."""
         try:
             self._store = self._store or Store(self.config.db_path)
             refresh_round(
@@ -193,29 +222,48 @@ class Refresher:
                 stop=self.stop_event,
                 session=self.session,
             )
-        except (StoreError, ConfigError) as exc:  # the file or the topics: wait, retry
-            self.last_error = str(exc)
-            self.store_fault = exc if isinstance(exc, StoreError) else None
-            LOG.warning("refresher: %s", exc)
+        except (StoreError, ConfigError) as exc:  # the store or the topics: wait, retry
+            if self._failed(str(exc), exc if isinstance(exc, StoreError) else None):
+                LOG.warning("refresher: %s (waiting and trying again)", exc)
             return False
         except Exception as exc:  # a bug: logged with its traceback, and the loop goes on
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            self.store_fault = None
-            LOG.exception("refresher: a round failed")
+            if self._failed(f"{type(exc).__name__}: {exc}", None):
+                LOG.exception("refresher: a round failed (waiting and trying again)")
             return False
+        if self.failing_since is not None:
+            LOG.warning(
+                "refresher: working again (failing since %s)", self.failing_since.isoformat()
+            )
         self.rounds += 1
-        self.last_error, self.store_fault = None, None
+        self.last_round = self.clock()
+        self.last_error, self.store_fault, self.failing_since = None, None, None
+        self.failures = 0
         return True
 
+    def _failed(self, error: str, fault: StoreError | None) -> bool:
+        """Record a failed round; True when it is news (the first, or another problem)."""
+        news = error != self.last_error
+        self.last_error, self.store_fault = error, fault
+        self.failures += 1
+        if self.failing_since is None:
+            self.failing_since = self.clock()
+        return news
+
+    @property
+    def state(self) -> str:
+        """In one word: "working", "waiting" (failing: retrying with a backoff) or
+        "stopped"."""
+        if self.stop_event.is_set():
+            return "stopped"
+        return "waiting" if self.failing_since is not None else "working"
+
     def serve(self) -> None:
-        """Run rounds until `stop()`, waiting longer after each failed one (up to a
-        minute); never raises (a thread nobody joins)."""
+        """Run rounds until `stop()`, waiting longer after each failed one (5 s, doubled
+        up to `RETRY_MAX`); never raises (a thread nobody joins)."""
         wait = self.poll
         while not self.stop_event.is_set():
-            if self.run_round():
-                wait = self.poll
-            else:
-                wait = min(max(wait * 2, timedelta(seconds=5)), RETRY_MAX)
+            backoff = min(max(wait * 2, RETRY_FIRST), RETRY_MAX)
+            wait = self.poll if self.run_round() else backoff
             self.stop_event.wait(wait.total_seconds())
 
     def start(self) -> threading.Thread:

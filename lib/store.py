@@ -927,6 +927,104 @@ class Store:
             db.execute("COMMIT")
         return True
 
+    # --- copying a whole store (`python -m lib copy-store`) -----------------------------------
+    #
+    # Table by table, in chunks, through plain SELECT and INSERT that both backends read
+    # alike. Ids are copied as they are: a story's first report and the stored versions
+    # refer to them. Claims are copied without their holders (no loop holds a feed of a new
+    # store), so the copy's feeds are due when the original's were.
+
+    def is_empty(self) -> bool:
+        """No headline, feed state, story or claim is stored (a store just made)."""
+        with self._connect() as db:
+            return not any(
+                db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                for table in COPIED_TABLES
+                if table != "meta"
+            )
+
+    def copy_rows(self, table: str, chunk: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of `table` (one of `COPIED_TABLES`) in chunks of up to `chunk`, as
+        tuples of its `COPIED_TABLES` columns, in key order."""
+        columns, key = COPIED_TABLES[table]
+        after: tuple[Any, ...] | None = None
+        while True:
+            where, params = "", []
+            if after is not None:  # keyset paging: each chunk costs the same
+                where = f" WHERE ({', '.join(key)}) > ({', '.join('?' * len(key))})"
+                params = list(after)
+            with self._connect() as db:
+                rows = db.execute(
+                    f"SELECT {', '.join(columns)} FROM {table}{where} "
+                    f"ORDER BY {', '.join(key)} LIMIT ?",
+                    [*params, chunk],
+                ).fetchall()
+            if table == "meta":  # the copy's own schema version stays
+                rows = [row for row in rows if row[0] != "schema"]
+            if rows:
+                yield [tuple(row) for row in rows]
+            if len(rows) < chunk:
+                return
+            last = rows[-1]
+            after = tuple(last[columns.index(name)] for name in key)
+
+    def put_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Write rows read by `copy_rows` into `table` in one transaction; a key already
+        there is overwritten (meta: the version and next story id of the original)."""
+        if not rows:
+            return
+        columns, key = COPIED_TABLES[table]
+        rest = [name for name in columns if name not in key]
+        update = ", ".join(f"{name} = excluded.{name}" for name in rest)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {update}"
+        )
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(sql, [list(row) for row in rows])
+            db.execute("COMMIT")
+
+    def current_version(self) -> int:
+        """The store's version, read on a connection of its own: a look that notices the
+        store going away (`version` keeps one connection open, which may go on reading a
+        file moved or deleted meanwhile)."""
+        with self._connect() as db:
+            return _read_version(db)
+
+    def holders(self, now: datetime) -> dict[str, str]:
+        """Which loop (its owner id) holds each topics feed claimed at `now`: for operators
+        and tests that must know who is fetching what."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT url, owner FROM feed_claim WHERE scope = '' AND owner IS NOT NULL "
+                "AND claimed_until > ?",
+                (_epoch(now),),
+            ).fetchall()
+        return dict(rows)
+
+
+# What `python -m lib copy-store` copies: each table's columns and key. The schema version
+# ('schema' in meta) is the copy's own; a claim's holder is not copied.
+COPIED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "meta": (("key", "value"), ("key",)),
+    "headline": (
+        ("id", "scope", "guid", "canon_link", "source", "title", "link", "publication", "label",
+         "published", "time_kind", "first_seen", "summary", "stored_version", "story"),
+        ("id",),
+    ),
+    "story": (("id", "first_report"), ("id",)),
+    "feed": (
+        ("scope", "url", "etag", "last_modified", "body_hash", "feed_title", "last_attempt",
+         "last_success", "failing_since", "last_status", "http_status", "last_error", "items",
+         "elapsed_ms", "failures", "retry_at"),
+        ("scope", "url"),
+    ),
+    "feed_claim": (("scope", "url", "claimed_at", "fetched_at"), ("scope", "url")),
+    "refresh_request": (("topic", "asked_at"), ("topic",)),
+}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class StoreStatus:

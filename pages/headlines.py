@@ -33,7 +33,7 @@ status = st.container()  # the freshness line and failure summary, above the hea
 # The topic's feeds are fetched by the refresher loop, never in this run: the page shows
 # what is stored (with the viewer's own feeds, fetched at the end), or its fallback.
 own_feeds = user_feeds()
-source = read_page(config, ctx.topic, own_feeds, clock_now(config), status)
+source = read_page(config, ctx.topic, own_feeds, clock_now(config))
 index, now, db_path = source.index, source.now, source.db_path
 
 notices = [*ctx.notices, *seed_headlines_link(ctx.link, [n for n, _ in index.publications])]
@@ -94,5 +94,5 @@ if source.live:
 user_feeds_panel(config, ctx.topic, report, enabled=not source.offline_reason)
 if moved:
     st.rerun()  # new headlines arrived after the ones on screen were read
-if not source.offline_reason:
-    follow_store(config, ctx.topic, index.version)
+if source.follow_version is not None:  # not NEWS_OFFLINE: recovers, fills by itself
+    follow_store(config, ctx.topic, source.follow_version)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import monotonic, sleep
+from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
@@ -30,7 +31,7 @@ from tests.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
 from ui import data, server
-from ui.freshness import ASKED, FIRST_TIME
+from ui.freshness import ASKED, FIRST_TIME, NO_REFRESHER
 
 # The page script (streamlit_app.py is the server around it, see tests/test_server.py).
 APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
@@ -1124,13 +1125,21 @@ def test_a_broken_store_is_one_line_on_the_page(env, feed_server, monkeypatch, k
                 sleep(0.05)
         at = run()
         assert not at.exception
-        (line,) = [e.value for e in at.error]
-        assert line.startswith(f"The headline store {path} ") and "NEWS_DB" in line
         html = page_html(at)
         if kind == "read-only file":  # read; the refresher's fault is the line: kept on screen
+            (line,) = [e.value for e in at.error]
+            assert line.startswith(f"The headline store {path} ") and "NEWS_DB" in line
+            assert not at.warning
             assert "Stored before the fault" in html
             assert not any("snapshot" in i.value for i in at.info)
         else:  # cannot be opened at all: the snapshot, labelled as such
+            assert not at.error
+            (line,) = [viewer_text(w.value) for w in at.warning]
+            assert re.fullmatch(
+                r"Store unreachable since \d\d:\d\d — showing the bundled snapshot; .*NEWS_DB.* "
+                rf"\(the headline store {re.escape(str(path))} .*\)\.",
+                line,
+            ), line
             (offline,) = [viewer_text(i.value) for i in at.info if "snapshot" in i.value]
             assert "(the headline store cannot be used)" in offline
             assert offline.endswith("Live headlines return when the store can be used again.")
@@ -1158,8 +1167,27 @@ def test_a_store_that_fails_after_the_page_read_it_keeps_the_page(
     at.run()  # the next run reads the feed states afresh, and cannot
     assert not at.exception
     assert "Gas pipeline deal signed" in page_html(at)
-    (line,) = [e.value for e in at.error]
-    assert line.startswith(f"The headline store {db} is a folder")
+    assert not at.error
+    (line,) = [viewer_text(w.value) for w in at.warning]
+    assert line.startswith("Store unreachable since ")
+    since = line.removeprefix("Store unreachable since ")[:5]  # HH:MM, London time
+    london = datetime.now(ZoneInfo("Europe/London"))  # when it began: the wall clock
+    assert since in {f"{london - timedelta(minutes=m):%H:%M}" for m in (0, 1)}
+    assert line[29:] == (
+        " — showing what was read before; point NEWS_DB at a file "
+        f"(the headline store {db} is a folder, not a file)."
+    )
+    at.run()  # still failing: the same line, the same time since it began
+    assert [viewer_text(w.value) for w in at.warning] == [line]
+    assert "Gas pipeline deal signed" in page_html(at)
+    # Repaired: the next run is live again, with no line and no restart.
+    db.rmdir()
+    (env / "moved.db").rename(db)
+    at.run()
+    assert not at.exception and not at.error
+    assert not [w for w in at.warning if "unreachable" in w.value]
+    assert "Gas pipeline deal signed" in page_html(at)
+    assert at.button(key="refresh")  # the freshness line: the page is live
 
 
 def test_an_empty_store_waits_for_the_refresher(env, feed_server, monkeypatch) -> None:
@@ -1179,6 +1207,66 @@ def test_an_empty_store_waits_for_the_refresher(env, feed_server, monkeypatch) -
 def page() -> AppTest:
     """A viewer opening the page (no refresher round first)."""
     return AppTest.from_file(APP, default_timeout=30).run()
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [viewer_text(w.value) for w in at.warning]
+
+
+def test_an_empty_store_with_no_refresher_says_so(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    # Refreshers are external, and none runs; a loop would take the feeds within 2 s.
+    monkeypatch.setenv("NEWS_REFRESH", "external")
+    monkeypatch.setenv("NEWS_REFRESH_EVERY", "1")
+    monkeypatch.setenv("NEWS_REFRESH_LEASE", "1")
+    at = page()
+    assert [viewer_text(i.value) for i in at.info] == [FIRST_TIME]  # too soon to tell
+    assert NO_REFRESHER not in warnings(at)
+    sleep(3.5)  # a period and a poll with no loop taking a feed
+    at.run()
+    assert not at.exception
+    assert warnings(at) == [NO_REFRESHER] and not at.info
+    # A loop starts (one round of it here): the headlines, and the line is gone.
+    Refresher(replace(load_settings(), refresh="app"), lambda: datetime.now(UTC)).run_round()
+    at.run()
+    assert bucket_titles(at)["In the last half-hour"] == ["Xi and Putin meet"]
+    assert NO_REFRESHER not in warnings(at)
+
+
+def test_a_store_no_refresher_works_is_said(env, feed_server, monkeypatch) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    monkeypatch.setenv("NEWS_REFRESH", "external")
+    config = replace(load_settings(), refresh="app")  # for the rounds run here
+    wall = datetime.now(UTC)
+    store = Store(env / "news.db")
+    urls = [source.url for source in load_settings_topic().sources]
+    # The last loop worked the store 11 minutes ago: over two periods (10 minutes).
+    Refresher(config, lambda: wall - timedelta(minutes=11)).run_round()
+    at = page()
+    assert not at.exception
+    assert NO_REFRESHER in warnings(at)
+    assert "Xi and Putin meet" in page_html(at)  # what is stored stays
+    Refresher(config, lambda: wall - timedelta(minutes=3)).run_round()  # within two periods
+    at.run()
+    assert NO_REFRESHER not in warnings(at)
+    # Asked 2 minutes ago (longer than a lease and a poll), and no loop took a feed since.
+    assert store.request_refresh("china-russia", urls, wall - timedelta(minutes=2))
+    at.run()
+    assert NO_REFRESHER in warnings(at)
+    assert ASKED not in [viewer_text(c.value) for c in at.caption]
+    # Asked 10 seconds ago: a loop has a lease to take it up.
+    assert store.request_refresh("china-russia", urls, wall - timedelta(seconds=10))
+    at.run()
+    assert NO_REFRESHER not in warnings(at)
+    assert ASKED in [viewer_text(c.value) for c in at.caption]
+
+
+def load_settings_topic() -> Topic:
+    from lib.config import load_topics
+
+    return load_topics(load_settings().topics_path)[0]
 
 
 def test_refresh_now_asks_the_refresher(env, feed_server, monkeypatch) -> None:

@@ -3,6 +3,7 @@ on a thread and as processes (`python -m lib refresh --serve`), sharing one stor
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -16,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from lib.config import load_settings
-from lib.refresher import Refresher
-from lib.store import Store
+from lib.refresher import Refresher, loop_missing
+from lib.store import RefreshState, Store
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 
@@ -124,18 +125,27 @@ def test_a_refresh_request_is_honoured_and_limited(tmp_path: Path, feed_server: 
 
 
 def test_a_store_fault_makes_the_loop_wait_and_retry(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="lib.refresher")
     serve_feeds(feed_server, ["/a.xml"])
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"]})
     db = tmp_path / "news.db"
     db.mkdir()  # not a file: the store cannot be opened
     with loop_on_thread(settings(tmp_path, topics)) as loop:
-        assert wait_until(lambda: loop.last_error is not None)
+        assert wait_until(lambda: loop.failures >= 2)  # tried again after its backoff
         assert f"The headline store {db} is a folder" in str(loop.last_error)
+        assert loop.state == "waiting" and loop.failing_since is not None
+        assert loop.store_fault is not None
         db.rmdir()  # repaired while the loop waits
         assert wait_until(lambda: stored_titles(db) == {"Story of /a.xml"}, timeout=60)
         assert wait_until(lambda: loop.last_error is None)
+        assert loop.state == "working" and loop.failing_since is None and loop.failures == 0
+    # One line when it starts failing and one when it works again, not one per attempt.
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 2, said
+    assert "is a folder" in said[0] and said[0].endswith("(waiting and trying again)")
+    assert said[1].startswith("refresher: working again (failing since ")
 
 
 def start_loop(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -229,3 +239,25 @@ def test_refresh_settings_are_checked(value: str) -> None:
     with pytest.raises(ConfigError):
         load_settings({"NEWS_REFRESH": value} if value == "sometimes" else {
             "NEWS_REFRESH_EVERY": value})  # fmt: skip
+
+
+def test_a_missing_loop_is_told_from_the_claims() -> None:
+    config = load_settings({"NEWS_REFRESH_EVERY": "300", "NEWS_FETCH_DEADLINE": "10"})
+    now = wall()  # a period: 5 minutes; a lease: 10 + 15 + 15 = 40 s; a poll: 2 s
+
+    def ago(seconds: float) -> datetime:
+        return now - timedelta(seconds=seconds)
+
+    def missing(state: RefreshState, watched: float = 0) -> bool:
+        return loop_missing(config, state, ago(watched), now)
+
+    never = RefreshState(None, None, False)  # no loop ever took a feed of the topic
+    assert not missing(never, watched=300) and missing(never, watched=303)
+    # Two periods since a loop last took one.
+    assert not missing(RefreshState(None, ago(590), False), watched=3600)
+    assert missing(RefreshState(None, ago(610), False), watched=0)  # a restart hides nothing
+    # "Refresh now": a live loop takes a feed of it within a lease and a poll.
+    assert not missing(RefreshState(ago(30), ago(100), True))
+    assert missing(RefreshState(ago(60), ago(100), True))
+    assert not missing(RefreshState(ago(60), ago(10), True))  # taken up, still fetching
+    assert not missing(RefreshState(ago(60), ago(100), False))  # answered

@@ -56,3 +56,46 @@ def test_no_refresher_when_it_runs_elsewhere(tmp_path: Path, feed_server: FeedSe
         assert health["store"]["readable"] is False
         assert "is a folder" in health["store"]["error"]
     assert feed_server.hits("/a.xml") == 0
+
+
+def test_health_says_when_the_store_goes_and_comes_back(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    when = datetime.now(UTC) - timedelta(minutes=5)
+    feed_server.route("/a.xml", rss([Item("Stored before the fault", when)]))
+    topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"]})
+    db = tmp_path / "news.db"
+    env = {"NEWS_TOPICS": str(topics), "NEWS_DB": str(db), "NEWS_REFRESH_EVERY": "1"}
+    with app_server(env) as base:
+        assert wait_until(lambda: db.exists() and Store(db).count() == 1, timeout=60)
+        assert wait_until(lambda: get_json(f"{base}/health")[1]["refresher"]["rounds"] >= 1)
+        status, before = get_json(f"{base}/health")
+        assert status == 200 and before["refresh"] == "app"
+        assert before["refresher"]["state"] == "working"
+        assert before["refresher"]["last_round"] is not None
+        # The store goes away while the server runs (its path becomes a folder).
+        db.rename(tmp_path / "moved.db")
+        db.mkdir()
+        status, down = get_json(f"{base}/health")
+        assert status == 503
+        assert down["store"] == {
+            "readable": False,
+            "error": f"The headline store {db} is a folder, not a file: point NEWS_DB at a file.",
+        }
+        # The refresher waits and retries: one state, however many attempts.
+        assert wait_until(lambda: get_json(f"{base}/health")[1]["refresher"]["failures"] >= 2)
+        loop = get_json(f"{base}/health")[1]["refresher"]
+        assert loop["state"] == "waiting" and loop["failing_since"] is not None
+        assert "is a folder" in loop["last_error"]
+        # Back: readable again with no restart, nothing stored before lost.
+        db.rmdir()
+        (tmp_path / "moved.db").rename(db)
+        status, back = get_json(f"{base}/health")
+        assert status == 200
+        assert back["store"]["headlines"] == 1
+        assert back["store"]["version"] >= before["store"]["version"]
+        assert back["store"]["last_stored"] == before["store"]["last_stored"]
+        assert wait_until(lambda: get_json(f"{base}/health")[1]["refresher"]["state"] == "working")
+        loop = get_json(f"{base}/health")[1]["refresher"]
+        assert loop["failing_since"] is None and loop["last_error"] is None
+    assert Store(db).count() == 1

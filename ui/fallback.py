@@ -1,12 +1,14 @@
 """What the Headlines page reads, and what it falls back to: the store's index when it can
-be read; what this server read before when the store fails; the bundled snapshot when the
-page is offline (NEWS_OFFLINE, no source reachable, or the store failing with nothing read
-before), with a notice saying which."""
+be read; what this server read before when the store fails, with a line saying since when;
+the bundled snapshot when the page is offline (NEWS_OFFLINE, no source reachable, or the
+store failing with nothing read before), with a notice saying which. Unless NEWS_OFFLINE is
+set, the page goes on following the store (`ui.freshness.follow_store`): it comes back by
+itself when the store does, and shows what a refresher stores once sources answer again."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 import streamlit as st
@@ -16,9 +18,11 @@ from lib.config import Settings
 from lib.errors import StoreError
 from lib.model import Source, Topic
 from lib.refresher import never_fetched, unreachable
+from lib.render import literal_markdown
 from lib.store import FeedState
 from ui import data
-from ui.freshness import feed_states
+from ui.clock import real_now
+from ui.freshness import UNREAD, feed_states
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,10 @@ class PageSource:
     has_snapshot: bool = False  # the snapshot is shown
     first_time: bool = False  # a new store: the refresher is fetching its first headlines
     states: dict[str, FeedState] = field(default_factory=dict)  # the feeds, as stored
+    fault_since: datetime | None = None  # this server's first failed read, in a row
+    # The store's version the page follows from (`UNREAD`: the store failed; None: it is
+    # not followed, NEWS_OFFLINE).
+    follow_version: int | None = None
 
     @property
     def live(self) -> bool:
@@ -41,15 +49,17 @@ class PageSource:
         return not self.offline_reason and not self.store_fault
 
 
+@st.cache_resource(show_spinner=False)
+def _failing() -> dict[str, datetime]:
+    """Per store, when this server's reads of it began failing (wall clock), while they do."""
+    return {}
+
+
 def read_page(
-    config: Settings,
-    topic: Topic,
-    own_feeds: Sequence[Source],
-    now: datetime,
-    status: st.delta_generator.DeltaGenerator,
+    config: Settings, topic: Topic, own_feeds: Sequence[Source], now: datetime
 ) -> PageSource:
-    """The topic's index (with the viewer's own feeds), or the fallback; a store fault is
-    said in `status`. Never raises StoreError."""
+    """The topic's index (with the viewer's own feeds), or the fallback. Never raises
+    StoreError: a store fault is said by `offline_notice`."""
     db_path = str(config.db_path)
     if config.offline:
         return _offline(config, topic, now, "NEWS_OFFLINE is set")
@@ -57,15 +67,24 @@ def read_page(
         index = data.page_index(db_path, topic, own_feeds, now)
         states = feed_states(config, topic)
     except StoreError as exc:  # keep what this server read before, else the snapshot
-        status.error(str(exc), icon=":material/error:")
+        since = _failing().setdefault(db_path, real_now())
         held = data.last_index(db_path, topic)
         if held is None or not held.indexed:
-            return _offline(config, topic, now, "the headline store cannot be used", exc)
-        return PageSource(topic, held, now, db_path, store_fault=exc)
+            shown = _offline(config, topic, now, "the headline store cannot be used", exc)
+            return replace(shown, fault_since=since, follow_version=UNREAD)
+        return PageSource(
+            topic, held, now, db_path, store_fault=exc, fault_since=since, follow_version=UNREAD
+        )
+    _failing().pop(db_path, None)
     if not index.indexed and unreachable(states.values()):
-        return _offline(config, topic, now, "no source could be reached")
+        # Followed like a live page: what a refresher stores once a source answers appears.
+        shown = _offline(config, topic, now, "no source could be reached")
+        return replace(shown, follow_version=index.version)
     first_time = not index.indexed and never_fetched(states.values())
-    return PageSource(topic, index, now, db_path, first_time=first_time, states=states)
+    return PageSource(
+        topic, index, now, db_path, first_time=first_time, states=states,
+        follow_version=index.version,
+    )  # fmt: skip
 
 
 def _offline(
@@ -86,8 +105,28 @@ def _offline(
     return PageSource(topic, index, now, db_path, reason, fault)
 
 
+def fault_note(source: PageSource, zone: tzinfo) -> str:
+    """The line for a store this server cannot read: since when, what is shown, what to do."""
+    fault, since = source.store_fault, source.fault_since
+    assert fault is not None and since is not None
+    shown = (
+        "the bundled snapshot"
+        if source.has_snapshot
+        else "what was read before"
+        if source.index.indexed
+        else "nothing"
+    )
+    return (
+        f"Store unreachable since {since.astimezone(zone):%H:%M} — showing {shown}; "
+        f"{fault.step} (the headline store {fault.path} {fault.problem})."
+    )
+
+
 def offline_notice(source: PageSource, zone: tzinfo) -> None:
-    """Why the page is offline and what it shows instead (nothing when it is not)."""
+    """Why the page is offline or cannot read the store, and what it shows instead (nothing
+    when it is live)."""
+    if source.store_fault is not None:
+        st.warning(literal_markdown(fault_note(source, zone)), icon=":material/cloud_off:")
     reason = source.offline_reason
     if reason and source.has_snapshot:
         back = "the store can be used again" if source.store_fault else "the sources can be reached"

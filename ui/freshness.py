@@ -1,7 +1,7 @@
 """How fresh the page is, read from the store: when the topic's feeds were last fetched,
-which fail and since when, and "Refresh now" (a request to the refresher loops, never a
-fetch in the viewer's run); and an open page kept current as headlines are stored
-(`follow_store`)."""
+which fail and since when, "Refresh now" (a request to the refresher loops, never a fetch in
+the viewer's run), and a line when no loop works the store at all; and an open page kept
+current as headlines are stored, and as the store fails and comes back (`follow_store`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lib.config import Settings
 from lib.errors import StoreError
 from lib.model import Topic
 from lib.refresh import RefreshReport
-from lib.refresher import never_fetched
+from lib.refresher import loop_missing, never_fetched
 from lib.render import literal_markdown
 from lib.store import FeedState, refresh_allowed
 from ui import data
@@ -25,8 +25,37 @@ from ui.user_feeds import refresh_user_feeds
 SHOWN_FAILURES = 4  # more than this are counted, not listed
 ASKED = "Refresh asked: new headlines appear within a minute."
 FIRST_TIME = "Fetching headlines for the first time… they appear here as they arrive."
+NO_REFRESHER = (
+    "No refresher is running: start `python -m lib refresh --serve`, or unset NEWS_REFRESH."
+)
 LIVE_EVERY = 30.0  # seconds between two looks at the store from an open page
 FIRST_EVERY = 2.0  # the same while the store is new: its first headlines are on their way
+FAULT_EVERY = 5.0  # the same while the store cannot be read: the page comes back by itself
+UNREAD = -1  # the version of a page drawn without reading the store: any version moved
+
+
+@st.cache_resource(show_spinner=False)
+def _watched() -> dict[tuple[str, str], datetime]:
+    """When this server first looked at each topic's refreshing (wall clock): how long a
+    store never worked by any loop has gone without one."""
+    return {}
+
+
+def refresher_missing(config: Settings, topic: Topic) -> bool:
+    """With NEWS_REFRESH=external, whether no refresher loop works the topic's store (see
+    `lib.refresher.loop_missing`); never with the app's own loop. Raises StoreError."""
+    if config.refresh != "external":
+        return False  # this server runs its own loop, which says when it fails
+    wall = real_now()
+    since = _watched().setdefault((str(config.db_path), topic.slug), wall)
+    urls = [source.url for source in topic.sources]
+    state = data.store(str(config.db_path)).refresh_state(topic.slug, urls, wall)
+    return loop_missing(config, state, since, wall)
+
+
+def no_refresher_notice(where: st.delta_generator.DeltaGenerator) -> None:
+    """The line that says no loop works the store, and what to do."""
+    where.warning(NO_REFRESHER, icon=":material/sync_problem:")
 
 
 def feed_states(config: Settings, topic: Topic) -> dict[str, FeedState]:
@@ -83,7 +112,9 @@ def freshness_line(
     refresh = data.store(str(config.db_path)).refresh_state(topic.slug, urls, wall)
     if refresh.fetching:
         left.caption(f"Refreshing: {refresh.fetching} of {total} {noun} being fetched now")
-    if refresh.waiting:
+    if refresher_missing(config, topic):
+        no_refresher_notice(left)
+    elif refresh.waiting:
         left.caption(ASKED)
     right.button(
         "Refresh now",
@@ -97,30 +128,50 @@ def freshness_line(
 
 
 def first_fetch_notice(config: Settings, topic: Topic, version: int) -> None:
-    """An empty store: says the refresher is fetching, and reruns the page when the first
-    headlines (or the first outcomes) are stored. Nothing is fetched in the viewer's run."""
-    st.info(FIRST_TIME, icon=":material/hourglass_top:")
+    """An empty store: says the refresher is fetching (or that none runs), and reruns the
+    page when the first headlines (or the first outcomes) are stored. Nothing is fetched in
+    the viewer's run."""
+    try:
+        missing = refresher_missing(config, topic)
+    except StoreError:
+        missing = False  # the next look reruns the page, which says what failed
+    if missing:
+        no_refresher_notice(st)
+    else:
+        st.info(FIRST_TIME, icon=":material/hourglass_top:")
     follow_store(config, topic, version, first_time=True)
 
 
 def follow_store(config: Settings, topic: Topic, version: int, *, first_time: bool = False) -> None:
     """Keep an open page current with no reload and no click: every `LIVE_EVERY` seconds
-    (`FIRST_EVERY` while the store is new, its first headlines on their way) a fragment
-    compares the store's version with `version`, the one the page was drawn from, and reruns
-    the whole page only when it moved. A whole rerun keeps every widget's state (filters,
-    the chart's selection, paging), so the page is drawn again as the viewer left it; an
-    idle page costs one one-row query per period. Draws nothing."""
-    every = FIRST_EVERY if first_time else LIVE_EVERY
-    st.fragment(_look, run_every=every)(config, topic, version, first_time)
-
-
-def _look(config: Settings, topic: Topic, version: int, first_time: bool) -> None:
+    (`FIRST_EVERY` while the store is new, its first headlines on their way; `FAULT_EVERY`
+    while it cannot be read) a fragment compares the store's version with `version`, the
+    one the page was drawn from (`UNREAD` when the page could not read the store), and
+    reruns the whole page when it moved, when the store stops answering, or when a loop
+    starts or stops working it (NEWS_REFRESH=external). A whole rerun keeps every widget's
+    state (filters, the chart's selection, paging), so the page is drawn again as the
+    viewer left it; an idle page costs one or two one-row queries per period. Draws
+    nothing."""
+    every = FAULT_EVERY if version == UNREAD else FIRST_EVERY if first_time else LIVE_EVERY
     try:
-        moved = data.store(str(config.db_path)).version() != version
+        missing = version != UNREAD and refresher_missing(config, topic)
+    except StoreError:
+        missing = False
+    st.fragment(_look, run_every=every)(config, topic, version, first_time, missing)
+
+
+def _look(config: Settings, topic: Topic, version: int, first_time: bool, missing: bool) -> None:
+    try:
+        # On a connection of its own: a store moved away or stopped is noticed.
+        moved = data.store(str(config.db_path)).current_version() != version
         if first_time and not moved:  # the first outcomes: every feed failed, say so
             moved = not never_fetched(feed_states(config, topic).values())
+        if not moved and version != UNREAD:  # a loop started or stopped: say so
+            moved = refresher_missing(config, topic) != missing
     except StoreError:
-        return  # the page already says what failed; look again next period
+        # Drawn from the store: drawn again, with what was read and a line saying why.
+        # Drawn without it: look again next period.
+        moved = version != UNREAD
     if moved:
         st.rerun(scope="app")
 

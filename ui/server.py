@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -76,18 +77,34 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
         await asyncio.to_thread(stop_refresher)
 
 
-def health(request: Request) -> JSONResponse:
-    """`/health`: whether the store can be read, its versions, when it last changed, and
-    this server's refresher; status 503 when the store cannot be read."""
-    del request
-    running = _RUNNING
-    answer: dict[str, Any] = {
-        "refresher": None
-        if running is None
-        else {"owner": running.owner, "rounds": running.rounds, "last_error": running.last_error}
+def _moment(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def refresher_health(running: Refresher | None) -> dict[str, Any] | None:
+    """This server's refresher loop for `/health` (None when it runs none)."""
+    if running is None:
+        return None
+    return {
+        "owner": running.owner,
+        "state": running.state,  # working, waiting (retrying with a backoff), stopped
+        "rounds": running.rounds,
+        "last_round": _moment(running.last_round),
+        "failing_since": _moment(running.failing_since),
+        "failures": running.failures,
+        "last_error": running.last_error,
     }
+
+
+def health(request: Request) -> JSONResponse:
+    """`/health`: whether this server can read the store, the store's versions and when it
+    last changed, and this server's refresher; status 503 when the store cannot be read
+    (a proxy then sends viewers elsewhere)."""
+    del request
+    answer: dict[str, Any] = {"refresher": refresher_health(_RUNNING)}
     try:
         config = load_settings()
+        answer["refresh"] = config.refresh  # "external": loops run elsewhere
         status = Store(config.db_path).status()
     except NewsError as exc:
         answer["store"] = {"readable": False, "error": str(exc)}
@@ -97,7 +114,7 @@ def health(request: Request) -> JSONResponse:
         "schema": status.schema,
         "version": status.version,
         "headlines": status.headlines,
-        "last_stored": status.last_stored.isoformat() if status.last_stored else None,
-        "last_fetch": status.last_fetch.isoformat() if status.last_fetch else None,
+        "last_stored": _moment(status.last_stored),  # the last change that added headlines
+        "last_fetch": _moment(status.last_fetch),
     }
     return JSONResponse(answer)
