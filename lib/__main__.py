@@ -30,6 +30,7 @@ from lib.refresh import RefreshReport, refresh_topic
 from lib.refresher import Refresher, owner_id, refresh_round
 from lib.selection import topic_headlines
 from lib.store import WINDOW, Store
+from lib.storedb import shown
 
 
 def _now(config: Settings) -> datetime:
@@ -65,7 +66,7 @@ def cmd_fetch(config: Settings, slug: str | None) -> int:
     _print_reports([report])
     failed = len(report.failed)
     print(f"{len(report.sources) - failed} of {len(report.sources)} sources answered; "
-          f"{report.new} new headlines stored in {config.db_path}")  # fmt: skip
+          f"{report.new} new headlines stored in {shown(config.db_path)}")  # fmt: skip
     return 0 if report.any_ok else 1
 
 
@@ -84,7 +85,7 @@ def cmd_refresh(config: Settings) -> int:
     answered = sum(1 for r in done if r.ok)
     new = sum(report.new for report in reports)
     print(f"{answered} of {len(done)} sources answered; {new} new headlines stored in "
-          f"{config.db_path}")  # fmt: skip
+          f"{shown(config.db_path)}")  # fmt: skip
     return 0 if answered or not done else 1
 
 
@@ -94,7 +95,10 @@ def cmd_serve(config: Settings) -> int:
     loop = Refresher(config, _wall_clock)
     signal.signal(signal.SIGTERM, lambda *_: loop.stop_event.set())
     logging.getLogger(__name__).info(
-        "refresher %s: every %g s, store %s", loop.owner, config.refresh_every, config.db_path
+        "refresher %s: every %g s, store %s",
+        loop.owner,
+        config.refresh_every,
+        shown(config.db_path),
     )
     try:
         loop.serve()

@@ -21,3 +21,13 @@ def query(address: Address, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
             return [tuple(row) for row in db.execute(sql.replace("?", "%s"), params).fetchall()]
     with sqlite3.connect(address) as db:
         return db.execute(sql, params).fetchall()
+
+
+def execute(address: Address, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Run one statement that returns no rows on the store, committed."""
+    if is_postgres(address):
+        with psycopg.connect(str(address), autocommit=True) as db:
+            db.execute(sql.replace("?", "%s"), params)
+        return
+    with sqlite3.connect(address) as db:
+        db.execute(sql, params)
