@@ -459,30 +459,31 @@ class Postgres:
         return statement
 
     def fault(self, exc: Exception) -> StoreError:
-        """What went wrong with the server, in words, with the next step. Decided by the
-        SQLSTATE the server sent; a server never reached has none (libpq's own line)."""
+        """What went wrong with the server, in words, with the next step.
+
+        Errors during a query carry the server's SQLSTATE. A connection that fails carries
+        none (libpq reports no code for it): a server that answered and refused the login
+        (wrong password, no such user or database) says so in a FATAL line, whose reason
+        is quoted; anything else never reached the server.
+        """
         state = getattr(exc, "sqlstate", None)
-        parts = urlsplit(self.url)
-        user = parts.username or "the default user"
-        database = parts.path.lstrip("/") or "the default database"
-        if state == "28P01":  # invalid_password
-            problem = f"refused the password of user {user}"
-            step = "set the right password in NEWS_DB"
-        elif state == "28000":  # invalid_authorization_specification: no such role, or hba
-            problem = f"does not let user {user} in"
-            step = "create the user or allow it in pg_hba.conf, or fix NEWS_DB"
-        elif state == "3D000":  # invalid_catalog_name
-            problem = f"has no database {database}"
-            step = f"create it (createdb {database}) or fix the database name in NEWS_DB"
-        elif state in ("57P01", "57P02", "57P03"):  # shutdown, crash, not accepting yet
+        text = str(exc).strip()
+        line = (text.splitlines()[0] if text else type(exc).__name__).strip()
+        line = line.removeprefix("connection failed: ")
+        if state in ("57P01", "57P02", "57P03"):  # shutdown, crash, not accepting yet
             problem = "is shutting down or starting up"
             step = "wait for PostgreSQL to be up and try again"
-        elif state is None:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            problem = f"cannot be reached ({first.removeprefix('connection failed: ')})"
-            step = "check that PostgreSQL runs and the host and port in NEWS_DB"
-        else:
-            first = str(exc).strip().splitlines()[0]
-            problem = f"cannot be used ({first})"
+        elif state is not None:
+            problem = f"cannot be used ({line})"
             step = "check the server and the database in NEWS_DB"
+        elif "FATAL:" in line:
+            reason = line.split("FATAL:", 1)[1].strip()
+            problem = f"refused the connection: {reason}"
+            step = (
+                "check the user, the password and the database name in NEWS_DB "
+                "(a database is made with createdb NAME)"
+            )
+        else:
+            problem = f"cannot be reached ({line})"
+            step = "check that PostgreSQL runs and the host and port in NEWS_DB"
         return StoreError(self.address, problem, step)

@@ -68,14 +68,14 @@ class PgServer:
         """Start the server (again); returns once it accepts connections."""
         options = (
             f"-k {self.folder} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c full_page_writes=off -c max_connections=200"
         )
         self._run(BIN / "pg_ctl", "-D", self.data, "-w", "-l", self.folder / "log",
                   "-o", options, "start")  # fmt: skip
 
     def stop(self) -> None:
-        """Stop the server at once (connections are cut, as when it crashes)."""
-        self._run(BIN / "pg_ctl", "-D", self.data, "-w", "-m", "immediate", "stop")
+        """Stop the server: clients are cut off at once, what was committed stays."""
+        self._run(BIN / "pg_ctl", "-D", self.data, "-w", "-m", "fast", "stop")
 
     def url(self, database: str = "postgres", user: str = "postgres", password: str = "") -> str:
         secret = f":{password}" if password else ""
