@@ -1,10 +1,11 @@
 """A real PostgreSQL server for the tests: a throwaway cluster in a temporary folder.
 
-Debian's PostgreSQL 15 (`make test` installs it). `initdb` and `pg_ctl` refuse to run as
-root, and CI runs as root: then the folder belongs to `postgres` and both run through
-`runuser`. The server listens on a Unix socket in its folder and on a free loopback port,
-with fsync off (a test cluster need not survive a power cut). Every role logs in without a
-password (trust) except `PASSWORD_ROLE`, which must give `PASSWORD` (for the fault tests).
+Debian's PostgreSQL (15 here; the newest version installed; `make test` installs it).
+`initdb` and `pg_ctl` refuse to run as root, and CI runs as root: then the folder belongs
+to `postgres` and both run through `runuser`. The server listens on a Unix socket in its
+folder and on a free loopback port, with fsync off (a test cluster need not survive a power
+cut). Every role logs in without a password (trust) except `PASSWORD_ROLE`, which must give
+`PASSWORD` (for the fault tests).
 The cluster is stopped and its folder removed when the run ends, also when interrupted.
 """
 
@@ -20,7 +21,18 @@ from contextlib import closing, suppress
 from itertools import count
 from pathlib import Path
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _newest_bin() -> Path:
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda initdb: (
+            int(initdb.parent.parent.name) if initdb.parent.parent.name.isdigit() else 0
+        ),
+    )
+    return versions[-1].parent if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _newest_bin()
 PASSWORD_ROLE = "news_pw"
 PASSWORD = "right-password"
 _HBA = f"""\
@@ -31,7 +43,7 @@ host all all 127.0.0.1/32 trust
 
 
 def available() -> bool:
-    """Whether PostgreSQL 15's server programs are installed."""
+    """Whether PostgreSQL's server programs are installed."""
     return (BIN / "initdb").exists() and (BIN / "pg_ctl").exists()
 
 
