@@ -258,10 +258,13 @@ def _read_version(db: Connection) -> int:
 
 
 class Store:
-    """A headline store in one SQLite file. Safe to use from several threads and processes.
+    """A headline store in a SQLite file (a path) or a PostgreSQL database (a
+    `postgresql://` URL). Safe to use from several threads and processes (and machines,
+    on PostgreSQL).
 
-    Every failure of the file (damaged, a folder, read-only, locked) is a `StoreError`
-    naming the file and what to do.
+    Every failure of the store itself (a file damaged, a folder, read-only, locked; a
+    server that cannot be reached or refuses the login) is a `StoreError` naming the store
+    (a URL without its password) and what to do.
     """
 
     def __init__(self, path: Address) -> None:
