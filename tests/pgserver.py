@@ -14,12 +14,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-from contextlib import closing, suppress
+from contextlib import suppress
 from itertools import count
 from pathlib import Path
+
+from tests.browser import free_port
 
 
 def _newest_bin() -> Path:
@@ -47,19 +48,13 @@ def available() -> bool:
     return (BIN / "initdb").exists() and (BIN / "pg_ctl").exists()
 
 
-def _free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PgServer:
     """One running cluster; `fresh_url()` makes an empty database in it and names it."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="news-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._names = count(1)
         self._as_root = os.geteuid() == 0
         if self._as_root:

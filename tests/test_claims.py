@@ -96,6 +96,8 @@ def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(
     assert claim(store, "c", asked + timedelta(seconds=3)) == []  # answered: not due again
 
 
+# SQLite only: it counts statements with SQLite's trace (on PostgreSQL the same code takes
+# no lock either: the look before `begin_rows` is a plain read).
 def test_a_poll_that_finds_nothing_due_takes_no_write_lock(
     tmp_path: Path,
     statements: list[tuple[int, str]],  # noqa: F811

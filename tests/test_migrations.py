@@ -104,6 +104,8 @@ def scoped_store(path: Path, count: int) -> None:
     db.close()
 
 
+# SQLite only: stores made before schema versions were kept are SQLite files; a PostgreSQL
+# store always records its version (its upgrades from numbered versions are tested below).
 def test_a_store_made_by_the_release_before_versions_upgrades_and_keeps_everything(
     tmp_path: Path,
 ) -> None:
@@ -140,6 +142,7 @@ def test_a_store_made_by_the_release_before_versions_upgrades_and_keeps_everythi
     assert Store(path).count() == 201
 
 
+# SQLite only: the layouts from before versions (see above).
 def test_every_earlier_layout_reaches_the_latest(tmp_path: Path) -> None:
     """An empty file and each recognised layout end at the same tables and columns."""
 

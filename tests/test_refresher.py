@@ -22,6 +22,7 @@ from lib.store import Store
 from lib.storedb import Address
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,6 +143,30 @@ def test_a_store_fault_makes_the_loop_wait_and_retry(
         db.rmdir()  # repaired while the loop waits
         assert wait_until(lambda: stored_titles(db) == {"Story of /a.xml"}, timeout=60)
         assert wait_until(lambda: loop.last_error is None)
+
+
+def test_a_loop_waits_while_postgresql_is_down_and_goes_on(
+    tmp_path: Path, feed_server: FeedServer, pg_server: PgServer
+) -> None:
+    url = pg_server.fresh_url()
+    serve_feeds(feed_server, ["/a.xml"])
+    topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"]})
+    try:
+        with loop_on_thread(settings(url, topics, NEWS_REFRESH_EVERY="1")) as loop:
+            assert wait_until(lambda: stored_titles(url) == {"Story of /a.xml"})
+            pg_server.stop()
+            try:
+                assert wait_until(lambda: loop.last_error is not None)
+                assert f"The headline store {url} cannot be reached" in str(loop.last_error)
+                assert loop.store_fault is not None
+            finally:
+                pg_server.start()
+            feed_server.route("/a.xml", rss([Item("Later", wall() - timedelta(minutes=1))]))
+            # The same loop and Store go on: nothing stored before is lost.
+            assert wait_until(lambda: stored_titles(url) == {"Story of /a.xml", "Later"}, 60)
+            assert wait_until(lambda: loop.last_error is None)
+    finally:
+        pg_server.drop(url)
 
 
 def start_loop(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -32,15 +32,16 @@ def make(guid: str, link: str | None, hours_ago: float = 1, title: str = "T") ->
     )
 
 
-def test_headlines_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "news.db"
+def test_headlines_survive_a_restart(store_address: Address) -> None:
+    path = store_address
     assert Store(path).save([make("a", "https://x.test/a"), make("b", None, 2)], NOW) == 2
     again = Store(path)  # a new process would open the file the same way
     stored = again.headlines(NOW - timedelta(days=7))
     assert [h.guid for h in stored] == ["a", "b"]  # newest first
     assert stored[0] == make("a", "https://x.test/a")
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if isinstance(path, Path):  # a SQLite file is kept in WAL mode
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_same_guid_or_canonical_link_is_stored_once(store_address: Address) -> None:
@@ -101,6 +102,7 @@ def test_version_sees_writes_from_other_connections_and_threads(store_address: A
     assert reader.version() > v1
 
 
+# SQLite only: the WAL and its checkpoints are SQLite's.
 def test_the_kept_reader_does_not_hold_the_wal(tmp_path: Path) -> None:
     """An unfinished read on the kept connection would block checkpoints: the WAL would grow."""
     import sqlite3
@@ -168,8 +170,8 @@ def test_headlines_after_finds_rows_stored_under_ids_given_again(store_address: 
     assert store.backend != "sqlite" or again.ids == [1]
 
 
-def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_feed_state_keeps_validators_across_failures(store_address: Address) -> None:
+    store = Store(store_address)
     url = "https://x.test/feed"
     assert store.feed_states([url])[url].etag is None
     store.record_success(url, NOW, status="ok", http_status=200, elapsed_ms=12.5,
@@ -191,6 +193,8 @@ def test_feed_state_keeps_validators_across_failures(tmp_path: Path) -> None:
     assert state.etag == '"v1"'  # a 304 keeps the validators
 
 
+# The statement trace is SQLite's (`set_trace_callback`): the tests that count statements
+# run on SQLite only; PostgreSQL takes the same calls (one code path in lib/store.py).
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, str]]]:
     """Every SQL statement run from now on, as (connection number, first word)."""
@@ -262,6 +266,7 @@ def test_headlines_can_be_read_per_source(store_address: Address) -> None:
     assert store.headlines(since, []) == []
 
 
+# SQLite only: the faults of a file (PostgreSQL's: tests/test_store_postgres.py).
 def test_an_unusable_path_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -337,8 +342,10 @@ def test_a_viewer_reads_their_feeds_without_the_topics_copies(store_address: Add
     assert store.viewer_headlines(since, []) == []
 
 
-def test_a_viewers_fetches_of_a_topic_feed_do_not_touch_its_state(tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_a_viewers_fetches_of_a_topic_feed_do_not_touch_its_state(
+    store_address: Address,
+) -> None:
+    store = Store(store_address)
     url = "https://x.test/feed"
     store.record_feeds([FeedSuccess(url, "ok", 200, 1.0, etag='"topic"', body_hash="h")], NOW)
     # The same URL, added by a viewer: its validators and failures are its own.

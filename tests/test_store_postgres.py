@@ -15,7 +15,8 @@ from lib.config import load_settings
 from lib.errors import StoreError
 from lib.store import Store
 from lib.storedb import shown
-from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer, _free_port
+from tests.browser import free_port
+from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
 from tests.test_store import NOW, make
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ def test_a_server_fault_is_one_line_naming_the_url_without_the_password(
         "wrong password": pg_server.url(user=PASSWORD_ROLE, password=secret),
         "unknown user": pg_server.url(user="nobody", password=secret),
         "missing database": pg_server.url("no_such_news", password=secret),
-        "wrong port": f"postgresql://postgres:{secret}@127.0.0.1:{_free_port()}/news",
+        "wrong port": f"postgresql://postgres:{secret}@127.0.0.1:{free_port()}/news",
         "unknown host": f"postgresql://postgres:{secret}@nohost.invalid:5432/news",
     }[case]
     fault = _fault(url)
