@@ -95,6 +95,14 @@ class Database(Protocol):
     def tables(self, db: Connection) -> set[str]: ...
     def columns(self, db: Connection, table: str) -> set[str]: ...
     def ddl(self, statement: str) -> str: ...
+    def lock_due(
+        self,
+        db: Connection,
+        due: Sequence[tuple[int, int, str, bool]],
+        seconds: int,
+        period: float,
+        limit: int,
+    ) -> list[tuple[int, str]]: ...
 
 
 def open_database(address: Address) -> Database:
@@ -219,6 +227,17 @@ class Sqlite:
 
     def ddl(self, statement: str) -> str:
         return statement  # the migrations are written in SQLite's types
+
+    def lock_due(
+        self,
+        db: Connection,
+        due: Sequence[tuple[int, int, str, bool]],
+        seconds: int,
+        period: float,
+        limit: int,
+    ) -> list[tuple[int, str]]:
+        # SQLite has no row locks: `Store.claim_feeds` claims under its one write lock.
+        raise NotImplementedError("SQLite claims under the write lock (skip_locked is False)")
 
     def fault(self, exc: sqlite3.Error | OSError) -> StoreError:
         """The failure of the file in words, with the next step (not a traceback)."""
