@@ -22,6 +22,7 @@ import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -270,6 +271,8 @@ class Store:
     def __init__(self, path: Address) -> None:
         self._db = open_database(path)
         self.address = self._db.address  # as shown: a URL without its password
+        # The SQLite file (as before PostgreSQL stores); None for a PostgreSQL store.
+        self.path: Path | None = getattr(self._db, "path", None)
         # The writer's stories (`_assigner_in`): rebuilt from the store on first use and after
         # any failure, kept up with what other writers stored since the version it saw.
         self._stories_lock = threading.Lock()
