@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-dev chromium lint fetch bench clean
+.PHONY: run test install install-dev chromium postgresql lint fetch bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,19 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+## Debian's PostgreSQL for the store tests (the suite starts a throwaway server of its own;
+## nothing else needs it: `make run` keeps the SQLite file).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Install everything and run lint and the whole test suite (browser tests included).
-test: install-dev chromium lint
+## Install everything and run lint and the whole test suite (browser and PostgreSQL tests included).
+test: install-dev chromium postgresql lint
 	$(BIN)/python -m pytest -q
 
 ## The benchmark suite (about eight minutes on 2 cores): prints one table, writes BENCHMARKS.md.

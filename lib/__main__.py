@@ -31,6 +31,7 @@ from lib.refresh import RefreshReport, refresh_topic
 from lib.refresher import Refresher, owner_id, refresh_round
 from lib.selection import topic_headlines
 from lib.store import COPIED_TABLES, WINDOW, Store
+from lib.storedb import shown
 
 
 def _now(config: Settings) -> datetime:
@@ -66,7 +67,7 @@ def cmd_fetch(config: Settings, slug: str | None) -> int:
     _print_reports([report])
     failed = len(report.failed)
     print(f"{len(report.sources) - failed} of {len(report.sources)} sources answered; "
-          f"{report.new} new headlines stored in {config.db_path}")  # fmt: skip
+          f"{report.new} new headlines stored in {shown(config.db_path)}")  # fmt: skip
     return 0 if report.any_ok else 1
 
 
@@ -85,7 +86,7 @@ def cmd_refresh(config: Settings) -> int:
     answered = sum(1 for r in done if r.ok)
     new = sum(report.new for report in reports)
     print(f"{answered} of {len(done)} sources answered; {new} new headlines stored in "
-          f"{config.db_path}")  # fmt: skip
+          f"{shown(config.db_path)}")  # fmt: skip
     return 0 if answered or not done else 1
 
 
@@ -95,7 +96,10 @@ def cmd_serve(config: Settings) -> int:
     loop = Refresher(config, _wall_clock)
     signal.signal(signal.SIGTERM, lambda *_: loop.stop_event.set())
     logging.getLogger(__name__).info(
-        "refresher %s: every %g s, store %s", loop.owner, config.refresh_every, config.db_path
+        "refresher %s: every %g s, store %s",
+        loop.owner,
+        config.refresh_every,
+        shown(config.db_path),
     )
     try:
         loop.serve()
@@ -178,7 +182,9 @@ def cmd_copy_store(source: str, target: str) -> int:
     origin = open_store(source)
     copy = open_store(target)
     if not copy.is_empty():
-        raise StoreError(target, "is not empty", "copy into a new store, or move this one away")
+        raise StoreError(
+            shown(target), "is not empty", "copy into a new store, or move this one away"
+        )
     counts: dict[str, int] = {}
     # Meta last: a copy cut short never carries the original's version.
     for table in (*[t for t in COPIED_TABLES if t != "meta"], "meta"):
@@ -187,7 +193,7 @@ def cmd_copy_store(source: str, target: str) -> int:
             copy.put_rows(table, rows)
             counts[table] += len(rows)
     said = ", ".join(f"{counts[table]:,} {name}" for table, name in _COPIED_NAMES.items())
-    print(f"Copied {said} from {source} to {target}")
+    print(f"Copied {said} from {shown(source)} to {shown(target)}")
     return 0
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lib.errors import ConfigError, QuerySyntaxError
 from lib.model import Source, Topic
+from lib.storedb import Address, is_postgres
 from lib.times import EARLIEST, LATEST, read_iso_time, usable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,9 @@ class Settings:
     """Everything the environment decides. Built by `load_settings`."""
 
     topics_path: Path = DEFAULT_TOPICS
-    db_path: Path = DEFAULT_DB
+    # NEWS_DB: the store: a SQLite file path (default), or a PostgreSQL URL (a str, kept as
+    # written: a Path would fold its "//").
+    db_path: Address = DEFAULT_DB
     snapshot_dir: Path = DEFAULT_SNAPSHOT
     offline: bool = False  # NEWS_OFFLINE: never touch the network, show the bundled snapshot
     # NEWS_CLOCK, for display and tests: the time the page shows and the window it lists;
@@ -109,7 +112,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     clock_raw = env.get("NEWS_CLOCK", "").strip()
     return Settings(
         topics_path=Path(env.get("NEWS_TOPICS") or DEFAULT_TOPICS),
-        db_path=Path(env.get("NEWS_DB") or DEFAULT_DB),
+        db_path=_store_address(env.get("NEWS_DB", "").strip()),
         snapshot_dir=Path(env.get("NEWS_SNAPSHOT") or DEFAULT_SNAPSHOT),
         offline=_flag(env, "NEWS_OFFLINE"),
         clock=parse_clock(clock_raw) if clock_raw else None,
@@ -162,6 +165,13 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
             f"expected a whole number from 1 to 1000000, got {raw!r}",
         )
     return int(raw)
+
+
+def _store_address(raw: str) -> Address:
+    """NEWS_DB: a PostgreSQL URL as given, or else a file path (the default when unset)."""
+    if is_postgres(raw):
+        return raw
+    return Path(raw) if raw else DEFAULT_DB
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -6,15 +6,20 @@ store made before versions were kept is recognised by its layout. A store whose 
 newer than this release knows is refused, and nothing in it is changed.
 
 Each step is a list of SQL statements. New steps are added at the end and never edited
-once released. SQL is kept portable where a portable form exists (PostgreSQL later gets
-the same steps, see issue 10); a step that only SQLite needs (rebuilding a table to change
-its key) says so.
+once released. SQLite and PostgreSQL stores take the same steps, written once in SQLite's
+types (`lib.storedb` gives PostgreSQL its own: BIGINT ids and times); a step that only SQLite
+needs (rebuilding a table to change its key) says so and has PostgreSQL's form beside it
+(`POSTGRES_STEPS`). A PostgreSQL store always records its version (it has no stores from
+before versions), so recognising a layout only ever matters for SQLite files.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lib.storedb import Database, Sqlite
 
 SCHEMA_KEY = "schema"
 
@@ -83,12 +88,19 @@ _STEP_3 = (
     "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_guid ON headline(scope, guid)",
     "CREATE UNIQUE INDEX IF NOT EXISTS headline_scope_canon_link ON headline(scope, canon_link) "
     "WHERE canon_link IS NOT NULL",
-    # The key becomes (scope, url). SQLite changes a primary key only through a new table;
-    # PostgreSQL will say ALTER TABLE feed ADD COLUMN scope ..., then a new PRIMARY KEY.
+    # The key becomes (scope, url). SQLite only: it changes a primary key only through a
+    # new table (PostgreSQL's form is `_STEP_3_POSTGRES`).
     f"CREATE TABLE feed_scoped {FEED_COLUMNS}",
     f"INSERT INTO feed_scoped ({_FEED_NAMES}) SELECT {_FEED_NAMES} FROM feed",
     "DROP TABLE feed",
     "ALTER TABLE feed_scoped RENAME TO feed",
+)
+
+_STEP_3_POSTGRES = (
+    *_STEP_3[:5],
+    "ALTER TABLE feed ADD COLUMN scope TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE feed DROP CONSTRAINT feed_pkey",
+    "ALTER TABLE feed ADD PRIMARY KEY (scope, url)",
 )
 
 # 4 (issue 9): work shared by refresher loops through the store. A claim per feed with an
@@ -140,46 +152,52 @@ STORIES = 6  # the first version whose headlines have stories
 LATEST = len(MIGRATIONS)
 
 
-def _names(db: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+# Steps PostgreSQL takes in a form of its own (the number: the statements).
+POSTGRES_STEPS: dict[int, Sequence[str]] = {3: _STEP_3_POSTGRES}
+
+_SQLITE = Sqlite(Path())  # the layout questions of a bare sqlite3 connection (tests)
 
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def recorded_version(db: sqlite3.Connection) -> int | None:
-    """The schema version the store records, or None (an empty file, or a store made
-    before versions were kept)."""
-    if "meta" not in _names(db):
+def recorded_version(db: Any, database: Database = _SQLITE) -> int | None:
+    """The schema version the store records, or None (an empty store, or a SQLite file
+    made before versions were kept). `db` is a connection to `database`."""
+    if "meta" not in database.tables(db):
         return None
     row = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
     return None if row is None else int(row[0])
 
 
-def schema_version(db: sqlite3.Connection) -> int:
+def schema_version(db: Any, database: Database = _SQLITE) -> int:
     """The store's schema version: the one it records, or else what its layout shows
-    (stores made before versions were kept); 0 for an empty file."""
-    recorded = recorded_version(db)
+    (SQLite files made before versions were kept); 0 for an empty store."""
+    recorded = recorded_version(db, database)
     if recorded is not None:
         return recorded
-    names = _names(db)
-    if "headline" not in names:
+    if "headline" not in database.tables(db):
         return 0
-    feed = _columns(db, "feed")
+    feed = database.columns(db, "feed")
     if "scope" in feed:
         return 3
     return 2 if "retry_at" in feed else 1
 
 
-def migrate(db: sqlite3.Connection, start: int) -> int:
+def steps(database: Database) -> tuple[Sequence[str], ...]:
+    """The migrations as `database` takes them, in its column types."""
+    own = POSTGRES_STEPS if database.kind == "postgresql" else {}
+    return tuple(
+        [database.ddl(statement) for statement in own.get(number, step)]
+        for number, step in enumerate(MIGRATIONS, start=1)
+    )
+
+
+def migrate(db: Any, start: int, database: Database = _SQLITE) -> int:
     """Apply the steps after version `start` (inside the caller's write transaction) and
     record the new version; return it."""
-    for number in range(start + 1, LATEST + 1):
-        for statement in MIGRATIONS[number - 1]:
+    for step in steps(database)[start:]:
+        for statement in step:
             db.execute(statement)
     db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "INSERT INTO meta AS m (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (SCHEMA_KEY, str(LATEST)),
     )

@@ -1,4 +1,6 @@
-"""The headline store: one SQLite file (WAL) that keeps headlines across fetches and restarts.
+"""The headline store: keeps headlines across fetches and restarts, in one SQLite file (WAL,
+the default) or a PostgreSQL database shared by many machines (`lib/storedb.py` holds what
+differs between the two; the logic here is written once).
 
 Feeds carry only their latest items, so the 7-day window fills by keeping what each fetch
 brought. A headline is stored once per scope: the same guid, or the same canonical link
@@ -16,11 +18,8 @@ inside the save's transaction), so a reader never groups the window.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from lib.errors import StoreError
 from lib.migrations import LATEST, STORIES, migrate, recorded_version, schema_version
 from lib.model import Headline, TimeKind
+from lib.storedb import Address, Connection, open_database
 from lib.stories import DEFAULT_WINDOW, StoryAssigner
 
 WINDOW = timedelta(days=7)
@@ -137,27 +137,6 @@ def _moment(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
-# SQLite's primary result codes that say the file is unusable, not that the program is wrong.
-_FILE_FAULTS = frozenset(
-    {sqlite3.SQLITE_PERM, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY,
-     sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN,
-     sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB}
-)  # fmt: skip
-
-
-def _file_fault(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _FILE_FAULTS
-
-
-def _read_only(path: Path) -> bool:
-    """Whether the store file, or the folder that must hold its journal, cannot be written."""
-    folder = path.parent
-    return (path.exists() and not os.access(path, os.W_OK)) or (
-        folder.is_dir() and not os.access(folder, os.W_OK)
-    )
-
-
 def kept_since(now: datetime, real_now: datetime | None, window: timedelta = WINDOW) -> datetime:
     """Where the stored window starts: `window` before the earlier of the display clock
     `now` (NEWS_CLOCK, for display and tests) and the wall clock `real_now`, so a clock set
@@ -217,14 +196,14 @@ _INSERT_HEADLINE = (
 _ROW_GUID = 1  # where a row of `save` has the guid
 
 
-def _next_story(db: sqlite3.Connection) -> int:
+def _next_story(db: Connection) -> int:
     """The id the next new story gets (kept in `meta`, so never given twice)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'next_story'").fetchone()
     return 1 if row is None else int(row[0])
 
 
 def _store_stories(
-    db: sqlite3.Connection, assigner: StoryAssigner, inserted: Sequence[tuple[int, Sequence[Any]]]
+    db: Connection, assigner: StoryAssigner, inserted: Sequence[tuple[int, Sequence[Any]]]
 ) -> None:
     """Assign the rows just inserted (row id, row of `save`) to stories, as one batch, and
     store each one's story, each story's first report when it is one of them, and the next
@@ -260,7 +239,7 @@ def _store_stories(
     )
 
 
-def _assign_unassigned(db: sqlite3.Connection) -> None:
+def _assign_unassigned(db: Connection) -> None:
     """Give stories to the topics' headlines stored without one (a store upgraded to
     migration 6), all in one batch: taken in publication order, as the whole-window rule
     groups them (docs/STORIES.md)."""
@@ -273,97 +252,67 @@ def _assign_unassigned(db: sqlite3.Connection) -> None:
         _store_stories(db, StoryAssigner(next_id=_next_story(db)), [(r[0], r[1:]) for r in rows])
 
 
-def _read_version(db: sqlite3.Connection) -> int:
+def _read_version(db: Connection) -> int:
     """The store's version as `db` sees it (0 before anything was stored)."""
     row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
     return 0 if row is None else int(row[0])
 
 
 class Store:
-    """A headline store in one SQLite file. Safe to use from several threads and processes.
+    """A headline store in a SQLite file (a path) or a PostgreSQL database (a
+    `postgresql://` URL). Safe to use from several threads and processes (and machines,
+    on PostgreSQL).
 
-    Every failure of the file (damaged, a folder, read-only, locked) is a `StoreError`
-    naming the file and what to do.
+    Every failure of the store itself (a file damaged, a folder, read-only, locked; a
+    server that cannot be reached or refuses the login) is a `StoreError` naming the store
+    (a URL without its password) and what to do.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._version_lock = threading.Lock()
-        self._reader: sqlite3.Connection | None = None
-        # The writer's stories (`_assigner_in`): rebuilt from the file on first use and after
+    def __init__(self, path: Address) -> None:
+        self._db = open_database(path)
+        self.address = self._db.address  # as shown: a URL without its password
+        # The SQLite file (as before PostgreSQL stores); None for a PostgreSQL store.
+        self.path: Path | None = getattr(self._db, "path", None)
+        # The writer's stories (`_assigner_in`): rebuilt from the store on first use and after
         # any failure, kept up with what other writers stored since the version it saw.
         self._stories_lock = threading.Lock()
         self._assigner: StoryAssigner | None = None
         self._assigner_seen = 0
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._fault(exc) from exc
+        self._db.prepare()
         with self._connect() as db:
             # Read without a write lock first: the usual case ends here.
-            if self._schema(db) != LATEST or recorded_version(db) is None:
-                db.execute("BEGIN IMMEDIATE")
+            if self._schema(db) != LATEST or recorded_version(db, self._db) is None:
+                db.begin_write()
                 # Again under the lock: another process may have upgraded it meanwhile.
-                if self._schema(db) != LATEST or recorded_version(db) is None:
+                if self._schema(db) != LATEST or recorded_version(db, self._db) is None:
                     start = self._schema(db)
-                    migrate(db, start)  # also records the version found by layout
+                    migrate(db, start, self._db)  # also records the version found by layout
                     if start < STORIES:
                         _assign_unassigned(db)
-                db.execute("COMMIT")
+                db.commit()
 
-    def _schema(self, db: sqlite3.Connection) -> int:
+    @property
+    def backend(self) -> str:
+        """Which database holds the store: "sqlite" or "postgresql"."""
+        return self._db.kind
+
+    def _schema(self, db: Connection) -> int:
         """The store's schema version; a version newer than this release knows is refused
         before anything is written."""
-        found = schema_version(db)
+        found = schema_version(db, self._db)
         if found > LATEST:
             raise StoreError(
-                str(self.path),
+                self.address,
                 f"was written by a newer release (schema version {found}; this release "
                 f"knows versions up to {LATEST})",
-                "run the newer release, or point NEWS_DB at another file",
+                "run the newer release, or point NEWS_DB at another store",
             )
         return found
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per operation: cheap for SQLite, and no connection is shared by threads.
-        db = None
-        try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives an app crash (only an OS crash may lose the last commit).
-            db.execute("PRAGMA synchronous=NORMAL")
-            yield db
-        except sqlite3.Error as exc:
-            if db is None or _file_fault(exc):
-                raise self._fault(exc) from exc
-            raise  # a program error (a value SQLite cannot store), not the file's
-        finally:
-            if db is not None:
-                db.close()
-
-    def _fault(self, exc: sqlite3.Error | OSError) -> StoreError:
-        """The failure of the file in words, with the next step (not a traceback)."""
-        code = getattr(exc, "sqlite_errorcode", None)
-        code = None if code is None else code & 0xFF  # the primary code of an extended one
-        if self.path.is_dir():
-            problem, step = "is a folder, not a file", "point NEWS_DB at a file"
-        elif self.path.parent.exists() and not self.path.parent.is_dir():
-            problem = f"cannot be made: {self.path.parent} is a file, not a folder"
-            step = "point NEWS_DB at a file in a folder"
-        elif code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
-            problem = "is damaged or not a headline store"
-            step = "move it away (a new one is started) or point NEWS_DB at another file"
-        elif code == sqlite3.SQLITE_READONLY or _read_only(self.path):
-            problem = "cannot be written (read-only file or folder)"
-            step = "make the file and its folder writable, or point NEWS_DB at another file"
-        elif code == sqlite3.SQLITE_BUSY:
-            problem = "is locked by another program"
-            step = "wait for it to finish and try again"
-        else:
-            problem = f"cannot be used ({getattr(exc, 'strerror', None) or exc})"
-            step = "check the file and its folder, or point NEWS_DB at another file"
-        return StoreError(str(self.path), problem, step)
+    def _connect(self) -> Any:
+        """A connection for one operation (a context manager); a fault of the database is
+        a `StoreError`."""
+        return self._db.connect()
 
     # --- headlines ----------------------------------------------------------------------------
 
@@ -407,7 +356,7 @@ class Store:
         if scope == "":
             return self._save_topics(rows, kept_since(now, real_now, STORIES_HELD))
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             # The rows carry the version this save makes (under the write lock, so versions
             # are given in commit order): a reader asks for what came after the version it
             # read (`headlines_after`). Ids cannot say it: SQLite gives a new row the largest
@@ -415,12 +364,10 @@ class Store:
             stored = _read_version(db) + 1
             for row in rows:
                 row.append(stored)
-            before = db.total_changes
-            db.executemany(_INSERT_HEADLINE, rows)
-            added = db.total_changes - before
+            added = db.executemany(_INSERT_HEADLINE, rows)
             if added:
                 self._bump_version(db)
-            db.execute("COMMIT")
+            db.commit()
         return added
 
     def _save_topics(self, rows: list[list[Any]], held_since: datetime) -> int:
@@ -431,11 +378,11 @@ class Store:
                 if self._assigner is None:
                     # Made before the write lock is taken (seconds at 100,000 headlines:
                     # other writers go on meanwhile), then brought up to date under it.
-                    db.execute("BEGIN")
+                    db.begin_read()
                     self._assigner = self._stored_assigner(db, held_since)
                     self._assigner_seen = _read_version(db)
-                    db.execute("COMMIT")
-                db.execute("BEGIN IMMEDIATE")
+                    db.commit()
+                db.begin_write()
                 # Under the write lock: no other writer stores or gives story ids meanwhile.
                 assigner = self._assigner_in(db, held_since)
                 stored = _read_version(db) + 1  # see `save`
@@ -451,13 +398,13 @@ class Store:
                     _store_stories(db, assigner, inserted)
                     self._bump_version(db)
                     self._assigner_seen = stored
-                db.execute("COMMIT")
+                db.commit()
             except BaseException:
                 self._assigner = None  # it may hold what was rolled back: made again
                 raise
         return len(inserted)
 
-    def _assigner_in(self, db: sqlite3.Connection, held_since: datetime) -> StoryAssigner:
+    def _assigner_in(self, db: Connection, held_since: datetime) -> StoryAssigner:
         """This Store's assigner, up to date with `db` (inside its write transaction):
         made from the stored stories on first use, or given what other writers stored since
         the version it saw; stories quiet since before `held_since` let go."""
@@ -479,7 +426,7 @@ class Store:
         return assigner
 
     @staticmethod
-    def _stored_assigner(db: sqlite3.Connection, held_since: datetime) -> StoryAssigner:
+    def _stored_assigner(db: Connection, held_since: datetime) -> StoryAssigner:
         """An assigner made from the stories stored in `db` that had a headline since
         `held_since` (their headlines, in the order they were stored)."""
         rows = db.execute(
@@ -503,7 +450,7 @@ class Store:
         clock still keeps goes (see `kept_since`).
         """
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             gone = db.execute(
                 "DELETE FROM headline WHERE published < ?",
                 (_epoch(kept_since(now, real_now, window)),),
@@ -515,7 +462,7 @@ class Store:
                     "WHERE headline.scope = '' AND headline.story = story.id)"
                 )
                 self._bump_version(db)
-            db.execute("COMMIT")
+            db.commit()
         with self._stories_lock:
             if self._assigner is not None:
                 self._assigner.forget(kept_since(now, real_now, STORIES_HELD))
@@ -551,14 +498,14 @@ class Store:
             # The version and the rows from one snapshot of the file. `stored_version <= ?`
             # keeps it right where each statement reads a snapshot of its own (PostgreSQL's
             # read committed): rows a save is still writing have versions past the one read.
-            db.execute("BEGIN")
+            db.begin_read()
             version = _read_version(db)
             params: list[object] = [_epoch(since), version]
             if after is not None:
                 sql += " AND stored_version > ?"
                 params.append(after)
             rows = db.execute(sql + " ORDER BY published DESC, id DESC", params).fetchall()
-            db.execute("COMMIT")
+            db.commit()
         ids = [row[0] for row in rows]
         # A row without a story (none after migration 6 assigns them) is a story of its own.
         stories = [-row[0] if row[1] is None else row[1] for row in rows]
@@ -611,34 +558,17 @@ class Store:
     def version(self) -> int:
         """A number that changes whenever the stored headlines change (for caches).
 
-        The page asks on every run, so this keeps one reading connection open (shared by
-        threads under a lock) instead of opening one per call; in autocommit mode each
-        query reads the latest commit.
+        The page asks on every run: on SQLite this reads through one connection kept open
+        (`Sqlite.kept_read`) instead of opening one per call.
         """
-        with self._version_lock:
-            try:
-                if self._reader is None:
-                    self._reader = sqlite3.connect(
-                        self.path, timeout=30, isolation_level=None, check_same_thread=False
-                    )
-                # fetchall() steps the statement to its end, which ends the read
-                # transaction: an open one would keep checkpoints from emptying the WAL.
-                rows = self._reader.execute(
-                    "SELECT value FROM meta WHERE key = 'version'"
-                ).fetchall()
-            except sqlite3.Error as exc:
-                # A file replaced or repaired meanwhile is opened afresh on the next call.
-                reader, self._reader = self._reader, None
-                if reader is not None:
-                    reader.close()
-                raise self._fault(exc) from exc
+        rows = self._db.kept_read("SELECT value FROM meta WHERE key = 'version'")
         return int(rows[0][0]) if rows else 0
 
     def status(self) -> StoreStatus:
         """What a health check reports: the schema and data versions, how many headlines,
         and when the newest was stored and a feed last fetched (read only)."""
         with self._connect() as db:
-            schema = recorded_version(db)
+            schema = recorded_version(db, self._db)
             row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             count, stored = db.execute("SELECT COUNT(*), MAX(first_seen) FROM headline").fetchone()
             (fetched,) = db.execute("SELECT MAX(last_attempt) FROM feed").fetchone()
@@ -651,10 +581,10 @@ class Store:
         )
 
     @staticmethod
-    def _bump_version(db: sqlite3.Connection) -> None:
+    def _bump_version(db: Connection) -> None:
         db.execute(
-            "INSERT INTO meta (key, value) VALUES ('version', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "INSERT INTO meta AS m (key, value) VALUES ('version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(m.value AS BIGINT) + 1 AS TEXT)"
         )
 
     # --- feeds -----------------------------------------------------------------------------
@@ -719,14 +649,14 @@ class Store:
         with self._connect() as db:
             # One transaction (and connection) for a whole refresh, not one per feed: a
             # commit costs more than the row. Killed midway, none of it is written.
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             for outcome in in_order:
                 scope = scope_of(outcome.url, viewer_feeds)
                 if isinstance(outcome, FeedSuccess):
                     db.execute(_RECORD_SUCCESS, (scope, *_success_row(outcome, seconds)))
                 else:
                     db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
-            db.execute("COMMIT")
+            db.commit()
 
     def record_success(
         self,
@@ -769,8 +699,9 @@ class Store:
     # Loops on one store share the topics' feeds through claims that expire: a loop takes a
     # batch of due feeds (`claim_feeds`), fetches them, and gives them back (`release_feeds`).
     # SQLite lets one writer in at a time (BEGIN IMMEDIATE), so two loops never take the same
-    # feed. On PostgreSQL the SELECT of `claim_feeds` becomes SELECT ... FOR UPDATE SKIP
-    # LOCKED, which lets loops take different rows at once. Times are wall-clock seconds.
+    # feed. On PostgreSQL the due rows are taken with SELECT ... FOR UPDATE SKIP LOCKED
+    # (`Postgres.lock_due`), which lets loops take different rows at once. Times are
+    # wall-clock seconds.
 
     def claim_feeds(
         self,
@@ -793,30 +724,43 @@ class Store:
         with self._connect() as db:
             # A look without the write lock first: most polls find nothing due, and a
             # loop polling every few seconds should not hold the store's one writer slot.
-            if not self._due(db, topics, urls, seconds, period):
+            due = self._due(db, topics, urls, seconds, period)
+            if not due:
                 return []
-            db.execute("BEGIN IMMEDIATE")
-            due = self._due(db, topics, urls, seconds, period)  # again, under the lock
-            missing = [url for _, _, url, known in due if not known]
-            db.executemany(
-                "INSERT INTO feed_claim (scope, url) VALUES ('', ?) ON CONFLICT DO NOTHING",
-                [(url,) for url in missing],
-            )
-            chosen = sorted(due)[:limit]
+            if self._db.skip_locked:
+                # PostgreSQL: rows missing are made first (each its own commit), then the
+                # due rows are locked with SKIP LOCKED, so loops claim different feeds at once.
+                self._add_claim_rows(db, due)
+                db.begin_rows()
+                chosen = self._db.lock_due(db, due, seconds, period, limit)
+            else:
+                db.begin_write()
+                due = self._due(db, topics, urls, seconds, period)  # again, under the lock
+                self._add_claim_rows(db, due)
+                chosen = [(rank, url) for rank, _, url, _ in sorted(due)[:limit]]
             db.executemany(
                 "UPDATE feed_claim SET owner = ?, claimed_at = ?, claimed_until = ? "
                 "WHERE scope = '' AND url = ?",
                 # A feed taken up for a request counts as taken at the request at least, so
                 # a request dated ahead of this clock (another machine's) is answered once.
-                [(owner, max(seconds, -rank), _epoch(now + lease), url)
-                 for rank, _, url, _ in chosen],
-            )  # fmt: skip
-            db.execute("COMMIT")
-        return [url for _, _, url, _ in chosen]
+                [(owner, max(seconds, -rank), _epoch(now + lease), url) for rank, url in chosen],
+            )
+            db.commit()
+        return [url for _, url in chosen]
+
+    @staticmethod
+    def _add_claim_rows(db: Connection, due: list[tuple[int, int, str, bool]]) -> None:
+        """Make the claim rows of the due feeds that have none (in one order for every
+        loop, so two loops making the same rows wait for each other, never deadlock)."""
+        missing = sorted(url for _, _, url, known in due if not known)
+        db.executemany(
+            "INSERT INTO feed_claim (scope, url) VALUES ('', ?) ON CONFLICT DO NOTHING",
+            [(url,) for url in missing],
+        )
 
     def _due(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         topics: Mapping[str, Sequence[str]],
         urls: set[str],
         seconds: int,
@@ -824,7 +768,7 @@ class Store:
     ) -> list[tuple[int, int, str, bool]]:
         """The due feeds among `urls`, each as (rank, last fetched, url, has a row): rank is
         minus the time of the request it answers (0 for none), so feeds asked for sort
-        first. On PostgreSQL this SELECT takes FOR UPDATE SKIP LOCKED under the lock."""
+        first (PostgreSQL's `lock_due` says the same in SQL)."""
         asked = self._asked(db, list(topics))
         asked_of: dict[str, int] = {}
         for topic, feeds in topics.items():
@@ -857,16 +801,16 @@ class Store:
         if not urls:
             return
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             db.executemany(
                 "UPDATE feed_claim SET owner = NULL, claimed_until = NULL, "
                 "fetched_at = claimed_at WHERE scope = '' AND url = ? AND owner = ?",
                 [(url, owner) for url in urls],
             )
-            db.execute("COMMIT")
+            db.commit()
 
     @staticmethod
-    def _asked(db: sqlite3.Connection, topics: Sequence[str]) -> dict[str, int]:
+    def _asked(db: Connection, topics: Sequence[str]) -> dict[str, int]:
         if not topics:
             return {}
         rows = db.execute(
@@ -884,7 +828,7 @@ class Store:
             return self._refresh_state(db, topic, urls, now)
 
     def _refresh_state(
-        self, db: sqlite3.Connection, topic: str, urls: Sequence[str], now: datetime
+        self, db: Connection, topic: str, urls: Sequence[str], now: datetime
     ) -> RefreshState:
         asked = self._asked(db, [topic]).get(topic)
         rows = (
@@ -914,17 +858,17 @@ class Store:
         """Ask the refresher loops to refresh `topic` (feeds `urls`) now; False, and nothing
         recorded, when it was refreshed or asked less than `min_interval` ago (by anyone)."""
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             state = self._refresh_state(db, topic, urls, now)
             if not refresh_allowed(state, now, min_interval):
-                db.execute("ROLLBACK")
+                db.rollback()
                 return False
             db.execute(
                 "INSERT INTO refresh_request (topic, asked_at) VALUES (?, ?) "
                 "ON CONFLICT(topic) DO UPDATE SET asked_at = excluded.asked_at",
                 (topic, _epoch(now)),
             )
-            db.execute("COMMIT")
+            db.commit()
         return True
 
     # --- copying a whole store (`python -m lib copy-store`) -----------------------------------
@@ -982,9 +926,11 @@ class Store:
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {update}"
         )
         with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+            db.begin_write()
             db.executemany(sql, [list(row) for row in rows])
-            db.execute("COMMIT")
+            if "id" in key:
+                self._db.ids_copied(db, table)
+            db.commit()
 
     def current_version(self) -> int:
         """The store's version, read on a connection of its own: a look that notices the
@@ -1057,30 +1003,30 @@ def refresh_allowed(
 
 
 _RECORD_SUCCESS = (
-    "INSERT INTO feed (scope, url, etag, last_modified, body_hash, feed_title, last_attempt, "
+    "INSERT INTO feed AS f (scope, url, etag, last_modified, body_hash, feed_title, last_attempt, "
     "last_success, failing_since, last_status, http_status, last_error, items, "
     "elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?) "
     "ON CONFLICT(scope, url) DO UPDATE SET "
-    "etag = COALESCE(excluded.etag, etag), "
-    "last_modified = COALESCE(excluded.last_modified, last_modified), "
-    "body_hash = COALESCE(excluded.body_hash, body_hash), "
-    "feed_title = COALESCE(excluded.feed_title, feed_title), "
+    "etag = COALESCE(excluded.etag, f.etag), "
+    "last_modified = COALESCE(excluded.last_modified, f.last_modified), "
+    "body_hash = COALESCE(excluded.body_hash, f.body_hash), "
+    "feed_title = COALESCE(excluded.feed_title, f.feed_title), "
     "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
     "failing_since = NULL, last_status = excluded.last_status, "
     "http_status = excluded.http_status, last_error = NULL, "
-    "items = COALESCE(excluded.items, items), elapsed_ms = excluded.elapsed_ms, "
+    "items = COALESCE(excluded.items, f.items), elapsed_ms = excluded.elapsed_ms, "
     "failures = 0, retry_at = NULL"
 )
 
 _RECORD_FAILURE = (
-    "INSERT INTO feed (scope, url, last_attempt, failing_since, last_status, http_status, "
+    "INSERT INTO feed AS f (scope, url, last_attempt, failing_since, last_status, http_status, "
     "last_error, elapsed_ms, failures, retry_at) "
     "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
     "ON CONFLICT(scope, url) DO UPDATE SET last_attempt = excluded.last_attempt, "
-    "failing_since = COALESCE(failing_since, excluded.failing_since), "
+    "failing_since = COALESCE(f.failing_since, excluded.failing_since), "
     "last_status = 'failed', http_status = excluded.http_status, "
     "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
-    "failures = failures + 1, retry_at = excluded.retry_at"
+    "failures = f.failures + 1, retry_at = excluded.retry_at"
 )
 
 

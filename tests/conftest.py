@@ -1,5 +1,6 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1 that serves test feeds, and Debian's
-chromium driven by Playwright for the browser tests."""
+"""Shared fixtures: a real HTTP server on 127.0.0.1 that serves test feeds, Debian's
+chromium driven by Playwright for the browser tests, and a real PostgreSQL server
+(`tests/pgserver.py`) that every store test runs on as well as on a SQLite file."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from lib.storedb import Address, close_pools
+from tests import pgserver
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.feedserver import FeedServer
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture
@@ -30,3 +35,33 @@ def browser() -> Iterator[object]:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pgserver.PgServer]:
+    """One PostgreSQL cluster for the whole run, started on first use (about a second),
+    stopped and removed at the end."""
+    if not pgserver.available():
+        pytest.fail("PostgreSQL 15 is missing: run `make test`, which installs it")
+    server = pgserver.PgServer()
+    try:
+        yield server
+    finally:
+        close_pools()
+        server.remove()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Address]:
+    """Where a test's store lives, once per backend: a SQLite file in the test's folder,
+    or an empty database of its own on the test PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield tmp_path / "news.db"
+        return
+    server: pgserver.PgServer = request.getfixturevalue("pg_server")
+    url = server.fresh_url()
+    try:
+        yield url
+    finally:
+        close_pools()  # this process's connections to it; other processes' are cut by DROP
+        server.drop(url)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lib.store import MIN_REFRESH_INTERVAL, Store, refresh_allowed
+from lib.storedb import Address
 from tests.test_store import statements  # noqa: F401  (a fixture, found by name)
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -20,8 +21,8 @@ def claim(store: Store, owner: str, at: datetime, limit: int = 100) -> list[str]
     return store.claim_feeds(owner, TOPICS, at, EVERY, LEASE, limit)
 
 
-def test_a_feed_is_claimed_once_per_period(tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_a_feed_is_claimed_once_per_period(store_address: Address) -> None:
+    store = Store(store_address)
     first = claim(store, "a", T0, limit=4)
     second = claim(store, "b", T0)
     assert len(first) == 4 and len(second) == 6
@@ -33,8 +34,8 @@ def test_a_feed_is_claimed_once_per_period(tmp_path: Path) -> None:
     assert sorted(claim(store, "c", T0 + EVERY)) == sorted(FEEDS)  # due again
 
 
-def test_a_claim_of_a_loop_that_died_expires(tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_a_claim_of_a_loop_that_died_expires(store_address: Address) -> None:
+    store = Store(store_address)
     held = claim(store, "dead", T0)
     assert claim(store, "b", T0 + LEASE - timedelta(seconds=1)) == []
     taken = claim(store, "b", T0 + LEASE)
@@ -45,8 +46,8 @@ def test_a_claim_of_a_loop_that_died_expires(tmp_path: Path) -> None:
     assert claim(store, "c", T0 + LEASE + EVERY - timedelta(seconds=1)) == []
 
 
-def test_loops_on_threads_never_share_a_feed(tmp_path: Path) -> None:
-    path = tmp_path / "news.db"
+def test_loops_on_threads_never_share_a_feed(store_address: Address) -> None:
+    path = store_address
     Store(path)
     topics = {"t": [f"https://many{n}.test/rss" for n in range(200)]}
     taken: dict[str, list[str]] = {}
@@ -66,8 +67,10 @@ def test_loops_on_threads_never_share_a_feed(tmp_path: Path) -> None:
     assert sorted(every) == sorted(topics["t"])  # each feed exactly once
 
 
-def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(
+    store_address: Address,
+) -> None:
+    store = Store(store_address)
     assert refresh_allowed(store.refresh_state("one", TOPICS["one"], T0), T0)
     store.release_feeds("a", claim(store, "a", T0))
     later = T0 + MIN_REFRESH_INTERVAL - timedelta(seconds=1)
@@ -93,6 +96,8 @@ def test_a_refresh_request_makes_its_topics_feeds_due_and_is_limited(tmp_path: P
     assert claim(store, "c", asked + timedelta(seconds=3)) == []  # answered: not due again
 
 
+# SQLite only: it counts statements with SQLite's trace (on PostgreSQL the same code takes
+# no lock either: the look before `begin_rows` is a plain read).
 def test_a_poll_that_finds_nothing_due_takes_no_write_lock(
     tmp_path: Path,
     statements: list[tuple[int, str]],  # noqa: F811

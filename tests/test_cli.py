@@ -13,8 +13,11 @@ import pytest
 
 from lib.model import Headline
 from lib.store import Store
+from lib.storedb import shown
+from tests.browser import free_port
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.pgserver import PASSWORD_ROLE, PgServer
 from tests.storefaults import FAULTS, broken_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,6 +171,29 @@ def test_a_broken_store_is_one_line_and_an_exit_status(
         "read-only file": "cannot be written (read-only file or folder): make the file",
     }[kind]
     assert result.stderr.startswith(f"error: The headline store {path} {words}")
+
+
+@pytest.mark.parametrize("kind", ["wrong password", "server down"])
+def test_a_postgresql_store_fault_is_one_line_without_the_password(
+    feed_server: FeedServer, tmp_path: Path, pg_server: PgServer, kind: str
+) -> None:
+    write_topics(tmp_path / "topics.toml", feed_server)
+    secret = "not-the-password"
+    url = (
+        pg_server.url(user=PASSWORD_ROLE, password=secret)
+        if kind == "wrong password"
+        else f"postgresql://postgres:{secret}@127.0.0.1:{free_port()}/news"
+    )
+    env = {"NEWS_TOPICS": str(tmp_path / "topics.toml"), "NEWS_DB": url}
+    result = cli("fetch", env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and secret not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    words = {
+        "wrong password": "refused the connection: password authentication failed",
+        "server down": "cannot be reached (",
+    }[kind]
+    assert result.stderr.startswith(f"error: The headline store {shown(url)} {words}")
 
 
 def test_a_clock_set_years_ahead_keeps_the_store(feed_server: FeedServer, tmp_path: Path) -> None:

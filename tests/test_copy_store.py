@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,18 +18,28 @@ import pytest
 
 from lib.model import Headline
 from lib.store import COPIED_TABLES, FeedFailure, FeedSuccess, Store
+from lib.storedb import close_pools
+from tests.conftest import BACKENDS
+from tests.pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)
 FEEDS = ["https://wire.test/a.xml", "https://wire.test/b.xml", "https://wire.test/c.xml"]
 
 
-@pytest.fixture(params=["sqlite"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=BACKENDS)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The address of an empty store to copy into, one per backend."""
     if request.param == "sqlite":
-        return str(tmp_path / "copy" / "news.db")
-    raise AssertionError(request.param)
+        yield str(tmp_path / "copy" / "news.db")
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.fresh_url()
+    try:
+        yield url
+    finally:
+        close_pools()
+        server.drop(url)
 
 
 def copy_store(source: str, target: str) -> subprocess.CompletedProcess[str]:

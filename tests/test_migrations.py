@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from lib.errors import StoreError
-from lib.migrations import LATEST, MIGRATIONS, SCHEMA_KEY, schema_version
+from lib.migrations import LATEST, SCHEMA_KEY, schema_version, steps
 from lib.model import Headline
 from lib.store import FeedFailure, Store
+from lib.storedb import Address, open_database
+from tests.storesql import execute, query
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 FEED = "https://example.com/feed"
@@ -100,6 +104,8 @@ def scoped_store(path: Path, count: int) -> None:
     db.close()
 
 
+# SQLite only: stores made before schema versions were kept are SQLite files; a PostgreSQL
+# store always records its version (its upgrades from numbered versions are tested below).
 def test_a_store_made_by_the_release_before_versions_upgrades_and_keeps_everything(
     tmp_path: Path,
 ) -> None:
@@ -136,6 +142,7 @@ def test_a_store_made_by_the_release_before_versions_upgrades_and_keeps_everythi
     assert Store(path).count() == 201
 
 
+# SQLite only: the layouts from before versions (see above).
 def test_every_earlier_layout_reaches_the_latest(tmp_path: Path) -> None:
     """An empty file and each recognised layout end at the same tables and columns."""
 
@@ -156,13 +163,12 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_store_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) -> None:
-    path = tmp_path / "news.db"
+def test_a_store_from_a_newer_release_is_refused_and_left_alone(store_address: Address) -> None:
+    path = store_address
     Store(path).save([], NOW)
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(LATEST + 3), SCHEMA_KEY))
-        db.execute("CREATE TABLE from_the_future (x INTEGER)")
-    before = file_digest(path)
+    execute(path, "UPDATE meta SET value = ? WHERE key = ?", (str(LATEST + 3), SCHEMA_KEY))
+    execute(path, "CREATE TABLE from_the_future (x INTEGER)")
+    before = file_digest(path) if isinstance(path, Path) else None
     with pytest.raises(StoreError) as caught:
         Store(path)
     message = str(caught.value)
@@ -170,38 +176,52 @@ def test_a_store_from_a_newer_release_is_refused_and_left_alone(tmp_path: Path) 
     assert f"schema version {LATEST + 3}" in message
     assert f"knows versions up to {LATEST}" in message
     assert message.startswith(f"The headline store {path} was written by a newer release")
-    assert file_digest(path) == before
-    with sqlite3.connect(path) as db:
-        (value,) = db.execute("SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)).fetchone()
-    assert value == str(LATEST + 3)
+    if isinstance(path, Path):  # a file: not one byte changed
+        assert file_digest(path) == before
+    assert query(path, "SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)) == [
+        (str(LATEST + 3),)
+    ]
+    assert query(path, "SELECT COUNT(*) FROM from_the_future") == [(0,)]
 
 
-def store_at_version_5(path: Path, headlines: list[Headline]) -> None:
+def store_at_version(address: Address, version: int) -> None:
+    """An empty store at schema `version`, made by the migrations as this backend takes them."""
+    database = open_database(address)
+    database.prepare()
+    with database.connect() as db:
+        db.begin_write()
+        for step in steps(database)[:version]:
+            for statement in step:
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES (?, ?)", (SCHEMA_KEY, str(version)))
+        db.commit()
+
+
+def store_at_version_5(path: Address, headlines: list[Headline]) -> None:
     """A store as the release before stories left it (schema 5), holding `headlines` in the
     topics' scope and one of a viewer's feed."""
-    db = sqlite3.connect(path, isolation_level=None)
-    for step in MIGRATIONS[:5]:
-        for statement in step:
-            db.execute(statement)
-    db.execute("INSERT INTO meta VALUES (?, '5')", (SCHEMA_KEY,))
+    store_at_version(path, 5)
     rows = [("", h.guid, None, h.source, h.title, h.publication, int(h.published.timestamp()),
              "published", 0, n + 1) for n, h in enumerate(headlines)]  # fmt: skip
     rows.append((VIEWER, "v1", None, VIEWER, headlines[0].title, "Me", rows[0][6], "seen", 0, 1))
-    db.executemany(
-        "INSERT INTO headline (scope, guid, canon_link, source, title, publication, published, "
-        "time_kind, first_seen, stored_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        rows,
-    )
-    db.execute("INSERT INTO meta VALUES ('version', ?)", (str(len(headlines)),))
-    db.close()
+    database = open_database(path)
+    with database.connect() as db:
+        db.executemany(
+            "INSERT INTO headline (scope, guid, canon_link, source, title, publication, "
+            "published, time_kind, first_seen, stored_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        db.execute("INSERT INTO meta VALUES ('version', ?)", (str(len(headlines)),))
 
 
-def test_a_store_upgraded_to_stories_assigns_its_headlines_in_one_batch(tmp_path: Path) -> None:
+def test_a_store_upgraded_to_stories_assigns_its_headlines_in_one_batch(
+    store_address: Address,
+) -> None:
     from bench.corpus import headlines
     from lib.stories import StoryAssigner
 
     week = headlines(600, NOW, FEED, seed=5)
-    path = tmp_path / "news.db"
+    path = store_address
     store_at_version_5(path, week)
     store = Store(path)
     read = store.headlines_after(None, NOW - timedelta(days=8))
@@ -209,18 +229,61 @@ def test_a_store_upgraded_to_stories_assigns_its_headlines_in_one_batch(tmp_path
     expected = dict(zip((h.guid for h in week), StoryAssigner().assign(week), strict=True))
     assert stored == expected
     assert len(set(expected.values())) < len(expected)  # copies were grouped
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT story FROM headline WHERE scope = ?", (VIEWER,)).fetchone() == (
-            None,
-        )
-        (stories,) = db.execute("SELECT COUNT(*) FROM story").fetchone()
-        (next_story,) = db.execute("SELECT value FROM meta WHERE key = 'next_story'").fetchone()
+    assert query(path, "SELECT story FROM headline WHERE scope = ?", (VIEWER,)) == [(None,)]
+    [(stories,)] = query(path, "SELECT COUNT(*) FROM story")
+    [(next_story,)] = query(path, "SELECT value FROM meta WHERE key = 'next_story'")
     assert stories == len(set(expected.values())) and int(next_story) == stories + 1
     assert store.version() == len(week)  # readers' versions stay: nothing is read again
     # New headlines go on from the assigned ones: a copy joins its story.
     copy = replace(week[0], guid="copy", link=None)
     assert store.save([copy], NOW) == 1
     assert stored_story(store, "copy") == expected[week[0].guid]
+
+
+def test_feed_states_of_version_2_are_kept_by_the_scope_step(store_address: Address) -> None:
+    """Step 3 changes the feed table's key (SQLite rebuilds the table, PostgreSQL alters
+    it): the states stored before belong to the topics' scope after."""
+    store_at_version(store_address, 2)
+    execute(
+        store_address,
+        "INSERT INTO feed (url, etag, body_hash, last_success, last_status, failures) "
+        "VALUES (?, '\"v7\"', 'h7', ?, 'ok', 2)",
+        (FEED, int(NOW.timestamp())),
+    )
+    store = Store(store_address)
+    state = store.feed_states([FEED])[FEED]
+    assert (state.etag, state.body_hash, state.last_success, state.failures) == (
+        '"v7"', "h7", NOW, 2,
+    )  # fmt: skip
+    # The new key lets a viewer's fetch of the same URL have a state of its own.
+    store.record_feeds([FeedFailure(FEED, "x", 500, 1.0)], NOW, viewer_feeds=[FEED])
+    assert store.feed_states([FEED])[FEED].failures == 2
+    assert store.feed_states([FEED], viewer_feeds=[FEED])[FEED].failures == 1
+
+
+OPEN_AT_ONCE = """
+import sys
+from lib.store import Store
+print(Store(sys.argv[1]).version())
+"""
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(store_address: Address) -> None:
+    """Four processes open one new store together: each waits for the first one's
+    migrations (the write lock), none fails or applies a step twice."""
+    root = Path(__file__).resolve().parent.parent
+    opening = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT_ONCE, str(store_address)],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(4)
+    ]  # fmt: skip
+    outcomes = [process.communicate(timeout=60) for process in opening]
+    assert [process.returncode for process in opening] == [0] * 4, outcomes
+    assert query(store_address, "SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)) == [
+        (str(LATEST),)
+    ]
 
 
 def stored_story(store: Store, guid: str) -> int:

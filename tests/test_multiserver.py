@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,27 +22,37 @@ from pathlib import Path
 import pytest
 
 from lib.store import Store
+from lib.storedb import close_pools, is_postgres
 from tests.browser import ROOT, app_server
+from tests.conftest import BACKENDS
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.pgserver import PgServer
 from tests.test_browser import listed_titles
 from tests.test_refresher import wait_until, write_topics
 
 pytestmark = pytest.mark.browser
 
-PERIOD = 12  # NEWS_REFRESH_EVERY, seconds
+PERIOD = 24  # NEWS_REFRESH_EVERY, seconds: longer than a lease and a slow feed after a kill
 LEASE = 8  # NEWS_REFRESH_LEASE: longer than the slow feeds take, so a live loop keeps them
 FAST = [f"/fast{n}.xml" for n in range(60)]  # more than a batch (50): the loops share a round
 SLOW = ["/slow0.xml", "/slow1.xml"]  # still answering when a loop is killed
-ROUND_WORDS = {1: "amber", 2: "basalt"}  # what tells the two periods' items apart
+ROUND_WORDS = {1: "amber", 2: "basalt", 3: "cobalt"}  # what tells the two periods' items apart
 
 
-@pytest.fixture(params=["sqlite"])
-def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=BACKENDS)
+def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The address of a new, empty store, one per backend."""
     if request.param == "sqlite":
-        return str(tmp_path / "news.db")
-    raise AssertionError(request.param)
+        yield str(tmp_path / "news.db")
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    url = server.fresh_url()
+    try:
+        yield url
+    finally:
+        close_pools()
+        server.drop(url)
 
 
 def title_of(feed: str, round_: int = 1) -> str:
@@ -96,7 +107,7 @@ def shown(browser: object, base: str) -> list[str]:
 
 
 def test_two_servers_two_refreshers_one_store(
-    browser: object, tmp_path: Path, store_address: str
+    browser: object, tmp_path: Path, store_address: str, request: pytest.FixtureRequest
 ) -> None:
     with FeedServer() as feeds, ExitStack() as running:
         serve(feeds, 1)
@@ -142,3 +153,21 @@ def test_two_servers_two_refreshers_one_store(
         first, second = (shown(browser, base) for base in servers)
         assert first == second and len(first) == 50  # the first page
         assert set(first) <= everything | again and set(first) & again
+
+        if not is_postgres(store_address):
+            return
+        # PostgreSQL stopped for a while under running servers and loops: they wait, and
+        # all of it comes back without a restart; nothing stored is lost.
+        server: PgServer = request.getfixturevalue("pg_server")
+        server.stop()
+        try:
+            time.sleep(5)
+            assert heir.poll() is None  # waiting, not dead
+        finally:
+            server.start()
+        serve(feeds, 3)
+        third = {title_of(feed, 3) for feed in FAST + SLOW}
+        assert wait_until(lambda: third <= stored(store_address), timeout=2 * PERIOD + 30)
+        assert stored(store_address) == everything | again | third
+        for base in servers:
+            assert set(shown(browser, base)) & third

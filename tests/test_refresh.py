@@ -23,6 +23,7 @@ from lib.fetch import FetchLimits, FetchResult, FetchStatus
 from lib.model import Source, Topic
 from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_time
 from lib.store import Store
+from lib.storedb import Address
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 from tests.test_parsepool import (
@@ -52,8 +53,8 @@ def topic_for(server: FeedServer) -> Topic:
     )
 
 
-def test_new_unchanged_and_failing_sources(feed_server: FeedServer, tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_new_unchanged_and_failing_sources(feed_server: FeedServer, store_address: Address) -> None:
+    store = Store(store_address)
     topic = topic_for(feed_server)
     items = [Item("One", NOW - timedelta(hours=1)), Item("Two", NOW - timedelta(hours=2))]
     feed_server.route("/etag.xml", rss(items), etag='"v1"')
@@ -110,8 +111,8 @@ def test_a_refresh_writes_its_feed_states_in_one_transaction(
     assert on_it == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]
 
 
-def test_html_instead_of_a_feed_is_a_failure_in_words(feed_server, tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_html_instead_of_a_feed_is_a_failure_in_words(feed_server, store_address: Address) -> None:
+    store = Store(store_address)
     topic = topic_for(feed_server)
     for path in ("/etag.xml", "/plain.xml"):
         feed_server.route(path, rss([Item(path, NOW)]))
@@ -123,17 +124,17 @@ def test_html_instead_of_a_feed_is_a_failure_in_words(feed_server, tmp_path: Pat
     assert "HTML page" in (failed.error or "")
 
 
-def test_a_dead_network_is_reported_as_unreachable(tmp_path: Path) -> None:
+def test_a_dead_network_is_reported_as_unreachable(store_address: Address) -> None:
     with FeedServer() as gone:
         url = gone.url("/feed.xml")
     topic = Topic("t", "T", "", "x", "UTC", (Source("Dead", url),))
-    report = refresh_topic(topic, Store(tmp_path / "news.db"), NOW, LIMITS)
+    report = refresh_topic(topic, Store(store_address), NOW, LIMITS)
     assert report.unreachable and not report.any_ok
     assert "connection refused" in (report.sources[0].error or "")
 
 
-def test_retry_after_is_honoured_and_failures_back_off(feed_server, tmp_path: Path) -> None:
-    store = Store(tmp_path / "news.db")
+def test_retry_after_is_honoured_and_failures_back_off(feed_server, store_address: Address) -> None:
+    store = Store(store_address)
     source = Source("Busy", feed_server.url("/busy.xml"), topical=True)
     topic = Topic("t", "T", "", "x", "UTC", (source,))
     feed_server.route("/busy.xml", b"slow down", status=429, headers={"Retry-After": "120"})
@@ -172,6 +173,8 @@ def test_a_single_failure_does_not_back_off() -> None:
 
 
 # --- taking results in as they arrive; the parse worker pool -------------------------------
+# The parse worker tests below run on a SQLite file only: they test the workers, and the
+# store they write to is the same code as in the tests above, which run on both backends.
 
 
 @pytest.fixture(autouse=True)
@@ -219,9 +222,9 @@ def answer(handler: BaseHTTPRequestHandler, body: bytes) -> None:
 
 @pytest.mark.parametrize("items", [1, 40], ids=["parsed-here", "parsed-in-a-worker"])
 def test_a_fast_source_is_stored_while_a_slow_one_is_still_answering(
-    feed_server: FeedServer, tmp_path: Path, items: int
+    feed_server: FeedServer, store_address: Address, items: int
 ) -> None:
-    store = Store(tmp_path / "news.db")
+    store = Store(store_address)
     fast = feed_of("Fast", items)
     assert (len(fast) >= POOL_MIN_BYTES) == (items > 1)
     feed_server.route("/fast.xml", fast)
@@ -445,9 +448,9 @@ def test_on_done_is_called_in_the_calling_thread(feed_server: FeedServer, tmp_pa
 
 
 def test_a_viewer_feed_publishing_a_topic_item_first_hides_nothing(
-    feed_server: FeedServer, tmp_path: Path
+    feed_server: FeedServer, store_address: Address
 ) -> None:
-    store = Store(tmp_path / "news.db")
+    store = Store(store_address)
     topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", feed_server.url("/wire.xml"), True),))
     item = Item("Xi meets Putin", NOW - timedelta(hours=1), link="https://x.test/a", guid="g1")
     feed_server.route("/wire.xml", rss([item]))
@@ -466,9 +469,9 @@ def test_a_viewer_feed_publishing_a_topic_item_first_hides_nothing(
 
 
 def test_a_viewer_cannot_make_a_topic_feed_back_off(
-    feed_server: FeedServer, tmp_path: Path
+    feed_server: FeedServer, store_address: Address
 ) -> None:
-    store = Store(tmp_path / "news.db")
+    store = Store(store_address)
     url = feed_server.url("/wire.xml")
     feed_server.route("/wire.xml", rss([Item("Xi meets Putin", NOW - timedelta(hours=1))]))
     topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", url, topical=True),))
@@ -484,9 +487,9 @@ def test_a_viewer_cannot_make_a_topic_feed_back_off(
 
 @pytest.mark.parametrize("answer", ["not modified", "the same feed again"])
 def test_a_clock_set_years_ahead_prunes_nothing(
-    feed_server: FeedServer, tmp_path: Path, answer: str
+    feed_server: FeedServer, store_address: Address, answer: str
 ) -> None:
-    store = Store(tmp_path / "news.db")
+    store = Store(store_address)
     topic = Topic("t", "T", "", "x", "UTC", (Source("Wire", feed_server.url("/wire.xml"), True),))
     items = [Item(f"Item {i}", NOW - timedelta(minutes=i)) for i in range(200)]
     feed_server.route("/wire.xml", rss(items), etag='"v1"' if answer == "not modified" else None)

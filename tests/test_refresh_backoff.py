@@ -4,12 +4,12 @@ that has failed for days. Both once raised OverflowError and stopped the whole r
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from lib.fetch import FetchLimits
 from lib.model import Source, Topic
 from lib.refresh import BACKOFF_MAX, MAX_RETRY_AFTER, refresh_topic, retry_time
 from lib.store import Store
+from lib.storedb import Address
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
 
@@ -17,8 +17,10 @@ NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 LIMITS = FetchLimits(deadline=3)
 
 
-def test_a_feed_failing_for_days_keeps_backing_off(feed_server: FeedServer, tmp_path) -> None:
-    store = Store(Path(tmp_path) / "news.db")
+def test_a_feed_failing_for_days_keeps_backing_off(
+    feed_server: FeedServer, store_address: Address
+) -> None:
+    store = Store(store_address)
     dead = Source("Dead", feed_server.url("/dead.xml"), topical=True)
     live = Source("Live", feed_server.url("/live.xml"), topical=True)
     topic = Topic("t", "T", "", "x", "UTC", (dead, live))

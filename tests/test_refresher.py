@@ -1,5 +1,6 @@
-"""The refresher loop against the local feed server (real HTTP, real SQLite): with no viewer,
-on a thread and as processes (`python -m lib refresh --serve`), sharing one store."""
+"""The refresher loop against the local feed server (real HTTP, a real SQLite file and a real
+PostgreSQL server): with no viewer, on a thread and as processes (`python -m lib refresh
+--serve`), sharing one store."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ import pytest
 from lib.config import load_settings
 from lib.refresher import Refresher, loop_missing
 from lib.store import RefreshState, Store
+from lib.storedb import Address
 from tests.feeds import Item, rss
 from tests.feedserver import FeedServer
+from tests.pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,10 +65,10 @@ def serve_feeds(server: FeedServer, paths: list[str], **route: object) -> None:
         server.route(feed, rss([Item(f"Story of {feed}", when)]), **route)  # type: ignore[arg-type]
 
 
-def settings(tmp_path: Path, topics: Path, **env: str) -> dict[str, str]:
+def settings(store: Address, topics: Path, **env: str) -> dict[str, str]:
     return {
         "NEWS_TOPICS": str(topics),
-        "NEWS_DB": str(tmp_path / "news.db"),
+        "NEWS_DB": str(store),
         "NEWS_FETCH_DEADLINE": "10",
         **env,
     }
@@ -82,30 +85,34 @@ def loop_on_thread(env: dict[str, str], poll: float = 0.2) -> Iterator[Refresher
         assert not thread.is_alive()
 
 
-def stored_titles(db: Path) -> set[str]:
+def stored_titles(db: Address) -> set[str]:
     return {h.title for h in Store(db).headlines(wall() - timedelta(days=7))}
 
 
-def test_the_loop_fills_the_store_with_no_viewer(tmp_path: Path, feed_server: FeedServer) -> None:
+def test_the_loop_fills_the_store_with_no_viewer(
+    tmp_path: Path, store_address: Address, feed_server: FeedServer
+) -> None:
     feeds = ["/a.xml", "/b.xml", "/c.xml", "/d.xml"]
     serve_feeds(feed_server, feeds)
     # /c.xml is in both topics: fetched once for both.
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": feeds[:3], "two": feeds[2:]})
-    env = settings(tmp_path, topics, NEWS_REFRESH_EVERY="3600")
+    env = settings(store_address, topics, NEWS_REFRESH_EVERY="3600")
     with loop_on_thread(env) as loop:
-        assert wait_until(lambda: len(stored_titles(tmp_path / "news.db")) == 4)
+        assert wait_until(lambda: len(stored_titles(store_address)) == 4)
         assert wait_until(lambda: loop.rounds >= 3)  # it goes on waiting for due feeds
     assert {feed: feed_server.hits(feed) for feed in feeds} == dict.fromkeys(feeds, 1)
     assert loop.last_error is None
 
 
-def test_a_refresh_request_is_honoured_and_limited(tmp_path: Path, feed_server: FeedServer) -> None:
+def test_a_refresh_request_is_honoured_and_limited(
+    tmp_path: Path, store_address: Address, feed_server: FeedServer
+) -> None:
     feeds = ["/a.xml", "/b.xml"]
     serve_feeds(feed_server, feeds)
     feed_server.route("/other.xml", rss([]))
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": feeds, "two": ["/other.xml"]})
-    env = settings(tmp_path, topics, NEWS_REFRESH_EVERY="3600")
-    db = tmp_path / "news.db"
+    env = settings(store_address, topics, NEWS_REFRESH_EVERY="3600")
+    db = store_address
     with loop_on_thread(env):
         assert wait_until(lambda: len(stored_titles(db)) == 2)
         store = Store(db)
@@ -132,7 +139,7 @@ def test_a_store_fault_makes_the_loop_wait_and_retry(
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"]})
     db = tmp_path / "news.db"
     db.mkdir()  # not a file: the store cannot be opened
-    with loop_on_thread(settings(tmp_path, topics)) as loop:
+    with loop_on_thread(settings(db, topics)) as loop:
         assert wait_until(lambda: loop.failures >= 2)  # tried again after its backoff
         assert f"The headline store {db} is a folder" in str(loop.last_error)
         assert loop.state == "waiting" and loop.failing_since is not None
@@ -146,6 +153,30 @@ def test_a_store_fault_makes_the_loop_wait_and_retry(
     assert len(said) == 2, said
     assert "is a folder" in said[0] and said[0].endswith("(waiting and trying again)")
     assert said[1].startswith("refresher: working again (failing since ")
+
+
+def test_a_loop_waits_while_postgresql_is_down_and_goes_on(
+    tmp_path: Path, feed_server: FeedServer, pg_server: PgServer
+) -> None:
+    url = pg_server.fresh_url()
+    serve_feeds(feed_server, ["/a.xml"])
+    topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"]})
+    try:
+        with loop_on_thread(settings(url, topics, NEWS_REFRESH_EVERY="1")) as loop:
+            assert wait_until(lambda: stored_titles(url) == {"Story of /a.xml"})
+            pg_server.stop()
+            try:
+                assert wait_until(lambda: loop.last_error is not None)
+                assert f"The headline store {url} cannot be reached" in str(loop.last_error)
+                assert loop.store_fault is not None
+            finally:
+                pg_server.start()
+            feed_server.route("/a.xml", rss([Item("Later", wall() - timedelta(minutes=1))]))
+            # The same loop and Store go on: nothing stored before is lost.
+            assert wait_until(lambda: stored_titles(url) == {"Story of /a.xml", "Later"}, 60)
+            assert wait_until(lambda: loop.last_error is None)
+    finally:
+        pg_server.drop(url)
 
 
 def start_loop(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -172,16 +203,16 @@ def loops(*processes: subprocess.Popen[bytes]) -> Iterator[None]:
 
 
 def test_two_loops_never_fetch_a_feed_twice_in_a_period(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, store_address: Address, feed_server: FeedServer
 ) -> None:
     feeds = [f"/f{n}.xml" for n in range(40)]
     serve_feeds(feed_server, feeds, delay=0.1)
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": feeds[:25], "two": feeds[15:]})
-    env = settings(tmp_path, topics, NEWS_REFRESH_EVERY="3600")
+    env = settings(store_address, topics, NEWS_REFRESH_EVERY="3600")
     first = start_loop(env, tmp_path / "first.log")
     second = start_loop(env, tmp_path / "second.log")
     with loops(first, second):
-        assert wait_until(lambda: len(stored_titles(tmp_path / "news.db")) == 40, timeout=60)
+        assert wait_until(lambda: len(stored_titles(store_address)) == 40, timeout=60)
         time.sleep(3)  # both go on polling: nothing is due again within the hour
         assert first.poll() is None and second.poll() is None
     assert first.returncode == 0 and second.returncode == 0  # SIGTERM: a clean stop
@@ -189,15 +220,15 @@ def test_two_loops_never_fetch_a_feed_twice_in_a_period(
 
 
 def test_a_loop_killed_mid_round_is_replaced_within_its_lease(
-    tmp_path: Path, feed_server: FeedServer
+    tmp_path: Path, store_address: Address, feed_server: FeedServer
 ) -> None:
     fast = [f"/fast{n}.xml" for n in range(3)]
     slow = [f"/slow{n}.xml" for n in range(3)]
     serve_feeds(feed_server, fast)
     serve_feeds(feed_server, slow, delay=8)  # still answering when the loop is killed
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": fast + slow})
-    db = tmp_path / "news.db"
-    env = settings(tmp_path, topics, NEWS_REFRESH_EVERY="3600", NEWS_REFRESH_LEASE="10")
+    db = store_address
+    env = settings(store_address, topics, NEWS_REFRESH_EVERY="3600", NEWS_REFRESH_LEASE="10")
     doomed = start_loop(env, tmp_path / "doomed.log")
     with loops(doomed):
         # Mid-round: the fast feeds are stored, the slow ones are being fetched.
@@ -216,11 +247,13 @@ def test_a_loop_killed_mid_round_is_replaced_within_its_lease(
     assert all(feed_server.hits(feed) == 2 for feed in fast + slow)
 
 
-def test_refresh_once_for_cron(tmp_path: Path, feed_server: FeedServer) -> None:
+def test_refresh_once_for_cron(
+    tmp_path: Path, store_address: Address, feed_server: FeedServer
+) -> None:
     serve_feeds(feed_server, ["/a.xml"])
     feed_server.route("/down.xml", b"", status=500)
     topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml", "/down.xml"]})
-    env = {**os.environ, **settings(tmp_path, topics)}
+    env = {**os.environ, **settings(store_address, topics)}
     done = subprocess.run(
         [sys.executable, "-m", "lib", "refresh"], cwd=ROOT, env=env, capture_output=True,
         text=True, timeout=60,

@@ -1,0 +1,81 @@
+"""The real app on a PostgreSQL store: the pages and the refresher above the store do not
+know the backend (the same page as tests/test_app.py's, with NEWS_DB a postgresql:// URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from lib.model import Headline
+from lib.store import Store
+from lib.storedb import shown
+from tests.feedserver import FeedServer
+from tests.markdown import viewer_text
+from tests.pgserver import PASSWORD_ROLE, PgServer
+from tests.test_app import (  # noqa: F401  (the fixtures are found by name)
+    NOW,
+    _fresh_caches,
+    bucket_titles,
+    env,
+    page_html,
+    run,
+    serve,
+    write_topics,
+)
+
+
+@pytest.fixture
+def pg_env(env: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+    """`env` with the store in a new PostgreSQL database; yields its URL."""
+    url = pg_server.fresh_url()
+    monkeypatch.setenv("NEWS_DB", url)
+    try:
+        yield url
+    finally:
+        pg_server.drop(url)
+
+
+def test_the_page_shows_a_postgresql_stores_headlines_and_follows_it(
+    env: Path,  # noqa: F811
+    pg_env: str,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()  # the refresher's round stores into PostgreSQL, the page reads it
+    assert not at.exception
+    assert bucket_titles(at)["In the last half-hour"] == ["Xi and Putin meet"]
+    aggregator = feed_server.url("/agg.xml")
+    arrived = Headline("Border crossing reopens", None, "TASS", None,
+                       NOW - timedelta(minutes=2), aggregator, "urn:new")  # fmt: skip
+    assert Store(pg_env).save([arrived], NOW) == 1  # another server's refresh
+    at.run()
+    assert not at.exception
+    assert bucket_titles(at)["In the last half-hour"] == [
+        "Border crossing reopens",
+        "Xi and Putin meet",
+    ]
+    assert "TASS (1)" in at.multiselect(key="pubs").options
+
+
+def test_a_refused_postgresql_login_is_one_line_on_the_page_without_the_password(
+    env: Path,  # noqa: F811
+    pg_server: PgServer,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    url = pg_server.url(user=PASSWORD_ROLE, password="wrong-secret")
+    monkeypatch.setenv("NEWS_DB", url)
+    at = run()
+    assert not at.exception
+    (line,) = [e.value for e in at.error]
+    assert line.startswith(f"The headline store {shown(url)} refused the connection")
+    assert "wrong-secret" not in page_html(at) and "wrong-secret" not in line
+    (offline,) = [viewer_text(i.value) for i in at.info if "snapshot" in i.value]
+    assert "(the headline store cannot be used)" in offline
