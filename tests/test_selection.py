@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from lib.buckets import Bucket
 from lib.model import Headline, Source, Topic
-from lib.query import parse_query
+from lib.query import normalize_text, parse_query
 from lib.selection import (
     Indexed,
     IndexedWindow,
@@ -84,6 +84,22 @@ def test_keyword_and_publication_filters_combine() -> None:
     assert [h.title for h in filter_headlines(index, parse_query("bbc"))] == ["Gas prices fall"]
     assert filter_headlines(index, parse_query('"gas pipeline" -talks')) == []
     assert len(filter_headlines(index, parse_query(""))) == 3
+
+
+def test_an_indexed_headline_makes_its_text_once_when_first_asked() -> None:
+    item = make("Gas Pipeline: talks", pub="Reuters")
+    entry = index_headlines([item], [7], [3])[0]
+    assert entry._text is None  # not made when the index is read
+    assert (
+        entry.text
+        == normalize_text("Gas Pipeline: talks Reuters")
+        == " gas pipeline talks reuters "
+    )
+    assert entry.text is entry._text  # kept
+    # Given text is kept as given; entries are equal by headline, row and story.
+    assert Indexed(item, "given", 7, 3).text == "given"
+    assert Indexed(item, "given", 7, 3) == entry and hash(Indexed(item, None, 7, 3)) == hash(entry)
+    assert Indexed(item, None, 8, 3) != entry and Indexed(item, None, 7, 4) != entry
 
 
 def test_publication_counts_most_first_then_by_name() -> None:
