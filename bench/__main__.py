@@ -1,7 +1,7 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
-`--only PART` runs one part (refresh, browser, load, stories, index) and writes nothing.
+`--only PART` runs one part (refresh, browser, load, stories, index, fresh) and writes nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.browser import BrowserSizes, run_browser
+from bench.fresh import FreshSizes, fresh_rows, run_fresh
+from bench.fresh import describe as describe_fresh
 from bench.index import IndexSizes, index_rows, run_index
 from bench.load import LoadSizes, run_load
 from bench.refresh import RefreshSizes, run_refresh
@@ -44,6 +46,7 @@ FULL = (
     LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
     (10_000, 100_000),  # stored headlines for the story assignment figure
     IndexSizes(stored=100_000, added=200, repeats=5, grouped_repeats=5),
+    FreshSizes(stored=(10_000, 100_000), repeats=3),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
@@ -51,6 +54,7 @@ QUICK = (
     LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
     (300, 1_000),
     IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
+    FreshSizes(stored=(300,), repeats=1),
 )
 
 
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=("refresh", "browser", "load", "stories", "index"),
+        choices=("refresh", "browser", "load", "stories", "index", "fresh"),
         help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes = (
+    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes, fresh_sizes = (
         QUICK if args.quick else FULL
     )
     load_sizes = replace(
@@ -138,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             "index: "
             + "; ".join(f"{name} {_ms(list(values))}" for name, values in index.runs.items())
         )
+    if args.only in (None, "fresh"):
+        fresh = run_fresh(fresh_sizes, NOW, _log)
+        rows += fresh_rows(fresh)
+        details += [describe_fresh(f) for f in fresh]
     seconds = time.monotonic() - started
 
     print(table(rows))
