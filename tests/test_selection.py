@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lib.buckets import Bucket
+from lib.buckets import Bucket, bucket_of
 from lib.model import Headline, Source, Topic
 from lib.query import normalize_text, parse_query
 from lib.selection import (
@@ -113,6 +113,26 @@ def test_groups_are_in_page_order_and_newest_first() -> None:
     assert [b for b, _ in groups] == list(Bucket)
     assert [h.title for h in dict(groups)[Bucket.HALF_HOUR]] == ["new", "mid"]
     assert [h.title for h in dict(groups)[Bucket.YESTERDAY]] == ["old"]
+
+
+def test_groups_match_each_items_own_bucket_at_any_hour_and_zone() -> None:
+    """The buckets are slices found by bisection: the same as placing each item alone."""
+    rng = random.Random(4)
+    for zone in (LONDON, ZoneInfo("Pacific/Auckland"), ZoneInfo("America/St_Johns"), UTC):
+        for hour in range(0, 24, 5):
+            now = NOW.replace(hour=hour) + timedelta(days=rng.randint(0, 200))
+            items = [make(f"t{n}", hours=rng.uniform(-1, 24 * 8)) for n in range(300)] + [
+                make("edge", hours=24 * 7),
+                make("tie a", hours=2),
+                make("tie b", hours=2),
+            ]
+            shifted = [replace(item, published=item.published - NOW + now) for item in items]
+            expected: dict[Bucket, list[Headline]] = {bucket: [] for bucket in Bucket}
+            for item in sorted(shifted, key=lambda h: h.published, reverse=True):
+                bucket = bucket_of(item.published, now, zone)
+                if bucket is not None:
+                    expected[bucket].append(item)
+            assert group_by_bucket(shifted, now, zone) == list(expected.items())
 
 
 def test_first_page_cuts_across_buckets() -> None:
