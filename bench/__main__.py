@@ -1,8 +1,8 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
-`--only PART` runs one part (refresh, browser, load, stories, index, subscribe) and writes
-nothing.
+`--only PART` runs one part (refresh, browser, load, stories, index, subscribe, fresh) and
+writes nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.browser import BrowserSizes, run_browser
+from bench.fresh import FreshSizes, fresh_rows, run_fresh
+from bench.fresh import describe as describe_fresh
 from bench.index import IndexSizes, index_rows, run_index
 from bench.load import LoadSizes, run_load
 from bench.refresh import RefreshSizes, run_refresh
@@ -47,6 +49,7 @@ FULL = (
     (10_000, 100_000),  # stored headlines for the story assignment figure
     IndexSizes(stored=100_000, added=200, repeats=5, grouped_repeats=5),
     SubscribeSizes(headlines=10_000, repeats=20),
+    FreshSizes(stored=(10_000, 100_000), repeats=3),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
@@ -55,6 +58,7 @@ QUICK = (
     (300, 1_000),
     IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
     SubscribeSizes(headlines=300, repeats=2),
+    FreshSizes(stored=(300,), repeats=1),
 )
 
 
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=("refresh", "browser", "load", "stories", "index", "subscribe"),
+        choices=("refresh", "browser", "load", "stories", "index", "subscribe", "fresh"),
         help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
@@ -79,9 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         "--output", type=Path, default=ROOT / "BENCHMARKS.md", help="where the table goes"
     )
     args = parser.parse_args(argv)
-    refresh_sizes, browser_sizes, load_sizes, story_sizes, index_sizes, subscribe_sizes = (
-        QUICK if args.quick else FULL
-    )
+    (
+        refresh_sizes,
+        browser_sizes,
+        load_sizes,
+        story_sizes,
+        index_sizes,
+        subscribe_sizes,
+        fresh_sizes,
+    ) = QUICK if args.quick else FULL
     load_sizes = replace(
         load_sizes,
         sessions=args.sessions or load_sizes.sessions,
@@ -150,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{_ms(feeds.fresh)}; polled again {_ms(feeds.again)}; 304 "
             f"{_ms(feeds.not_modified)}; trivial health {_ms(feeds.health)}"
         )
+    if args.only in (None, "fresh"):
+        fresh = run_fresh(fresh_sizes, NOW, _log)
+        rows += fresh_rows(fresh)
+        details += [describe_fresh(f) for f in fresh]
     seconds = time.monotonic() - started
 
     print(table(rows))

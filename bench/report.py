@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bench.browser import BrowserFigures
+from bench.fresh import FRESH_OPEN
 from bench.index import PAGE_AFTER_REFRESH
 from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
@@ -31,7 +32,7 @@ LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PAGE_OPEN, GROWTH, MEMORY,
     LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT, PAGE_AFTER_REFRESH, FEED_REQUEST,
-    FEED_304,
+    FEED_304, FRESH_OPEN,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).

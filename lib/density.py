@@ -18,12 +18,15 @@ headlines in one slot are never a spike, so an empty or one-headline window has 
 
 from __future__ import annotations
 
+import itertools
 import math
-from bisect import bisect_right
+import operator
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from operator import attrgetter
 from statistics import median
 from typing import TypedDict
 
@@ -128,6 +131,25 @@ def spike_threshold(counts: Sequence[int]) -> float:
     return max(SPIKE_MIN, middle + SPIKE_K * spread)
 
 
+def _counted_newest_first(
+    items: Sequence[Headline], starts: Sequence[datetime], oldest: datetime
+) -> list[Counter[str]] | None:
+    """Each slot's count per publication when `items` go newest first (as the page lists
+    them): every slot is then one slice, found by bisection and counted in C, instead of a
+    bisection and a count per item (100,000 headlines: a few ms instead of ≈ 60). None when
+    they do not."""
+    times = list(map(attrgetter("published"), reversed(items)))  # oldest first
+    if not all(map(operator.le, times, itertools.islice(times, 1, None))):
+        return None
+    names = list(map(attrgetter("publication"), reversed(items)))
+    # Slot i holds the times t with starts[i] <= t < starts[i + 1], the newest slot all
+    # later ones; none at or before `oldest`.
+    edges = [bisect_right(times, oldest)]
+    edges += [max(edges[0], bisect_left(times, start)) for start in starts[1:]]
+    edges.append(len(times))
+    return [Counter(names[lo:hi]) for lo, hi in itertools.pairwise(edges)]
+
+
 def density(
     headlines: Iterable[Headline], now: datetime, zone: tzinfo, span: timedelta
 ) -> list[Slot]:
@@ -138,15 +160,18 @@ def density(
     bounds = _bounds(now, zone, span)
     starts = bounds[:-1]
     oldest = now - span
-    newest = len(starts) - 1
-    per_slot: list[Counter[str]] = [Counter() for _ in starts]
-    for item in headlines:
-        published = item.published
-        if published <= oldest:
-            continue
-        # bisect on aware datetimes: a few comparisons per item, no zone conversion.
-        index = min(bisect_right(starts, published) - 1, newest)
-        per_slot[index][item.publication] += 1
+    items = list(headlines)
+    per_slot = _counted_newest_first(items, starts, oldest)
+    if per_slot is None:  # not newest first: each item placed alone
+        newest = len(starts) - 1
+        per_slot = [Counter() for _ in starts]
+        for item in items:
+            published = item.published
+            if published <= oldest:
+                continue
+            # bisect on aware datetimes: a few comparisons per item, no zone conversion.
+            index = min(bisect_right(starts, published) - 1, newest)
+            per_slot[index][item.publication] += 1
     counts = [sum(c.values()) for c in per_slot]
     first = next((i for i, count in enumerate(counts) if count), len(counts))
     threshold = spike_threshold(counts[first:])

@@ -172,6 +172,7 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
     # each instead of one per row (about 15 MB at 100,000 headlines).
     shared: dict[str, str] = {}
     one = shared.setdefault
+    kinds = {str(kind): kind for kind in TimeKind}  # a look-up, not the enum's own call
     return [
         Headline(
             title=title,
@@ -181,7 +182,7 @@ def _headlines(rows: Iterable[Any]) -> list[Headline]:
             published=datetime.fromtimestamp(published, UTC),
             source=one(source, source),
             guid=guid,
-            time_kind=TimeKind(time_kind),
+            time_kind=kinds.get(time_kind) or TimeKind(time_kind),
             summary=summary,
         )
         for title, link, publication, label, published, source, guid, time_kind, summary in rows
@@ -482,16 +483,27 @@ class Store:
         with self._connect() as db:
             return _headlines(db.execute(sql, params).fetchall())
 
-    def headlines_after(self, after: int | None, since: datetime) -> Arrivals:
+    def headlines_after(
+        self, after: int | None, since: datetime, *, without_summary: Sequence[str] = ()
+    ) -> Arrivals:
         """The topics file's headlines stored after the store's version `after` (all of
         them when None) and published at or after `since`, newest first, with their row ids
-        and the version read, which is the `after` of the next call.
+        and the version read, which is the `after` of the next call. The headlines of the
+        sources in `without_summary` come with an empty summary (not read: a reader that
+        never looks at them saves reading and holding them).
 
         A reader that keeps what it read grows by this instead of reading the window again;
         it drops what leaves the window (and so what pruning deletes) by time itself.
         """
+        columns = _HEADLINE_COLUMNS
+        skipped: list[object] = list(without_summary)
+        if skipped:
+            marks = ",".join("?" * len(skipped))
+            columns = columns.replace(
+                "summary", f"CASE WHEN source IN ({marks}) THEN '' ELSE summary END"
+            )
         sql = (
-            f"SELECT id, story, {_HEADLINE_COLUMNS} FROM headline "
+            f"SELECT id, story, {columns} FROM headline "
             "WHERE scope = '' AND published >= ? AND stored_version <= ?"
         )
         with self._connect() as db:
@@ -500,7 +512,7 @@ class Store:
             # read committed): rows a save is still writing have versions past the one read.
             db.begin_read()
             version = _read_version(db)
-            params: list[object] = [_epoch(since), version]
+            params: list[object] = [*skipped, _epoch(since), version]
             if after is not None:
                 sql += " AND stored_version > ?"
                 params.append(after)

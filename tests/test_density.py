@@ -290,3 +290,35 @@ def test_range_in_window_takes_the_calendar_ends() -> None:
     whole = (slots[0].start, slots[-1].end)
     assert range_in_window(earliest, latest, now, LONDON, WEEK) == whole
     assert range_in_window(earliest, earliest + timedelta(days=1), now, LONDON, WEEK) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    offsets=st.lists(st.integers(-3_600, 9 * 86_400), max_size=300),
+    publications=st.lists(st.sampled_from("ABCDEFGH"), min_size=1),
+    span_days=st.sampled_from([1, 2, 3, 7]),
+    zone=st.sampled_from([UTC, LONDON, ZoneInfo("America/St_Johns"), ZoneInfo("Asia/Kolkata")]),
+    now_shift=st.integers(0, 366 * 86_400),
+    edges=st.integers(0, 5),
+)
+def test_newest_first_lists_are_counted_as_any_other_order(
+    offsets: list[int],
+    publications: list[str],
+    span_days: int,
+    zone: ZoneInfo,
+    now_shift: int,
+    edges: int,
+) -> None:
+    """The page's lists go newest first, counted a slot at a time: the same slots as
+    placing each headline alone (the order of any other list)."""
+    now = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=now_shift)
+    span = timedelta(days=span_days)
+    bounds = [s.start for s in density([], now, zone, span)]
+    items = [
+        by(publications[i % len(publications)], now - timedelta(seconds=s))[0]
+        for i, s in enumerate(offsets)
+    ]
+    items += [by("E", moment)[0] for moment in [now - span, *bounds[:edges]]]  # on the edges
+    newest_first = sorted(items, key=lambda h: h.published, reverse=True)
+    shuffled = newest_first[1::2] + newest_first[::2]  # not newest first when 3 or more
+    assert density(newest_first, now, zone, span) == density(shuffled, now, zone, span)

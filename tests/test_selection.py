@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lib.buckets import Bucket
+from lib.buckets import Bucket, bucket_of
 from lib.model import Headline, Source, Topic
-from lib.query import parse_query
+from lib.query import normalize_text, parse_query
 from lib.selection import (
     Indexed,
     IndexedWindow,
@@ -86,6 +86,22 @@ def test_keyword_and_publication_filters_combine() -> None:
     assert len(filter_headlines(index, parse_query(""))) == 3
 
 
+def test_an_indexed_headline_makes_its_text_once_when_first_asked() -> None:
+    item = make("Gas Pipeline: talks", pub="Reuters")
+    entry = index_headlines([item], [7], [3])[0]
+    assert entry._text is None  # not made when the index is read
+    assert (
+        entry.text
+        == normalize_text("Gas Pipeline: talks Reuters")
+        == " gas pipeline talks reuters "
+    )
+    assert entry.text is entry._text  # kept
+    # Given text is kept as given; entries are equal by headline, row and story.
+    assert Indexed(item, "given", 7, 3).text == "given"
+    assert Indexed(item, "given", 7, 3) == entry and hash(Indexed(item, None, 7, 3)) == hash(entry)
+    assert Indexed(item, None, 8, 3) != entry and Indexed(item, None, 7, 4) != entry
+
+
 def test_publication_counts_most_first_then_by_name() -> None:
     items = [make("a", pub="b-pub"), make("b", pub="A-pub"), make("c", pub="Z"), make("d", pub="Z")]
     assert publication_counts(items) == [("Z", 2), ("A-pub", 1), ("b-pub", 1)]
@@ -97,6 +113,26 @@ def test_groups_are_in_page_order_and_newest_first() -> None:
     assert [b for b, _ in groups] == list(Bucket)
     assert [h.title for h in dict(groups)[Bucket.HALF_HOUR]] == ["new", "mid"]
     assert [h.title for h in dict(groups)[Bucket.YESTERDAY]] == ["old"]
+
+
+def test_groups_match_each_items_own_bucket_at_any_hour_and_zone() -> None:
+    """The buckets are slices found by bisection: the same as placing each item alone."""
+    rng = random.Random(4)
+    for zone in (LONDON, ZoneInfo("Pacific/Auckland"), ZoneInfo("America/St_Johns"), UTC):
+        for hour in range(0, 24, 5):
+            now = NOW.replace(hour=hour) + timedelta(days=rng.randint(0, 200))
+            items = [make(f"t{n}", hours=rng.uniform(-1, 24 * 8)) for n in range(300)] + [
+                make("edge", hours=24 * 7),
+                make("tie a", hours=2),
+                make("tie b", hours=2),
+            ]
+            shifted = [replace(item, published=item.published - NOW + now) for item in items]
+            expected: dict[Bucket, list[Headline]] = {bucket: [] for bucket in Bucket}
+            for item in sorted(shifted, key=lambda h: h.published, reverse=True):
+                bucket = bucket_of(item.published, now, zone)
+                if bucket is not None:
+                    expected[bucket].append(item)
+            assert group_by_bucket(shifted, now, zone) == list(expected.items())
 
 
 def test_first_page_cuts_across_buckets() -> None:

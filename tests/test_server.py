@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from lib.migrations import LATEST
+from lib.model import Headline
 from lib.store import Store
 from tests.browser import app_server
 from tests.feeds import Item, rss
@@ -99,3 +103,43 @@ def test_health_says_when_the_store_goes_and_comes_back(
         loop = get_json(f"{base}/health")[1]["refresher"]
         assert loop["failing_since"] is None and loop["last_error"] is None
     assert Store(db).count() == 1
+
+
+def test_the_server_start_warms_the_first_topics_index_and_stories(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the lifespan warms is what the page then reads: the same index, stories made."""
+    from lib.config import load_settings
+    from ui import data
+    from ui.server import start_warming
+
+    now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
+    topics = write_topics(tmp_path / "t.toml", feed_server, {"one": ["/a.xml"], "two": ["/b.xml"]})
+    db = tmp_path / "news.db"
+    stored = [Headline(f"Item {n}", f"https://x.test/{n}", "Pub", None,
+                       now - timedelta(hours=n), feed_server.url("/a.xml"), f"g{n}")
+              for n in range(1, 4)]  # fmt: skip
+    Store(db).save(stored, now)
+    for name, value in {"NEWS_TOPICS": str(topics), "NEWS_DB": str(db),
+                        "NEWS_CLOCK": now.isoformat()}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    data._latest_index.clear()
+    try:
+        config = load_settings()
+        first, second = data.topics(config)
+        assert data.last_index(str(db), first) is None
+        warming = start_warming(config)
+        assert warming is not None
+        warming.join(timeout=60)
+        warmed = data.last_index(str(db), first)
+        assert warmed is not None and [h.title for h in warmed.headlines] == [
+            "Item 1",
+            "Item 2",
+            "Item 3",
+        ]
+        assert warmed._stories.made is not None  # the stories too
+        assert data.topic_index(str(db), first, now) is warmed  # what a page run reads
+        assert data.last_index(str(db), second) is None  # only the page a link opens first
+        assert start_warming(replace(config, offline=True)) is None
+    finally:
+        data._latest_index.clear()

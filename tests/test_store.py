@@ -146,6 +146,29 @@ def test_headlines_after_reads_what_was_stored_since_a_version(store_address: Ad
     assert [h.title for h in tied.headlines] == ["T2", "T1"] and tied.ids[0] > tied.ids[1]
 
 
+def test_headlines_after_leaves_out_the_summaries_of_the_sources_named(
+    store_address: Address,
+) -> None:
+    store = Store(store_address)
+    other = "https://other.test/feed"
+    store.save(
+        [replace(make("a", None, 1, "A"), summary="about A"),
+         replace(make("b", None, 2, "B"), summary="about B", source=other)],
+        NOW,
+    )  # fmt: skip
+    since = NOW - timedelta(days=7)
+    whole = store.headlines_after(None, since)
+    assert [h.summary for h in whole.headlines] == ["about A", "about B"]
+    skipped = store.headlines_after(None, since, without_summary=["https://example.com/feed"])
+    assert [h.summary for h in skipped.headlines] == ["", "about B"]
+    assert [replace(h, summary="") for h in skipped.headlines] == [
+        replace(h, summary="") for h in whole.headlines
+    ]
+    assert (skipped.ids, skipped.stories, skipped.version) == (
+        whole.ids, whole.stories, whole.version
+    )  # fmt: skip
+
+
 def test_headlines_after_finds_rows_stored_under_ids_given_again(store_address: Address) -> None:
     """SQLite gives a new row the largest id plus one: after a prune deletes the newest
     rows, or the whole store, ids come again. A reader asking by id would miss them."""

@@ -63,12 +63,39 @@ def refresher_fault() -> StoreError | None:
     return None if running is None else running.store_fault
 
 
+def _warm(config: Settings) -> None:
+    """The default topic's index and stories, and the page's modules, made at server start:
+    a fresh server's first viewer then finds them made (or waits only for the rest)."""
+    try:
+        # The page's own imports first (altair, the chart), so its first run does not pay.
+        import ui.explore  # noqa: F401
+        from ui import data
+
+        data.warm(config)
+    except NewsError as exc:  # the page says it to its viewers; nothing to warm
+        LOG.warning("index not warmed: %s", exc)
+    except Exception:  # a thread nobody joins: say it, the first viewer makes the index
+        LOG.exception("index not warmed")
+
+
+def start_warming(config: Settings) -> threading.Thread | None:
+    """Warm the page's caches on a thread (the server answers meanwhile); not offline."""
+    if config.offline:
+        return None
+    thread = threading.Thread(target=_warm, args=(config,), name="warm-index", daemon=True)
+    thread.start()
+    return thread
+
+
 @asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
-    """Start the refresher at server start and stop it at shutdown."""
+    """Start the refresher and warm the page's caches at server start; stop the refresher
+    at shutdown."""
     del app
     try:
-        start_refresher(load_settings())
+        config = load_settings()
+        start_refresher(config)
+        start_warming(config)
     except NewsError as exc:  # a bad setting: the pages say so to every viewer
         LOG.error("no refresher: %s", exc)
     try:

@@ -82,13 +82,20 @@ def mark_new(
     previous visit (when `visits`: not for a snapshot) and those with one of `arrived`
     (`arrived_while_open`). Returns the previous visit, for the marks."""
     since = previous_visit(now) if visits else None
-    fresh = sum(1 for story in stories if since and story.newest > since)
-    live = sum(
-        1
-        for story in stories
-        if not (since and story.newest > since)
-        and any(item.guid in arrived for item in story.headlines)
-    )
+    fresh = sum(1 for story in stories if story.newest > since) if since else 0
+    live = 0
+    if arrived:  # a plain pass over every headline shown (no call per story); none when
+        arrived = frozenset(arrived)  # nothing arrived
+        for story in stories:
+            if since and story.newest > since:
+                continue
+            if story.lead.guid in arrived:
+                live += 1
+                continue
+            for item in story.others:
+                if item.guid in arrived:
+                    live += 1
+                    break
     notes = []
     if fresh:
         notes.append(f"{fresh} new since your last visit at {format_moment(since, zone)}")
