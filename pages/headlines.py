@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.density import headlines_in
-from lib.render import buckets_html, literal_markdown
-from lib.selection import filter_headlines, first_page, group_by_bucket
+from lib.render import literal_markdown
+from lib.selection import filter_headlines
 from ui import data, explore
 from ui.clock import clock_line
 from ui.clock import now as clock_now
@@ -56,7 +56,6 @@ listed = headlines_in(shown, *chosen, now) if chosen else shown
 if chosen:
     explore.range_chip(chosen, zone, len(listed))
 mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
-limit = explore.page_limit((*filters.signature, chosen, filters.grouped))
 arrived = (  # marked new, like what was published since the last visit
     arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
     if source.live
@@ -68,12 +67,9 @@ if not listed:
     st.markdown(EMPTY)
 else:
     entries = explore.stories(index.grouping() if filters.grouped else None, listed)
-    groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = mark_new(entries, now, zone, arrived, visits=not source.offline_reason)
-    blocks = [(bucket.heading, items) for bucket, items in groups]
-    st.html(buckets_html(blocks, zone, filters.keyword, new_since=since, new_guids=arrived))
-    explore.keep_stories_open()
-    explore.view_more(hidden, limit)
+    view = (*filters.signature, chosen, filters.grouped)  # paging starts again when it changes
+    explore.headline_list(entries, now, zone, filters.keyword, since, arrived, view)
     own_urls = [feed.url for feed in own_feeds]
     explore.downloads(
         listed, ctx.topic, now, lambda guids: data.store(db_path).summaries(guids, own_urls)
