@@ -297,8 +297,11 @@ def app_on_store(
         "NEWS_DB": str(db),
         "NEWS_CLOCK": now.isoformat(),
         "NEWS_CACHE_TTL": "3600",
+        # No refresher loop in the measured server: the trivial app has no such work, and
+        # the store is filled (with the feed's validators) before the server starts.
+        "NEWS_REFRESH": "external",
     }
-    with streamlit_server(app, env, folder / f"app-{size}.log") as server:
+    with streamlit_server(app, env, folder / f"app-{size}.log", cwd=app.parent) as server:
         yield server
 
 

@@ -210,7 +210,7 @@ def data(out: dict, name: str) -> list[dict]:
 
 def test_an_empty_window_still_draws_its_axes() -> None:
     out = spec(density([], NOW, LONDON, timedelta(days=7)))
-    assert data(out, BARS) == [] and data(out, SPIKES) == []
+    assert data(out, BARS) == [] and SPIKES not in out["datasets"]
     # The frame spans the window (29 six-hour slots) and gives the y axis its top of 1.
     first, last = data(out, FRAME)
     assert last["start"] - first["start"] == 29 * 6 * 3600 * 1000
@@ -283,11 +283,20 @@ def test_the_spec_is_the_same_for_any_data() -> None:
     ]
     drawn = [
         spec(density(headlines, NOW, LONDON, timedelta(days=7)))
-        for headlines in ([], items(3, 3), items(40) + burst, items(10_000, 50))
+        for headlines in (items(3, 3), items(40) + burst, items(10_000, 50), items(1))
     ]
     shapes = {json.dumps({k: v for k, v in out.items() if k != "datasets"}) for out in drawn}
     assert len(shapes) == 1
     assert len({json.dumps(out["datasets"]) for out in drawn}) == len(drawn)
+
+
+def test_a_chart_without_bars_has_no_colour_legend() -> None:
+    empty = spec(density([], NOW, LONDON, timedelta(days=7)))
+    assert empty["layer"][0]["encoding"]["color"] == {"value": PALETTE[0]}
+    some = spec(density(items(3), NOW, LONDON, timedelta(days=7)))
+    assert [layer["data"] for layer in empty["layer"]] == [{"name": BARS}, {"name": FRAME}]
+    assert empty["layer"][-1] == some["layer"][-1]
+    assert set(empty["datasets"]) == {BARS, FRAME}
 
 
 def test_the_datasets_go_to_streamlit_as_arrow_with_fixed_columns() -> None:
@@ -305,9 +314,7 @@ def test_the_datasets_go_to_streamlit_as_arrow_with_fixed_columns() -> None:
                 {key: row[key] for key in SCHEMAS[name]} for row in data(out, name)
             ]
     full = spec(density(items(300), NOW, LONDON, timedelta(days=7)))
-    assert (
-        arrow_datasets(full)["layer"] == spec(density([], NOW, LONDON, timedelta(days=7)))["layer"]
-    )
+    assert arrow_datasets(full)["layer"] == full["layer"]
 
 
 def _chart_app() -> None:

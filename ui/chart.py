@@ -138,8 +138,10 @@ RANK_MARKS = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064"
 
 
 @functools.cache
-def _template() -> dict[str, Any]:
-    """The chart's Vega-Lite spec, without its data: the same for every draw.
+def _template(coloured: bool = True) -> dict[str, Any]:
+    """The chart's Vega-Lite spec, without its data: the same for every draw with bars
+    (`coloured`); a chart with no bar at all has no colour legend and no spike layer (their
+    empty legends would keep room above an empty chart).
 
     Streamlit's frontend draws a chart whose spec is byte-identical to the last one by
     handing the view its new datasets (a fraction of a new embed: no Vega-Lite compile, no
@@ -159,19 +161,21 @@ def _template() -> dict[str, Any]:
             name=SLOT, fields=["slot_start", "slot_end"], toggle=False, clear="dblclick"
         )
         brush = alt.selection_interval(name=BRUSH, encodings=["x"], clear="dblclick")
-        colour = alt.Color(
-            "publication:N",
-            scale=alt.Scale(range=alt.FieldRange(field="colour")),
-            # Two or three rows rather than one that runs off the right edge.
-            legend=alt.Legend(
-                title=None,
-                orient="top",
-                symbolType="square",
-                columns=3,
-                labelLimit=220,
-                labelExpr="substring(datum.label, 1)",
-            ),
-        )
+        colour: Any = alt.value(PALETTE[0])
+        if coloured:
+            colour = alt.Color(
+                "publication:N",
+                scale=alt.Scale(range=alt.FieldRange(field="colour")),
+                # Two or three rows rather than one that runs off the right edge.
+                legend=alt.Legend(
+                    title=None,
+                    orient="top",
+                    symbolType="square",
+                    columns=3,
+                    labelLimit=220,
+                    labelExpr="substring(datum.label, 1)",
+                ),
+            )
         bars = (
             alt.Chart(alt.NamedData(name=BARS))
             .mark_bar()
@@ -227,7 +231,9 @@ def _template() -> dict[str, Any]:
             )
         )
         # Streamlit fits the whole chart, legend and axes included, into this height.
-        return alt.layer(bars, spikes, frame).properties(height=230).to_dict(validate=False)
+        # No bars, no spikes: the spike layer (and its empty legend's room) goes too.
+        layers = [bars, spikes, frame] if coloured else [bars, frame]
+        return alt.layer(*layers).properties(height=230).to_dict(validate=False)
 
 
 def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:
@@ -271,10 +277,10 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     highest = max((row["slot_total"] for row in rows), default=0)
     first = min((value["start"] for value in values), default=0)
     last = max((value["end"] for value in values), default=0)
-    spec = copy.deepcopy(_template())
+    spec = copy.deepcopy(_template(bool(bars)))
     spec["datasets"] = {
         BARS: bars,
-        SPIKES: list(spikes.values()),
+        **({SPIKES: list(spikes.values())} if bars else {}),
         # Room above the highest bar for its spike mark; an empty window still draws its axes.
         FRAME: [
             {"start": first, "top": 0},
