@@ -4,10 +4,15 @@ what its selection means.
 The page draws it with selections on, and turns what the viewer picked into a time range:
 
     event = st.vega_lite_chart(
-        density_spec(slots, zone), width="stretch", key="density",
+        arrow_datasets(density_spec(slots, zone)), width="stretch", key="density",
         on_select="rerun", selection_mode=SELECTION_MODE,
     )
     chosen = selected_range(event, zone)  # (start, end) in UTC, or None
+
+The spec is the same text on every draw with bars and the rows go in named datasets, so
+Streamlit's frontend (its `useVegaEmbed`: a new embed only when the spec's text, its
+selection modes or its sizing change) hands the drawn view its new rows instead of
+compiling and embedding a new chart.
 
 Clicking a bar selects its slot (point selection `SLOT`); dragging along the time axis
 selects a range (interval selection `BRUSH`); a double click clears either.
