@@ -69,7 +69,8 @@ else:
     entries = explore.stories(index.grouping() if filters.grouped else None, listed)
     since = mark_new(entries, now, zone, arrived, visits=not source.offline_reason)
     view = (*filters.signature, chosen, filters.grouped)  # paging starts again when it changes
-    explore.headline_list(entries, now, zone, filters.keyword, since, arrived, view)
+    buckets = explore.by_bucket(entries, now, zone)
+    explore.headline_list(buckets, zone, filters.keyword, since, arrived, view)
     own_urls = [feed.url for feed in own_feeds]
     explore.downloads(
         listed, ctx.topic, now, lambda guids: data.store(db_path).summaries(guids, own_urls)

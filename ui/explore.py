@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 
 import streamlit as st
 
+from lib.buckets import Bucket as BucketName
 from lib.buckets import format_moment
 from lib.density import density
 from lib.export import to_csv, to_json, to_rss
@@ -22,6 +23,7 @@ from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, s
 from ui.links import link_range
 
 Range = tuple[datetime, datetime]
+Bucket = tuple[BucketName, list[Story]]  # a bucket of the page and its stories
 
 
 def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
@@ -109,24 +111,30 @@ def view_more(hidden: int) -> None:
         st.button(f"view more headlines ({hidden} more)", key="more", on_click=_view_more)
 
 
+def by_bucket(entries: Sequence[Story], now: datetime, zone: tzinfo) -> list[Bucket]:
+    """The stories in the page's buckets, newest first (see `headline_list`)."""
+    return group_by_bucket(entries, now, zone, lambda story: story.newest)
+
+
 @st.fragment
 def headline_list(
-    entries: Sequence[Story],
-    now: datetime,
+    buckets: Sequence[Bucket],
     zone: tzinfo,
     keyword: Query | None,
     since: datetime | None,
     arrived: Collection[str],
     view: tuple[object, ...],
 ) -> None:
-    """The listed stories by bucket, as many as paging allows (`page_limit` of `view`: the
-    filters, range and grouping), stories opened kept open, and "view more headlines".
+    """The stories of `buckets` (`by_bucket`), as many as paging allows (`page_limit` of
+    `view`: the filters, range and grouping), stories opened kept open, and "view more
+    headlines".
 
-    A fragment: "view more" reruns only this, with the stories of the page's last run,
-    and the browser redraws only the list (not the chart, sidebar and the rest).
+    A fragment: "view more" reruns only this, with the buckets of the page's last run (so
+    it sorts nothing again), and the browser redraws only the list, not the chart, the
+    sidebar and the rest.
     """
     limit = page_limit(view)
-    groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
+    groups, hidden = first_page(buckets, limit)
     blocks = [(bucket.heading, items) for bucket, items in groups]
     st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
     keep_stories_open()
