@@ -172,7 +172,7 @@ def _probe(
         seconds, page = open_page(context, app.url, marker(KEYWORDS[0]))
         opened.append(seconds)
         page.close()
-        typed.append(type_keyword(probe, word, marker(word), marker(before)))
+        typed.append(type_keyword(probe, word, marker(word), marker(before)).seconds)
         before = word
 
 
