@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.feeds import feed_process
 from lib.config import load_settings
-from lib.parsepool import shutdown_parse_pool
+from lib.parse.pool import shutdown_parse_pool
 from lib.refresher import owner_id, refresh_round
 from lib.store import Store
 

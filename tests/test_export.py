@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from lib.export import to_csv, to_json, to_json_feed, to_rss, xml_text
 from lib.model import Headline, TimeKind
-from lib.parse import _CONTROL, parse_feed
+from lib.parse import parse_feed
+from lib.parse.feed import _CONTROL
 from lib.stories import Story
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)

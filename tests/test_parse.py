@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lib.parse
+import lib.parse.feed
 from lib.errors import ParseError
 from lib.model import Headline, Source, TimeKind
 from lib.parse import (
@@ -575,14 +575,14 @@ def test_dates_past_the_calendar_ends_are_not_trusted() -> None:
 def test_an_item_that_cannot_be_read_is_skipped_and_counted(monkeypatch) -> None:
     # Whatever one hostile item breaks (here: link cleaning, made to fail for two items),
     # the feed keeps its other items and says how many it skipped.
-    real_safe_link = lib.parse.safe_link
+    real_safe_link = lib.parse.feed.safe_link
 
     def failing_for_some(raw: str | None, base: str | None = None) -> str | None:
         if raw and raw.endswith(("/9999", "/est")):
             raise OverflowError("simulated")
         return real_safe_link(raw, base)
 
-    monkeypatch.setattr(lib.parse, "safe_link", failing_for_some)
+    monkeypatch.setattr(lib.parse.feed, "safe_link", failing_for_some)
     parsed = parse("rss2_dates_at_calendar_ends.xml")
     assert len(parsed.headlines) == 4
     assert parsed.problem == "2 unreadable items skipped"
