@@ -33,10 +33,9 @@ from datetime import datetime, tzinfo
 
 from lib.buckets import format_headline_time
 from lib.model import Headline, TimeKind
+from lib.parse.text import safe_href
 from lib.query import Query, Term, normalize_text
 from lib.stories import Story
-
-_SAFE_SCHEMES = ("http://", "https://")
 
 STYLE = """
 <style>
@@ -91,15 +90,6 @@ def literal_markdown(text: str) -> str:
             out.append(WORD_JOINER)  # no ":name:" shortcode, no "http://" autolink
         previous = char
     return "".join(out)
-
-
-def _href(link: str | None) -> str | None:
-    """The link, if it may be an href at all: http/https only, no quotes or controls."""
-    if not link or not link.lower().startswith(_SAFE_SCHEMES):
-        return None
-    if any(ord(ch) < 32 or ch in "\"'<>` " for ch in link):
-        return None
-    return link
 
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -260,7 +250,7 @@ def headline_html(
     is HTML (already safe) appended inside the item.
     """
     title = highlight_title(item.title, highlight)
-    href = _href(item.link)
+    href = safe_href(item.link)
     if href:
         title = (
             f'<a href="{html.escape(href)}" target="_blank" '

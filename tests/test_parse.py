@@ -1,4 +1,4 @@
-"""Tests for lib/parse.py: one fixture feed per behaviour, expected records written out."""
+"""Tests for lib/parse/: one fixture feed per behaviour, expected records written out."""
 
 from __future__ import annotations
 
@@ -554,6 +554,21 @@ def test_future_pre_1990_and_unreadable_dates_are_not_trusted() -> None:
         # An untrusted publication date falls through to a trusted updated date.
         ("Bad pubDate, good update", utc("2024-09-17 22:10"), TimeKind.UPDATED),
         ("Unreadable date", SEEN, TimeKind.SEEN),
+    ]
+
+
+def test_a_date_given_as_an_html_time_element_is_read_from_its_datetime() -> None:
+    # A US government feed sends <pubDate>&lt;time datetime="..."&gt;May 3, 2019&lt;/time&gt;:
+    # the machine-readable time is in the attribute; HTML without one stays unreadable.
+    parsed = parse("rss2_time_element_dates.xml")
+    assert [(h.title, h.published, h.time_kind) for h in parsed.headlines] == [
+        ("Escaped time element", utc("2019-05-03 19:21:28"), TimeKind.PUBLISHED),
+        ("Time element in CDATA with an offset", utc("2019-05-03 19:21:28"), TimeKind.PUBLISHED),
+        ("HTML without a time element", SEEN, TimeKind.SEEN),
+    ]
+    atom = parse("atom_time_element_dates.xml")
+    assert [(h.published, h.time_kind) for h in atom.headlines] == [
+        (utc("2019-05-03 19:21:28"), TimeKind.UPDATED)
     ]
 
 
