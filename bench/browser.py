@@ -25,11 +25,11 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bench.apps import APP, TRIVIAL_APP, rss_mb
-from bench.corpus import headlines, rss, stories
 from lib.model import Headline
 from lib.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
-from tests.feedserver import FeedServer
+from support.corpus import headlines, rss, stories
+from support.feedserver import FeedServer
+from support.servers import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
 from ui.consent import COOKIE
 
 # Each typed keyword is new to the server (no cache hit); the first one is a warm-up.

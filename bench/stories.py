@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bench.corpus import PUBLICATIONS, as_headlines, headlines, stories
 from lib.model import Headline
 from lib.stories import Grouping, StoryAssigner
+from support.corpus import PUBLICATIONS, as_headlines, headlines, stories
 
 if TYPE_CHECKING:
     from bench.report import Row

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lib.storedb import Address, close_pools
-from tests import pgserver
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.feedserver import FeedServer
+from support import pgserver
+from support.feedserver import FeedServer
+from support.servers import CHROMIUM, CHROMIUM_ARGS
 
 BACKENDS = ("sqlite", "postgresql")
 

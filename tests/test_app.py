@@ -26,8 +26,8 @@ from lib.errors import NewsError
 from lib.model import Headline, Source, Topic
 from lib.refresher import Refresher
 from lib.store import WINDOW, Store
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
 from ui import data, server

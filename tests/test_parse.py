@@ -22,7 +22,7 @@ from lib.parse import (
     read_date,
     safe_link,
 )
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
 
 DATA = Path(__file__).parent / "data"
 SEEN = datetime(2024, 9, 18, 4, 22, tzinfo=UTC)  # when the test "fetched" the feeds

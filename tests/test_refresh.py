@@ -24,8 +24,8 @@ from lib.model import Source, Topic
 from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_time
 from lib.store import Store
 from lib.storedb import Address
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
 from tests.test_parsepool import (
     cpu_seconds,
     new_workers,

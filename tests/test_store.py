@@ -492,9 +492,9 @@ def first_reports(path: Path) -> dict[int, str]:
 
 
 def test_stories_stored_at_write_time_are_the_assigners(store_address: Address) -> None:
-    from bench.corpus import headlines
     from lib.store import STORIES_HELD
     from lib.stories import StoryAssigner
+    from support.corpus import headlines
 
     week = headlines(900, NOW, "https://example.com/feed", seed=3)
     batches = [week[start : start + 60] for start in range(0, len(week), 60)]
