@@ -37,8 +37,13 @@ WINDOW = timedelta(days=7)
 
 
 def bucketer(now: datetime, zone: tzinfo) -> Callable[[datetime], Bucket | None]:
-    """`bucket_of` for one `now` and zone: the bounds are worked out once, so placing each
-    of thousands of headlines is a few comparisons (no time-zone conversion per headline)."""
+    """A function giving a headline's bucket from its time, None when older than 7 days.
+
+    The first four buckets go by age; "Earlier today" and "Yesterday" go by the calendar
+    day in the display zone; a time slightly ahead of `now` counts as the newest. The
+    bounds are worked out once for this `now` and zone, so placing each of thousands of
+    headlines is a few comparisons (no time-zone conversion per headline).
+    """
     today = now.astimezone(zone).date()
     # The first instant of today and of yesterday in `zone`; where midnight is skipped by a
     # clock change, the instant the day starts.
@@ -63,15 +68,6 @@ def bucketer(now: datetime, zone: tzinfo) -> Callable[[datetime], Bucket | None]
         return Bucket.WEEK
 
     return of
-
-
-def bucket_of(published: datetime, now: datetime, zone: tzinfo) -> Bucket | None:
-    """The bucket of a headline published at `published`, or None when older than 7 days.
-
-    The first four buckets go by age; "Earlier today" and "Yesterday" go by the calendar
-    day in the display zone; a time slightly ahead of `now` counts as the newest.
-    """
-    return bucketer(now, zone)(published)
 
 
 def format_headline_time(moment: datetime, zone: tzinfo) -> str:

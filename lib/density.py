@@ -1,7 +1,7 @@
 """Headline Density: how many headlines fall in each time slot of the window.
 
 The window is the one the headline list shows: a headline is in it when it is less than
-`span` old (`now - span < published`, as `lib.buckets.bucket_of` counts the last 7 days); a
+`span` old (`now - span < published`, as `lib.buckets.bucketer` counts the last 7 days); a
 time ahead of `now` (clock skew) counts in the newest slot, as the list shows it as the
 newest. So the counts over all slots add up to the headlines the list shows.
 

@@ -670,42 +670,6 @@ class Store:
                     db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
             db.commit()
 
-    def record_success(
-        self,
-        url: str,
-        now: datetime,
-        *,
-        status: str,
-        http_status: int | None,
-        elapsed_ms: float,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        body_hash: str | None = None,
-        feed_title: str | None = None,
-        items: int | None = None,
-    ) -> None:
-        """Remember a fetch that worked. Values left None keep what was stored before."""
-        success = FeedSuccess(
-            url, status, http_status, elapsed_ms, etag, last_modified, body_hash, feed_title, items
-        )
-        self.record_feeds([success], now)
-
-    def record_failure(
-        self,
-        url: str,
-        now: datetime,
-        *,
-        error: str,
-        http_status: int | None,
-        elapsed_ms: float,
-        retry_at: datetime | None = None,
-    ) -> None:
-        """Remember a fetch that failed; validators, hash and headlines stay as they were.
-
-        `retry_at` holds off the next request to this feed until then.
-        """
-        self.record_feeds([FeedFailure(url, error, http_status, elapsed_ms, retry_at)], now)
-
     # --- work shared by refresher loops -----------------------------------------------------
     #
     # Loops on one store share the topics' feeds through claims that expire: a loop takes a
