@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lib.model import Headline, Source, Topic
-from lib.store import WINDOW, Store
+from lib.store import Store
+from lib.times import WINDOW
 from support.corpus import as_headlines, headlines, stories
 
 if TYPE_CHECKING:

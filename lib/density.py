@@ -31,9 +31,9 @@ from statistics import median
 from typing import TypedDict
 
 from lib.model import Headline
+from lib.times import MONTH_ABBREVIATIONS
 
 _HOUR = timedelta(hours=1)
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 TOP_PUBLICATIONS = 5  # publications with their own colour; the rest are stacked as OTHER
 OTHER = "Other"
@@ -210,7 +210,7 @@ def slot_label(start: datetime, end: datetime, zone: tzinfo) -> str:
     """A slot as the tooltip shows it, in `zone`: `03:00–04:00, 18 Sep`."""
     first = start.astimezone(zone)
     last = end.astimezone(zone)
-    return f"{first:%H:%M}–{last:%H:%M}, {first.day} {_MONTHS[first.month - 1]}"
+    return f"{first:%H:%M}–{last:%H:%M}, {first.day} {MONTH_ABBREVIATIONS[first.month - 1]}"
 
 
 def _top_text(publications: Sequence[tuple[str, int]]) -> str:

@@ -36,6 +36,7 @@ from lib.model import Headline, TimeKind
 from lib.parse.text import safe_href
 from lib.query import Query, Term, normalize_text
 from lib.stories import Story
+from lib.times import iso_z
 
 STYLE = """
 <style>
@@ -262,7 +263,7 @@ def headline_html(
     if item.label:
         publication += f" ({html.escape(item.label)})"
     when = html.escape(format_headline_time(item.published, zone))
-    iso = item.published.strftime("%Y-%m-%dT%H:%M:%SZ")
+    iso = iso_z(item.published)
     if item.time_kind is TimeKind.SEEN:
         time_html = (
             f'<time class="np-time np-seen" datetime="{iso}" '

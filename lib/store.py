@@ -31,8 +31,8 @@ from lib.migrations import LATEST, STORIES, migrate, recorded_version, schema_ve
 from lib.model import Headline, TimeKind
 from lib.storedb import Address, Connection, open_database
 from lib.stories import DEFAULT_WINDOW, StoryAssigner
+from lib.times import WINDOW
 
-WINDOW = timedelta(days=7)
 # "Refresh now" may not start a new round of requests to every host more often than this,
 # whoever asks.
 MIN_REFRESH_INTERVAL = timedelta(seconds=30)

@@ -20,8 +20,8 @@ from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
 from lib.render import literal_markdown
-from lib.store import WINDOW
 from lib.stories import Grouping, Story
+from lib.times import WINDOW
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec, selected_range
 from ui.links import link_range
 

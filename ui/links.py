@@ -19,8 +19,7 @@ import streamlit as st
 
 from lib.density import range_in_window
 from lib.render import literal_markdown
-from lib.store import WINDOW
-from lib.times import read_iso_time
+from lib.times import WINDOW, iso_z, read_iso_time
 from ui.sidebar import PUB_MODES, ZONES
 
 # Parameter names: the widget keys they are bound to.
@@ -177,8 +176,8 @@ def headlines_view(
             PUB_MODE: st.session_state.get(PUB_MODE),
             PUBS: st.session_state.get(PUBS),
             ZONE: st.session_state.get(ZONE),
-            START: chosen[0].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
-            END: chosen[1].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+            START: iso_z(chosen[0]) if chosen else None,
+            END: iso_z(chosen[1]) if chosen else None,
             GROUP: "off" if st.session_state.get(GROUP) is False else None,
         },
         {TOPIC: first_topic, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},

@@ -16,7 +16,7 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.errors import StoreError
 from lib.stories import Story
-from lib.times import read_iso_time, usable
+from lib.times import iso_z, read_iso_time, usable
 from ui.consent import accepted
 
 COOKIE = "news_last_visit"
@@ -40,7 +40,7 @@ def previous_visit(now: datetime) -> datetime | None:
         st.session_state["this_visit"] = now
     if accepted() and not st.session_state.get("visit_written"):
         st.session_state["visit_written"] = True
-        stamp = st.session_state["this_visit"].strftime("%Y-%m-%dT%H:%M:%SZ")  # no quotes inside
+        stamp = iso_z(st.session_state["this_visit"])  # no quotes inside
         st.html(
             f"<script>document.cookie = '{COOKIE}={stamp}; Max-Age={_ONE_YEAR}; Path=/; "
             "SameSite=Lax';</script>",
