@@ -38,31 +38,6 @@ from lib.query import Query, Term, normalize_text
 from lib.stories import Story
 from lib.times import iso_z
 
-STYLE = """
-<style>
-div.np-bucket h3 { font-size: 1.05rem; margin: 1rem 0 .3rem; padding: 0; font-weight: 600; }
-div.np-bucket h3.np-empty { font-size: .9rem; color: #8a8f98; font-weight: 500; margin: .2rem 0; }
-div.np-bucket ul.np-list { list-style: none; margin: 0; padding: 0; }
-div.np-bucket ul.np-list li { margin: 0; padding: .32rem 0; border-bottom: 1px solid #eceef1;
-  line-height: 1.35; }
-div.np-bucket ul.np-list a { color: #1a3d7c; text-decoration: none; font-weight: 500; }
-div.np-bucket ul.np-list a:hover { text-decoration: underline; }
-.np-meta { color: #5b616b; font-size: .86rem; white-space: nowrap; }
-.np-pub { margin-left: .45rem; }
-.np-time { margin-left: .45rem; font-variant-numeric: tabular-nums; }
-.np-seen { border-bottom: 1px dotted #8a8f98; cursor: help; }
-.np-first { display: block; color: #5b616b; font-size: .8rem; }
-details.np-more { font-size: .86rem; color: #5b616b; }
-details.np-more summary { cursor: pointer; }
-div.np-bucket ul.np-sub { margin-left: 1rem; }
-div.np-bucket ul.np-list li.np-new { border-left: 3px solid #2f6fde; padding-left: .5rem; }
-.np-new-note { color: #2f6fde; font-size: .86rem; margin: .3rem 0; }
-div.np-bucket ul.np-sub li { border-bottom: none; padding: .15rem 0; }
-div.np-bucket mark { background: #fff1a8; color: inherit; padding: 0 .08em; border-radius: 2px; }
-</style>
-"""
-
-
 # Every ASCII punctuation character: CommonMark lets a backslash escape each of them, which
 # stops emphasis, links, images, code, HTML and entities, headings, lists, tables,
 # `$` maths (remark-math) and `:name[…]` directives (remark-directive).

@@ -47,7 +47,7 @@ from lib.times import iso_z
 from ui import data
 from ui.clock import now as clock_now
 from ui.feedlinks import Refused, read_topic, read_view, short
-from ui.links import TOPIC
+from ui.keys import TOPIC
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"

@@ -20,14 +20,8 @@ import streamlit as st
 from lib.density import range_in_window
 from lib.render import literal_markdown
 from lib.times import WINDOW, iso_z, read_iso_time
+from ui.keys import END, GROUP, GROUPINGS, KEYWORD, KNOWN, PUB_MODE, PUBS, START, TOPIC, ZONE
 from ui.sidebar import PUB_MODES, ZONES
-
-# Parameter names: the widget keys they are bound to.
-TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
-START, END = "from", "to"  # the time range chosen on the chart
-GROUP = "group"  # "off" when copies of a story are listed apart (the "group" toggle)
-GROUPINGS = ("on", "off")
-KNOWN = (TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE, START, END, GROUP)
 
 
 def raw_params() -> dict[str, list[str]]:
