@@ -1,6 +1,6 @@
 """Story figures: assigning stories as headlines are stored, against grouping the window.
 
-For each size N (headlines stored over 7 days, `bench/corpus.py`):
+For each size N (headlines stored over 7 days, `support/corpus.py`):
 - *per headline*: a `StoryAssigner` rebuilt from the N stored headlines and their story ids
   (`StoryAssigner.from_stored`, timed too) assigns batches of 200 new headlines published in
   the last hour; the figure is seconds per new headline (median over the batches). Baseline:

@@ -1,4 +1,4 @@
-"""lib/fetch.py against a real HTTP server on 127.0.0.1 (tests/feedserver.py)."""
+"""lib/fetch.py against a real HTTP server on 127.0.0.1 (support/feedserver.py)."""
 
 from __future__ import annotations
 
