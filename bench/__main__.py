@@ -35,7 +35,7 @@ from bench.report import (
 )
 from bench.stories import describe, run_stories, story_rows
 from bench.subscribe import SubscribeSizes, run_subscribe, subscribe_rows
-from tests.browser import ROOT
+from support.servers import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)

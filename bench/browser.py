@@ -35,11 +35,11 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bench.apps import APP, TRIVIAL_APP, rss_mb
-from bench.corpus import headlines, rss, stories
 from lib.model import Headline
-from lib.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
-from tests.feedserver import FeedServer
+from lib.store import FeedSuccess, Store
+from support.corpus import headlines, rss, stories
+from support.feedserver import FeedServer
+from support.servers import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
 from ui.consent import COOKIE
 
 # Each typed keyword is new to the server (no cache hit); the first one is a warm-up.
@@ -179,10 +179,9 @@ def fill_store(
         for number, keyword in enumerate(KEYWORDS)
     ]
     store.save([*markers, *headlines(count - len(markers), now, feed_url)], now)
-    store.record_success(
-        feed_url, now, status="not modified", http_status=304, elapsed_ms=1.0,
-        etag=etag, last_modified=modified, feed_title="Bench wire", items=20,
-    )  # fmt: skip
+    wire = FeedSuccess(feed_url, "not modified", 304, 1.0, etag=etag, last_modified=modified,
+                       feed_title="Bench wire", items=20)  # fmt: skip
+    store.record_feeds([wire], now)
     if store.count() != count:
         raise RuntimeError(f"the store holds {store.count()} headlines, not {count}")
 

@@ -33,8 +33,8 @@ from bench.browser import (
     type_keyword,
 )
 from bench.sessions import LoadPlan, LoadStats, SessionLoad
-from tests.browser import Server
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.servers import Server
 from ui.consent import COOKIE
 
 TIMEZONE = "Europe/London"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.feeds import feed_process
 from lib.config import load_settings
-from lib.parsepool import shutdown_parse_pool
+from lib.parse.pool import PARSE_POOL
 from lib.refresher import owner_id, refresh_round
 from lib.store import Store
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
                 config, store, owner_id(), lambda: datetime.now(UTC), every=timedelta(0)
             )
             wall = time.perf_counter() - start
-            shutdown_parse_pool()  # its workers' CPU is counted once they are waited for
+            PARSE_POOL.shutdown()  # its workers' CPU is counted once they are waited for
             cpu = _cpu() - cpu
             done = sum(len(report.sources) for report in reports)
             new = sum(report.new for report in reports)

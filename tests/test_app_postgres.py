@@ -12,9 +12,9 @@ import pytest
 from lib.model import Headline
 from lib.store import Store
 from lib.storedb import shown
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.pgserver import PASSWORD_ROLE, PgServer
 from tests.markdown import viewer_text
-from tests.pgserver import PASSWORD_ROLE, PgServer
 from tests.test_app import (  # noqa: F401  (the fixtures are found by name)
     NOW,
     _fresh_caches,

@@ -23,11 +23,11 @@ import pytest
 
 from lib.store import Store
 from lib.storedb import close_pools, is_postgres
-from tests.browser import ROOT, app_server
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.pgserver import PgServer
+from support.servers import ROOT, app_server
 from tests.conftest import BACKENDS
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
-from tests.pgserver import PgServer
 from tests.test_browser import listed_titles
 from tests.test_refresher import wait_until, write_topics
 

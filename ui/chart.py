@@ -30,7 +30,7 @@ import altair as alt
 
 from lib.arrowipc import Kind, ipc_stream
 from lib.density import DensityRow, Slot, slot_rows
-from lib.times import usable
+from lib.times import iso_z, read_iso_time, read_iso_wall, usable
 
 SLOT = "slot"  # the point selection: the slot of the bar clicked
 BRUSH = "brush"  # the interval selection: a range dragged along the time axis
@@ -60,10 +60,6 @@ def _wall_ms(moment: datetime, zone: tzinfo) -> int:
     return (moment.astimezone(zone).replace(tzinfo=None) - _EPOCH) // _MS
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _rows(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> list[DensityRow]:
     if data and isinstance(data[0], Slot):
         return slot_rows([s for s in data if isinstance(s, Slot)], zone)
@@ -88,8 +84,8 @@ def _chart_values(rows: Sequence[DensityRow], zone: tzinfo) -> list[dict[str, An
             {
                 "start": start,
                 "end": _wall_ms(row["end"], zone),
-                "slot_start": _utc_text(row["start"]),
-                "slot_end": _utc_text(row["end"]),
+                "slot_start": iso_z(row["start"]),
+                "slot_end": iso_z(row["end"]),
                 "label": row["label"],
                 "publication": row["publication"],
                 "count": row["count"],
@@ -311,26 +307,14 @@ def _as_wall(value: object) -> datetime | None:
             return None
         return _EPOCH + timedelta(milliseconds=value)
     if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
         # A wall-clock time labelled UTC (as Vega writes a Date) stays as written.
-        return moment.replace(tzinfo=None)
+        return read_iso_wall(value)
     return None
 
 
 def _as_utc(value: object) -> datetime | None:
     """A slot bound of the point selection (UTC ISO text) as an aware UTC datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC)
+    return read_iso_time(value, naive_is_utc=False)
 
 
 def _localize(wall: datetime, zone: tzinfo, fold: int) -> datetime:

@@ -4,11 +4,9 @@ opened stories kept open), downloads of the view and its feed addresses."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from operator import attrgetter
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
@@ -22,11 +20,13 @@ from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
 from lib.query import Query
 from lib.render import buckets_html, literal_markdown
-from lib.selection import first_page, group_by_bucket
-from lib.store import WINDOW
+from lib.selection import first_page, group_by_bucket, publication_counts
 from lib.stories import Grouping, Story
+from lib.times import WINDOW
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
+from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
+from ui.sidebar import ONLY
 
 Range = tuple[datetime, datetime]
 Bucket = tuple[BucketName, list[Story]]  # a bucket of the page and its stories
@@ -319,17 +319,18 @@ def downloads(
 def _narrow_to_publication() -> None:
     picked = st.session_state.get("pub_pick")
     if picked:
-        st.session_state["pub_mode"] = "only"
-        st.session_state["pubs"] = [picked]
+        st.session_state[PUB_MODE] = ONLY
+        st.session_state[PUBS] = [picked]
     st.session_state["pub_pick"] = None
 
 
 def publication_pills(headlines: Sequence[Headline], top: int = 8) -> None:
     """The publications most present in view; clicking one narrows the list to it."""
-    counts = Counter(map(attrgetter("publication"), headlines))  # counted in C
-    if len(counts) < 2:
+    ranked = publication_counts(headlines)
+    if len(ranked) < 2:
         return
-    names = sorted(counts, key=lambda name: (-counts[name], name.casefold()))[:top]
+    counts = dict(ranked)
+    names = [name for name, _ in ranked[:top]]
     st.pills(
         "Narrow to one publication",
         names,
