@@ -1,9 +1,10 @@
 """The one exception tree of `lib`, and the kinds of failure a feed can meet.
 
 A feed that fails is a `FeedError` of one `FailureKind`, with the data of that failure (HTTP
-status, Retry-After, host, byte counts, seconds, …). The kind and status travel as data:
-into `FetchResult.failure`, the store's `error_kind` and `http_status` columns, and the
-advice of `lib.diagnosis`; `failure_message` makes the words from them, in one place.
+status, Retry-After, host, byte counts, seconds, …). The kind and its data travel as data:
+into `FetchResult.failure`, the store's `error_kind`, `error_data` and `http_status`
+columns, and the advice of `lib.diagnosis`; `failure_message` makes the words from them, in
+one place (also when the store is read).
 Every `FeedError` pickles (parse workers hand real errors back). Errors the user must see as
 part of normal operation (a feed that failed) are values carried by results; raised, these
 exceptions are for input the program cannot go on with.

@@ -149,10 +149,15 @@ _STEP_6 = (
 )
 
 # 7 (issue 12): a feed's last failure keeps its kind (`lib.errors.FailureKind`) beside its
-# HTTP status, for the advice to dispatch on; `last_error` keeps its words. Failures stored
-# before get their kind from their words once, right after this step, in the same
-# transaction (Python: `derive_error_kinds`).
-_STEP_7 = ("ALTER TABLE feed ADD COLUMN error_kind TEXT",)
+# HTTP status, for the advice to dispatch on, and the kind's data (JSON: seconds, byte
+# limit, TLS reason, …), from which its words are made when read; `last_error` keeps the
+# words too (what a release before this one reads). Failures stored before get their kind
+# from their words once, right after this step, in the same transaction (Python:
+# `derive_error_kinds`); having no data, they keep showing their stored words.
+_STEP_7 = (
+    "ALTER TABLE feed ADD COLUMN error_kind TEXT",
+    "ALTER TABLE feed ADD COLUMN error_data TEXT",
+)
 
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
 MIGRATIONS: tuple[Sequence[str], ...] = (

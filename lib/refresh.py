@@ -149,6 +149,7 @@ def _fail(
         result.elapsed_ms,
         retry_at=retry_at,
         kind=error.kind,
+        data=error.data,
     )
 
 

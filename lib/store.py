@@ -18,6 +18,7 @@ inside the save's transaction), so a reader never groups the window.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from lib.errors import FailureKind, StoreError
+from lib.errors import FailureKind, StoreError, failure_message
 from lib.fetch import FetchStatus
 from lib.migrations import (
     ERROR_KINDS,
@@ -89,7 +90,9 @@ class FeedState:
     elapsed_ms: float | None = None
     failures: int = 0
     retry_at: datetime | None = None
-    kind: FailureKind | None = None  # the kind of the last failure (None after a success)
+    # The kind of the last failure (None after a success); `last_error` is its words, made
+    # from the kind and its data when read (a failure stored before kinds keeps its words).
+    kind: FailureKind | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,7 @@ class FeedFailure:
     elapsed_ms: float
     retry_at: datetime | None = None
     kind: FailureKind = FailureKind.OTHER
+    data: Mapping[str, Any] | None = None  # the kind's data (None: only the words are known)
 
 
 def canonical_link(link: str | None) -> str | None:
@@ -629,7 +633,7 @@ class Store:
             rows = db.execute(
                 "SELECT url, etag, last_modified, body_hash, feed_title, last_attempt, "
                 "last_success, failing_since, last_status, http_status, last_error, items, "
-                "elapsed_ms, failures, retry_at, scope, error_kind FROM feed "
+                "elapsed_ms, failures, retry_at, scope, error_kind, error_data FROM feed "
                 f"WHERE url IN ({','.join('?' * len(urls))})",
                 list(urls),
             ).fetchall()
@@ -647,7 +651,7 @@ class Store:
                 failing_since=_moment(row[7]),
                 last_status=FetchStatus(row[8]) if row[8] else None,
                 http_status=row[9],
-                last_error=row[10],
+                last_error=_failure_words(row[16], row[17], row[10]),
                 items=row[11],
                 elapsed_ms=row[12],
                 failures=row[13],
@@ -719,7 +723,7 @@ class Store:
 
         `retry_at` holds off the next request to this feed until then.
         """
-        failure = FeedFailure(url, error, http_status, elapsed_ms, retry_at, kind)
+        failure = FeedFailure(url, error, http_status, elapsed_ms, retry_at, kind)  # no data
         self.record_feeds([failure], now)
 
     # --- work shared by refresher loops -----------------------------------------------------
@@ -992,7 +996,7 @@ COPIED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "feed": (
         ("scope", "url", "etag", "last_modified", "body_hash", "feed_title", "last_attempt",
          "last_success", "failing_since", "last_status", "http_status", "last_error", "items",
-         "elapsed_ms", "failures", "retry_at", "error_kind"),
+         "elapsed_ms", "failures", "retry_at", "error_kind", "error_data"),
         ("scope", "url"),
     ),
     "feed_claim": (("scope", "url", "claimed_at", "fetched_at"), ("scope", "url")),
@@ -1042,19 +1046,21 @@ _RECORD_SUCCESS = (
     "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
     "failing_since = NULL, last_status = excluded.last_status, "
     "http_status = excluded.http_status, last_error = NULL, error_kind = NULL, "
+    "error_data = NULL, "
     "items = COALESCE(excluded.items, f.items), elapsed_ms = excluded.elapsed_ms, "
     "failures = 0, retry_at = NULL"
 )
 
 _RECORD_FAILURE = (
     "INSERT INTO feed AS f (scope, url, last_attempt, failing_since, last_status, http_status, "
-    "last_error, elapsed_ms, failures, retry_at, error_kind) "
-    "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?, ?) "
+    "last_error, elapsed_ms, failures, retry_at, error_kind, error_data) "
+    "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?, ?, ?) "
     "ON CONFLICT(scope, url) DO UPDATE SET last_attempt = excluded.last_attempt, "
     "failing_since = COALESCE(f.failing_since, excluded.failing_since), "
     "last_status = 'failed', http_status = excluded.http_status, "
     "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
-    "failures = f.failures + 1, retry_at = excluded.retry_at, error_kind = excluded.error_kind"
+    "failures = f.failures + 1, retry_at = excluded.retry_at, "
+    "error_kind = excluded.error_kind, error_data = excluded.error_data"
 )
 
 
@@ -1070,7 +1076,20 @@ def _success_row(s: FeedSuccess, seconds: int) -> tuple[object, ...]:
 
 def _failure_row(f: FeedFailure, seconds: int) -> tuple[object, ...]:
     retry = _epoch(f.retry_at) if f.retry_at else None
-    return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry, str(f.kind))
+    data = None if f.data is None else json.dumps(dict(f.data), sort_keys=True)
+    return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry, str(f.kind),
+            data)  # fmt: skip
+
+
+def _failure_words(kind: str | None, data: str | None, stored: str | None) -> str | None:
+    """A failure's words, made from its kind and data (`lib.errors.failure_message`); the
+    stored words when there is no data (a failure stored before kinds) or they do not fit."""
+    if kind is None or data is None:
+        return stored
+    try:
+        return failure_message(FailureKind(kind), json.loads(data))
+    except (ValueError, KeyError, TypeError):  # written by a newer release: its own words
+        return stored
 
 
 def _kind(value: str | None) -> FailureKind | None:

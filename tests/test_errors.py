@@ -4,6 +4,8 @@ pickling back to itself (parse workers hand real errors back)."""
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,11 @@ from lib.errors import (
     StoreError,
     UnsafeURLError,
 )
+from lib.fetch import FetchStatus
+from lib.store import FeedFailure, FeedSuccess, Store
 
 URL = "https://news.test/feed.xml"
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
 # Each kind with its data, and the exact words the release before kinds wrote for it.
 WORDS: list[tuple[type[FeedError], FailureKind, dict[str, object], str]] = [
@@ -147,3 +152,21 @@ def test_the_url_guard_error_is_a_fetch_error() -> None:
 def test_the_other_errors_pickle_too(error: Exception) -> None:
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is type(error) and vars(again) == vars(error) and str(again) == str(error)
+
+
+def test_the_store_keeps_the_kind_and_makes_the_words_when_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "news.db")
+    error = FetchError(URL, FailureKind.TIMEOUT, seconds=20.0, phase="deadline")
+    # Words stored by an older wording: what is read is made from the kind and its data.
+    failure = FeedFailure(URL, "took too long", None, 20000.0, kind=error.kind, data=error.data)
+    store.record_feeds([failure], NOW)
+    state = store.feed_states([URL])[URL]
+    assert (state.kind, state.last_error) == (FailureKind.TIMEOUT, "timed out after 20 s")
+    # A failure known only in words (as before kinds) keeps its words.
+    store.record_feeds([FeedFailure(URL, "something odd", None, 1.0)], NOW)
+    state = store.feed_states([URL])[URL]
+    assert (state.kind, state.last_error) == (FailureKind.OTHER, "something odd")
+    # A success clears both.
+    store.record_feeds([FeedSuccess(URL, FetchStatus.OK, 200, 5.0)], NOW)
+    state = store.feed_states([URL])[URL]
+    assert (state.kind, state.last_error, state.last_status) == (None, None, FetchStatus.OK)
