@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from lib.errors import FailureKind
@@ -80,13 +81,31 @@ _ADVICE: dict[FailureKind, str] = {
 }
 
 
-def advice(kind: FailureKind | None, http_status: int | None = None) -> str:
-    """What to do about a feed's failure of `kind` (and HTTP status); empty when none."""
+def advice(
+    kind: FailureKind | None,
+    http_status: int | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> str:
+    """What to do about a feed's failure of `kind` (with its HTTP status, and its data when
+    known: `lib.errors.FeedError.data`); empty when there is none."""
     if kind is None:
         return ""
     if kind is FailureKind.HTTP and http_status is not None:
         return _http_advice(http_status)
+    if kind is FailureKind.UNSAFE and data is not None:
+        return _unsafe_advice(data)
     return _ADVICE.get(kind, _GENERIC)
+
+
+# The URL guard's rules whose refusal says the address is not allowed; the others (a
+# link-local or metadata address, a user name in the URL, …) get the general advice.
+_NOT_ALLOWED_RULES = frozenset({"loopback", "private", "scheme"})
+
+
+def _unsafe_advice(data: Mapping[str, Any]) -> str:
+    if data.get("redirected"):  # the address itself was fine: where it leads is not
+        return _REDIRECTS
+    return _ADVICE[FailureKind.UNSAFE] if data.get("rule") in _NOT_ALLOWED_RULES else _GENERIC
 
 
 def _http_advice(status: int) -> str:
@@ -104,7 +123,7 @@ def _http_advice(status: int) -> str:
 def _state_advice(state: FeedState) -> str:
     if not is_failing(state):
         return ""
-    return advice(state.kind or FailureKind.OTHER, state.http_status)
+    return advice(state.kind or FailureKind.OTHER, state.http_status, state.failure_data)
 
 
 def is_failing(state: FeedState) -> bool:

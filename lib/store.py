@@ -93,6 +93,7 @@ class FeedState:
     # The kind of the last failure (None after a success); `last_error` is its words, made
     # from the kind and its data when read (a failure stored before kinds keeps its words).
     kind: FailureKind | None = None
+    failure_data: Mapping[str, Any] | None = None  # the kind's data, when it was stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -657,6 +658,7 @@ class Store:
                 failures=row[13],
                 retry_at=_moment(row[14]),
                 kind=_kind(row[16]),
+                failure_data=_data(row[17]),
             )
         return states
 
@@ -1079,6 +1081,14 @@ def _failure_row(f: FeedFailure, seconds: int) -> tuple[object, ...]:
     data = None if f.data is None else json.dumps(dict(f.data), sort_keys=True)
     return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry, str(f.kind),
             data)  # fmt: skip
+
+
+def _data(stored: str | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _failure_words(kind: str | None, data: str | None, stored: str | None) -> str | None:

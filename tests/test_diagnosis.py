@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lib.diagnosis import advice, describe_status, source_health
-from lib.errors import FailureKind
+from lib.errors import FailureKind, UnsafeURLError
 from lib.model import Source
-from lib.store import FeedState
+from lib.netguard import check_url
+from lib.refresh import refresh_sources
+from lib.store import FeedState, Store
+from tests.test_migrations import old_advice
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
@@ -143,3 +146,47 @@ def test_a_feed_never_fetched_says_when_it_will_be() -> None:
     (row,) = source_health([Source("New", "https://new.test/rss")], {}, {}, NOW, stamp)
     assert row["Status"] == "not fetched yet"
     assert row["What to do"] == "Nothing yet: it is fetched at the next refresh."
+
+
+REFUSED_ADDRESSES = [
+    "http://127.0.0.1/feed",  # loopback
+    "http://10.1.2.3/feed",  # private
+    "ftp://news.test/feed",  # not http(s)
+    "http://169.254.1.1/feed",  # link-local
+    "http://169.254.169.254/latest",  # cloud metadata
+    "http://[::]/feed",  # unspecified
+    "http://224.0.0.1/feed",  # multicast
+    "http://100.64.0.1/feed",  # shared
+    "http://user:secret@news.test/feed",  # credentials
+    "http://localhost:8080/feed",
+    "http:///feed",  # no host
+    "http://[::1/feed",  # not a valid address
+]
+
+
+@pytest.mark.parametrize("url", REFUSED_ADDRESSES)
+@pytest.mark.parametrize("redirected", [False, True])
+def test_a_refused_address_keeps_the_advice_its_words_had(url: str, redirected: bool) -> None:
+    """The URL guard's refusals (feeds added on the page) get the advice the words of each
+    got before failures had kinds, from the refusal's rule, not its words."""
+    with pytest.raises(UnsafeURLError) as caught:
+        check_url(url, allow_private=False)
+    error = caught.value
+    if redirected:
+        error = UnsafeURLError(url, error.kind, **error.data, redirected=True)
+    assert advice(error.kind, None, error.data).startswith(old_advice(error.problem))
+
+
+def test_a_viewer_feed_refused_by_the_guard_shows_its_advice(tmp_path) -> None:
+    store = Store(tmp_path / "news.db")
+    mine = [Source("Mine", "http://127.0.0.1:9/feed"), Source("Odd", "http://169.254.1.1/feed")]
+    urls = [source.url for source in mine]
+    refresh_sources("t", mine, store, NOW, untrusted=urls)
+    states = store.feed_states(urls, urls)
+    assert [state.failure_data["rule"] for state in states.values()] == ["loopback", "link-local"]
+    rows = source_health(mine, states, {}, NOW, stamp)
+    assert rows[0]["What to do"].startswith("That address is not allowed")
+    assert rows[1]["What to do"].startswith("Open the feed address in a browser")
+    assert rows[1]["Last error"] == (
+        "169.254.1.1 is a link-local address; feeds must be on the public internet"
+    )
