@@ -144,7 +144,7 @@ def describe_status(
     if last_status is None:
         return "not fetched yet"
     if last_status != FetchStatus.FAILED:
-        return "ok" if last_status == "ok" else "not modified"
+        return "ok" if last_status == FetchStatus.OK else "not modified"
     waiting = f"; next try {stamp(retry_at)}" if retry_at and retry_at > now else ""
     if last_success is None:
         since = f" since {stamp(failing_since)}" if failing_since else ""
