@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lib.config import Settings, find_topic, load_settings, load_topics
 from lib.diagnosis import advice
-from lib.errors import NewsError, ParseError, StoreError
+from lib.errors import FailureKind, FetchError, NewsError, ParseError, StoreError
 from lib.export import to_csv, to_json
 from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
 from lib.model import TimeKind
@@ -117,7 +117,8 @@ def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
             make_session(), target, Validators(), FetchLimits(deadline=config.fetch_deadline)
         )
         if result.status is not FetchStatus.OK or result.body is None:
-            return _fail(target, result.error or "no feed received")
+            failure = result.failure or FetchError(target, "no feed received")
+            return _fail(target, failure.problem, failure.kind, result.http_status)
         body, url, content_type = result.body, result.final_url or target, result.content_type
         fetched = f"HTTP {result.http_status}, {result.elapsed_ms:.0f} ms, {len(body):,} bytes"
     else:
@@ -125,13 +126,14 @@ def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
         try:
             body = path.read_bytes()
         except OSError as exc:
-            return _fail(target, f"cannot read the file: {exc.strerror or exc}")
+            problem = f"cannot read the file: {exc.strerror or exc}"
+            return _fail(target, problem, FailureKind.OTHER)
         url, content_type = path.resolve().as_uri(), None
         fetched = f"file, {len(body):,} bytes"
     try:
         parsed = parse_feed(body, url=url, seen_at=now, content_type=content_type)
     except ParseError as exc:
-        return _fail(target, exc.problem)
+        return _fail(target, exc.problem, exc.kind)
     if as_json:
         print(to_json(parsed.headlines))
         return 0
@@ -142,7 +144,7 @@ def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
     print(f"  items: {len(parsed.headlines)}")
     if parsed.problem:
         print(f"  warning: {parsed.problem}")
-        print(f"  what to do: {advice(parsed.problem)}")
+        print(f"  what to do: {advice(parsed.problem_kind or FailureKind.OTHER)}")
     for item in parsed.headlines:
         seen = item.time_kind is TimeKind.SEEN
         when = "no date" if seen else f"{item.published:%Y-%m-%d %H:%M} UTC"
@@ -150,9 +152,9 @@ def cmd_check_feed(config: Settings, target: str, as_json: bool) -> int:
     return 0
 
 
-def _fail(target: str, problem: str) -> int:
+def _fail(target: str, problem: str, kind: FailureKind, http_status: int | None = None) -> int:
     """One line on stderr: what went wrong and what to do; exit status 1."""
-    print(f"{target}: {problem}. {advice(problem)}", file=sys.stderr)
+    print(f"{target}: {problem}. {advice(kind, http_status)}", file=sys.stderr)
     return 1
 
 

@@ -1,8 +1,9 @@
 """Download feeds: many URLs at once, politely, within one deadline and a size cap.
 
-A feed that cannot be fetched is a `FetchResult` with its error in words, never an
-exception: one broken source must not hide the others. Feeds added by users (not from the
-topics file) are fetched under `lib.netguard`'s checks: see `fetch_one`'s `allow_private`.
+A feed that cannot be fetched is a `FetchResult` carrying its `FetchError` (a
+`lib.errors.FailureKind` and its data), never a raised exception: one broken source must
+not hide the others. Feeds added by users (not from the topics file) are fetched under
+`lib.netguard`'s checks: see `fetch_one`'s `allow_private`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from lib.errors import FetchError
-from lib.netguard import GuardedAdapter, UnsafeURLError, check_url
+from lib.errors import FailureKind, FetchError, UnsafeURLError
+from lib.netguard import GuardedAdapter, check_url
 
 USER_AGENT = (
     "topic-news-page/0.1 (self-hosted Streamlit news page; +https://github.com/topic-news-page)"
@@ -73,7 +74,7 @@ class FetchStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """The outcome of downloading one feed URL; `error` says in words what went wrong."""
+    """The outcome of downloading one feed URL; `failure` says what went wrong."""
 
     url: str
     status: FetchStatus
@@ -82,9 +83,19 @@ class FetchResult:
     content_type: str | None = None
     final_url: str | None = None  # after redirects
     validators: Validators = Validators()  # what the server sent this time (for next time)
-    error: str | None = None  # in words, for the page
+    failure: FetchError | None = None  # why it FAILED: a kind and its data
     elapsed_ms: float = 0.0
     retry_after: float | None = None  # seconds, from Retry-After on 429/503
+
+    @property
+    def error(self) -> str | None:
+        """What went wrong, in words (made from the failure's kind)."""
+        return None if self.failure is None else self.failure.problem
+
+    @property
+    def kind(self) -> FailureKind | None:
+        """The kind of failure, or None when the download worked."""
+        return None if self.failure is None else self.failure.kind
 
     @property
     def ok(self) -> bool:
@@ -152,10 +163,11 @@ def fetch_one(
     try:
         result = _download(session, url, validators, limits, deadline_at, allow_private)
     except FetchError as exc:
-        result = FetchResult(url, FetchStatus.FAILED, error=exc.problem)
+        result = FetchResult(url, FetchStatus.FAILED, failure=exc)
     except _NETWORK_ERRORS as exc:
-        problem = _timed_out(limits) if time.monotonic() >= deadline_at else _describe(exc, limits)
-        result = FetchResult(url, FetchStatus.FAILED, error=problem)
+        late = time.monotonic() >= deadline_at
+        failure = _timed_out(url, limits) if late else _describe(url, exc, limits)
+        result = FetchResult(url, FetchStatus.FAILED, failure=failure)
     return replace(result, elapsed_ms=(time.monotonic() - started) * 1000)
 
 
@@ -214,7 +226,7 @@ def fetch_all(
                 results[i] = late = FetchResult(
                     url,
                     FetchStatus.FAILED,
-                    error=_timed_out(limits),
+                    failure=_timed_out(url, limits),
                     elapsed_ms=(time.monotonic() - started) * 1000,
                 )
                 if on_done:
@@ -254,13 +266,13 @@ def _download(
     headers = _conditional_headers(sent)
     current, visited = url, {url}
     if allow_private is None:
-        _check_scheme(url, url, "not an http or https address")
+        _check_scheme(url, url, FailureKind.SCHEME)
     for hop in range(limits.max_redirects + 1):
         if allow_private is not None:
             _check_hop(url, current, allow_private, redirected=hop > 0)
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
-            raise FetchError(url, _timed_out(limits))
+            raise _timed_out(url, limits)
         # Never wait on one socket longer than the batch has left.
         timeout = (min(limits.connect_timeout, remaining), min(limits.read_timeout, remaining))
         response = session.get(
@@ -271,9 +283,9 @@ def _download(
                 return _result_of(url, current, response, sent, limits, deadline_at)
             current = _redirect_target(session, url, current, response)
         if current in visited:
-            raise FetchError(url, f"redirect loop (back to {current})")
+            raise FetchError(url, FailureKind.REDIRECT_LOOP, target=current)
         visited.add(current)
-    raise FetchError(url, f"too many redirects (more than {limits.max_redirects})")
+    raise FetchError(url, FailureKind.TOO_MANY_REDIRECTS, limit=limits.max_redirects)
 
 
 def _redirect_target(
@@ -284,8 +296,8 @@ def _redirect_target(
         # requests' helper also repairs UTF-8 Locations that http.client read as Latin-1.
         target = urljoin(current, session.get_redirect_target(response) or "")
     except ValueError:  # undecodable bytes, a broken IPv6 literal
-        raise FetchError(url, "redirected to an invalid address") from None
-    _check_scheme(url, target, "redirected to an address that is not http or https")
+        raise FetchError(url, FailureKind.BAD_REDIRECT) from None
+    _check_scheme(url, target, FailureKind.BAD_REDIRECT)
     return target
 
 
@@ -294,8 +306,7 @@ def _check_hop(url: str, current: str, allow_private: bool, redirected: bool) ->
     try:
         check_url(current, allow_private)
     except UnsafeURLError as exc:
-        problem = f"redirect refused: {exc.problem}" if redirected else exc.problem
-        raise UnsafeURLError(url, problem) from None
+        raise UnsafeURLError(url, exc.kind, **exc.data, redirected=redirected) from None
 
 
 def _conditional_headers(sent: Validators) -> dict[str, str]:
@@ -307,14 +318,14 @@ def _conditional_headers(sent: Validators) -> dict[str, str]:
     return headers
 
 
-def _check_scheme(url: str, target: str, problem: str) -> None:
+def _check_scheme(url: str, target: str, kind: FailureKind) -> None:
     """Only http and https: a feed must not lead us to file:, ftp: or data: addresses."""
     try:
         scheme = urlsplit(target).scheme.lower()
     except ValueError:  # e.g. a broken IPv6 literal
-        raise FetchError(url, "not a valid web address") from None
+        raise FetchError(url, FailureKind.INVALID_ADDRESS) from None
     if scheme not in _WEB_SCHEMES:
-        raise FetchError(url, f"{problem} ({scheme}:)" if scheme else problem)
+        raise FetchError(url, kind, scheme=scheme)
 
 
 def _result_of(
@@ -339,9 +350,7 @@ def _result_of(
     if status == HTTPStatus.NOT_MODIFIED:
         if not (sent.etag or sent.last_modified):
             # We have no copy to reuse, so "not modified" would leave the page without items.
-            return replace(
-                failed, error="server answered 304 Not Modified to a request without validators"
-            )
+            return replace(failed, failure=FetchError(url, FailureKind.UNASKED_304, status=status))
         # A 304 may omit validators; keep ours so the next request is conditional too.
         kept = Validators(received.etag or sent.etag, received.last_modified or sent.last_modified)
         return replace(failed, status=FetchStatus.NOT_MODIFIED, validators=kept)
@@ -351,10 +360,11 @@ def _result_of(
             retry_after = _retry_after(
                 response.headers.get("Retry-After"), response.headers.get("Date")
             )
-        return replace(failed, error=_http_error(status), retry_after=retry_after)
+        failure = FetchError(url, FailureKind.HTTP, status=status, retry_after=retry_after)
+        return replace(failed, failure=failure, retry_after=retry_after)
     body = _read_body(url, response, limits, deadline_at)
     if not body:
-        return replace(failed, error="empty response")
+        return replace(failed, failure=FetchError(url, FailureKind.EMPTY))
     return replace(failed, status=FetchStatus.OK, body=body)
 
 
@@ -368,24 +378,24 @@ def _read_body(
     deadline. urllib3 (>= 2.6) bounds decompressed output per call, so a gzip bomb is only
     ever inflated one chunk ahead of the cap.
     """
-    too_large = f"feed larger than {_size(limits.max_bytes)} (after decompression)"
+    too_large = FailureKind.TOO_LARGE
     length = response.headers.get("Content-Length", "")
     if (
         length.isdigit()
         and int(length) > limits.max_bytes
         and "Content-Encoding" not in response.headers
     ):
-        raise FetchError(url, too_large)
+        raise FetchError(url, too_large, limit=limits.max_bytes, size=int(length))
     body = bytearray()
     while True:
         if time.monotonic() >= deadline_at:
-            raise FetchError(url, _timed_out(limits))
+            raise _timed_out(url, limits)
         chunk = response.raw.read1(_CHUNK, decode_content=True)
         if not chunk:
             return bytes(body)
         body += chunk
         if len(body) > limits.max_bytes:
-            raise FetchError(url, too_large)
+            raise FetchError(url, too_large, limit=limits.max_bytes, size=len(body))
 
 
 def _retry_after(value: str | None, server_date: str | None) -> float | None:
@@ -410,14 +420,6 @@ def _http_date(value: str) -> float | None:
         return None
 
 
-def _http_error(status: int) -> str:
-    # The standard phrase, not the server's reason text, which may be long or misleading.
-    try:
-        return f"HTTP {status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"HTTP {status}"
-
-
 # Everything requests, urllib3 and the socket layer raise for a network or server problem.
 _NETWORK_ERRORS = (
     requests.RequestException,
@@ -427,8 +429,8 @@ _NETWORK_ERRORS = (
 )
 
 
-def _describe(exc: BaseException, limits: FetchLimits) -> str:
-    """Say in plain words what a network exception means, from the innermost cause outward."""
+def _describe(url: str, exc: BaseException, limits: FetchLimits) -> FetchError:
+    """The kind of failure a network exception means, from the innermost cause outward."""
     causes = list(_causes(exc))
     found = {type(cause) for cause in causes}
 
@@ -436,33 +438,33 @@ def _describe(exc: BaseException, limits: FetchLimits) -> str:
         return any(issubclass(kind, kinds) for kind in found)
 
     if has(socket.gaierror, urllib3.exceptions.NameResolutionError):
-        return "host not found (DNS lookup failed) — check the address"
+        return FetchError(url, FailureKind.DNS)
     if has(ConnectionRefusedError):
-        return "connection refused — is the server up?"
+        return FetchError(url, FailureKind.REFUSED)
     if has(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
-        return f"timed out after {_seconds(limits.connect_timeout)} while connecting"
+        return FetchError(url, FailureKind.TIMEOUT, seconds=limits.connect_timeout, phase="connect")
     if has(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        return f"timed out after {_seconds(limits.read_timeout)} waiting for the server"
+        return FetchError(url, FailureKind.TIMEOUT, seconds=limits.read_timeout, phase="read")
     if has(ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError):
-        return f"TLS/SSL error: {_ssl_reason(causes)}"
+        return FetchError(url, FailureKind.TLS, reason=_ssl_reason(causes))
     if has(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
-        return "could not decompress the response (bad gzip/deflate data)"
+        return FetchError(url, FailureKind.DECOMPRESS)
     if has(
         requests.exceptions.InvalidURL,
         requests.exceptions.MissingSchema,
         urllib3.exceptions.LocationParseError,
     ):
-        return "not a valid web address"
+        return FetchError(url, FailureKind.INVALID_ADDRESS)
     if has(ConnectionResetError):
-        return "connection reset by the server"
+        return FetchError(url, FailureKind.RESET)
     if has(
         requests.exceptions.ChunkedEncodingError,
         urllib3.exceptions.ProtocolError,
         http.client.IncompleteRead,
         http.client.RemoteDisconnected,
     ):
-        return "connection closed before the whole feed arrived"
-    return f"download failed: {type(exc).__name__}"
+        return FetchError(url, FailureKind.CLOSED)
+    return FetchError(url, FailureKind.DOWNLOAD, error=type(exc).__name__)
 
 
 def _ssl_reason(causes: list[BaseException]) -> str:
@@ -494,16 +496,5 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         stack.extend(item for item in linked if isinstance(item, BaseException))
 
 
-def _timed_out(limits: FetchLimits) -> str:
-    return f"timed out after {_seconds(limits.deadline)}"
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-def _size(n: int) -> str:
-    for unit, factor in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= factor:
-            return f"{n / factor:g} {unit}"
-    return f"{n} bytes"
+def _timed_out(url: str, limits: FetchLimits) -> FetchError:
+    return FetchError(url, FailureKind.TIMEOUT, seconds=limits.deadline, phase="deadline")

@@ -15,10 +15,12 @@ before versions), so recognising a layout only ever matters for SQLite files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lib.errors import FailureKind
 from lib.storedb import Database, Sqlite
 
 SCHEMA_KEY = "schema"
@@ -146,9 +148,23 @@ _STEP_6 = (
 )""",
 )
 
+# 7 (issue 12): a feed's last failure keeps its kind (`lib.errors.FailureKind`) beside its
+# HTTP status, for the advice to dispatch on, and the kind's data (JSON: seconds, byte
+# limit, TLS reason, …), from which its words are made when read; `last_error` keeps the
+# words too (what a release before this one reads). Failures stored before get their kind
+# from their words once, right after this step, in the same transaction (Python:
+# `derive_error_kinds`); having no data, they keep showing their stored words.
+_STEP_7 = (
+    "ALTER TABLE feed ADD COLUMN error_kind TEXT",
+    "ALTER TABLE feed ADD COLUMN error_data TEXT",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
-MIGRATIONS: tuple[Sequence[str], ...] = (_STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6)
+MIGRATIONS: tuple[Sequence[str], ...] = (
+    _STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6, _STEP_7,
+)  # fmt: skip
 STORIES = 6  # the first version whose headlines have stories
+ERROR_KINDS = 7  # the first version whose feed failures keep their kind
 LATEST = len(MIGRATIONS)
 
 
@@ -202,3 +218,56 @@ def migrate(db: Any, start: int, database: Database = _SQLITE) -> int:
         (SCHEMA_KEY, str(LATEST)),
     )
     return LATEST
+
+
+# The words releases before ERROR_KINDS stored for a failure, to its kind; the first that
+# matches wins, in the order the advice used to be chosen, so each failure keeps its advice.
+_KIND_OF_WORDS: tuple[tuple[re.Pattern[str], FailureKind], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), kind)
+    for pattern, kind in (
+        (r"HTTP \d+", FailureKind.HTTP),
+        (r"timed out", FailureKind.TIMEOUT),
+        (r"host not found|DNS", FailureKind.DNS),
+        (r"connection refused", FailureKind.REFUSED),
+        (r"connection reset", FailureKind.RESET),
+        (r"connection (closed|aborted)", FailureKind.CLOSED),
+        (r"TLS|SSL|certificate", FailureKind.TLS),
+        (r"redirect loop", FailureKind.REDIRECT_LOOP),
+        (r"too many redirects", FailureKind.TOO_MANY_REDIRECTS),
+        (r"redirect", FailureKind.BAD_REDIRECT),
+        (r"larger than", FailureKind.TOO_LARGE),
+        (r"HTML page|web page", FailureKind.HTML),
+        (r"JSON", FailureKind.JSON),
+        (r"entities", FailureKind.ENTITIES),
+        (r"parsing took longer", FailureKind.PARSE_TIMEOUT),
+        (r"XML but not a feed", FailureKind.NOT_A_FEED),
+        (r"malformed|XML error", FailureKind.MALFORMED),
+        (r"not XML|not a feed", FailureKind.NOT_XML),
+        (r"empty response|no feed", FailureKind.EMPTY),
+        (r"private address|loopback|only http|not allowed|credentials", FailureKind.UNSAFE),
+        (r"decompress", FailureKind.DECOMPRESS),
+    )
+)  # fmt: skip
+
+
+def kind_of_words(error: str) -> FailureKind:
+    """The kind of a failure stored in words only (before `ERROR_KINDS`)."""
+    for pattern, kind in _KIND_OF_WORDS:
+        if pattern.search(error):
+            return kind
+    return FailureKind.OTHER
+
+
+def derive_error_kinds(db: Any) -> int:
+    """Give each failure stored before `ERROR_KINDS` its kind, from its words; its words
+    and status stay. Runs once, in the upgrade's transaction; returns the rows given one."""
+    rows = db.execute(
+        "SELECT scope, url, last_error FROM feed "
+        "WHERE last_error IS NOT NULL AND error_kind IS NULL"
+    ).fetchall()
+    for scope, url, error in rows:
+        db.execute(
+            "UPDATE feed SET error_kind = ? WHERE scope = ? AND url = ?",
+            (str(kind_of_words(error)), scope, url),
+        )
+    return len(rows)

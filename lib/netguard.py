@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from lib.errors import FetchError
+from lib.errors import ADDRESS_RULES, FailureKind, UnsafeURLError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -33,11 +33,9 @@ METADATA_ADDRESSES = frozenset(
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT; Python calls it neither
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # an IPv4 address in IPv6 clothes
 _WEB_SCHEMES = ("http", "https")
-_PUBLIC_ONLY = "feeds must be on the public internet"
+_UNSAFE = FailureKind.UNSAFE
 
-
-class UnsafeURLError(FetchError):
-    """A feed address the app must not fetch; `problem` says why in words for the page."""
+__all__ = ["GuardedAdapter", "UnsafeURLError", "check_peer", "check_url", "refusal"]
 
 
 def check_url(url: str, allow_private: bool) -> None:
@@ -56,49 +54,52 @@ def check_url(url: str, allow_private: bool) -> None:
         host = parts.hostname
         port = parts.port
     except ValueError:  # a bad port or a broken IPv6 literal
-        raise UnsafeURLError(url, "not a valid web address — check the feed URL") from None
+        raise UnsafeURLError(url, _UNSAFE, rule="invalid") from None
     scheme = parts.scheme.lower()
     if scheme not in _WEB_SCHEMES:
-        got = f" (got {scheme}:)" if scheme else " — add http:// or https:// in front"
-        raise UnsafeURLError(url, f"only http:// and https:// feeds can be added{got}")
+        raise UnsafeURLError(url, _UNSAFE, rule="scheme", scheme=scheme)
     if "@" in parts.netloc:
-        raise UnsafeURLError(
-            url, "feed addresses with a user name or password (user:pass@) are not accepted"
-        )
+        raise UnsafeURLError(url, _UNSAFE, rule="credentials")
     if not host:
-        raise UnsafeURLError(url, "the address has no host name — check the feed URL")
+        raise UnsafeURLError(url, _UNSAFE, rule="no-host")
     name = host.rstrip(".")
     if not allow_private and (name == "localhost" or name.endswith(".localhost")):
-        raise UnsafeURLError(url, f"{host} is this machine; {_PUBLIC_ONLY}")
+        raise UnsafeURLError(url, _UNSAFE, rule="localhost", host=host)
     for address in _resolve(url, host, port or (443 if scheme == "https" else 80)):
-        reason = refusal(address, allow_private)
-        if reason is not None:
+        rule = _refusal_rule(address, allow_private)
+        if rule is not None:
             if address == _literal(host):
-                raise UnsafeURLError(url, f"{host} is {reason}; {_PUBLIC_ONLY}")
-            raise UnsafeURLError(url, f"{host} resolves to {address}, {reason}; {_PUBLIC_ONLY}")
+                raise UnsafeURLError(url, _UNSAFE, rule=rule, host=host)
+            raise UnsafeURLError(url, _UNSAFE, rule=rule, host=host, address=str(address))
 
 
 def refusal(address: IPAddress, allow_private: bool) -> str | None:
     """Why a feed must not be fetched from `address` ("a loopback address"), or None."""
+    rule = _refusal_rule(address, allow_private)
+    return None if rule is None else ADDRESS_RULES[rule]
+
+
+def _refusal_rule(address: IPAddress, allow_private: bool) -> str | None:
+    """The rule (a key of `ADDRESS_RULES`) that refuses `address`, or None."""
     address = _embedded_ipv4(address) or address
     if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
+        return "metadata"
     if allow_private:
         return None
     if address.is_unspecified:
-        return "an unspecified address (it means this machine)"
+        return "unspecified"
     if address.is_loopback:
-        return "a loopback address (this machine)"
+        return "loopback"
     if address.is_link_local:
-        return "a link-local address"
+        return "link-local"
     if address.is_multicast:
-        return "a multicast address"
+        return "multicast"
     if address in _SHARED:
-        return "a shared (carrier-grade NAT) address"
+        return "shared"
     if address.is_reserved:
-        return "a reserved address"
+        return "reserved"
     if address.is_private or not address.is_global:
-        return "a private address"
+        return "private"
     return None
 
 
@@ -125,7 +126,7 @@ def _resolve(url: str, host: str, port: int) -> list[IPAddress]:
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except UnicodeError:  # a name IDNA cannot encode
-        raise UnsafeURLError(url, "not a valid web address — check the feed URL") from None
+        raise UnsafeURLError(url, _UNSAFE, rule="invalid") from None
     except OSError:  # socket.gaierror and friends
         answers = []
     addresses = [
@@ -134,19 +135,17 @@ def _resolve(url: str, host: str, port: int) -> list[IPAddress]:
         if family in (socket.AF_INET, socket.AF_INET6)
     ]
     if not addresses:
-        problem = f"{host} could not be found (DNS lookup failed) — check the address"
-        raise UnsafeURLError(url, problem)
+        raise UnsafeURLError(url, FailureKind.DNS, host=host)
     return addresses
 
 
 def check_peer(sock: socket.socket, host: str, allow_private: bool) -> None:
     """Raise `UnsafeURLError` (closing `sock`) if it is connected to a refused address."""
     peer = ipaddress.ip_address(sock.getpeername()[0])
-    reason = refusal(peer, allow_private)
-    if reason is not None:
+    rule = _refusal_rule(peer, allow_private)
+    if rule is not None:
         sock.close()
-        problem = f"the connection to {host} went to {peer}, {reason}; {_PUBLIC_ONLY}"
-        raise UnsafeURLError(host, problem)
+        raise UnsafeURLError(host, _UNSAFE, rule=rule, host=host, address=str(peer), peer=True)
 
 
 class GuardedAdapter(HTTPAdapter):
@@ -168,7 +167,7 @@ class GuardedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         # A proxy resolves names itself, out of sight of the peer check.
-        raise UnsafeURLError(proxy, "feeds added by users are not fetched through a proxy")
+        raise UnsafeURLError(proxy, _UNSAFE, rule="proxy")
 
 
 @functools.cache

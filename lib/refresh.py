@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import requests
 
-from lib.errors import ParseError
+from lib.errors import FailureKind, FeedError, FetchError, ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
 from lib.parse import ParsedFeed, parse_feed
@@ -74,11 +74,12 @@ class SourceReport:
     http_status: int | None = None
     items: int | None = None  # items in the body parsed this time (None: nothing parsed)
     new: int = 0  # headlines stored for the first time
-    error: str | None = None
+    error: str | None = None  # in words, made from `kind`
     warning: str | None = None  # partly readable: what was kept and why
     elapsed_ms: float = 0.0
     parsed: bool = False  # False for 304s and for bodies identical to the last one
     waiting_until: datetime | None = None  # not asked this time: backing off until then
+    kind: FailureKind | None = None  # why it failed
 
     @property
     def ok(self) -> bool:
@@ -123,11 +124,12 @@ def _waiting(source: Source, state: FeedState) -> SourceReport:
         http_status=state.http_status,
         error=state.last_error,
         waiting_until=state.retry_at,
+        kind=state.kind,
     )
 
 
 def _fail(
-    source: Source, result: FetchResult, state: FeedState, now: datetime, error: str
+    source: Source, result: FetchResult, state: FeedState, now: datetime, error: FeedError
 ) -> tuple[SourceReport, FeedFailure]:
     """A failure with its backoff; what the feed gave before stays stored."""
     retry_at = retry_time(state.failures + 1, result.http_status, result.retry_after, now)
@@ -135,12 +137,19 @@ def _fail(
         source=source,
         status=FetchStatus.FAILED,
         http_status=result.http_status,
-        error=error,
+        error=error.problem,
         elapsed_ms=result.elapsed_ms,
         waiting_until=retry_at,
+        kind=error.kind,
     )
     return report, FeedFailure(
-        source.url, error, result.http_status, result.elapsed_ms, retry_at=retry_at
+        source.url,
+        error.problem,
+        result.http_status,
+        result.elapsed_ms,
+        retry_at=retry_at,
+        kind=error.kind,
+        data=error.data,
     )
 
 
@@ -165,7 +174,7 @@ def _success(
     """The feed state of an answer: its validators, and what was parsed from `feed`."""
     return FeedSuccess(
         source.url,
-        str(status),
+        status,
         result.http_status,
         result.elapsed_ms,
         etag=result.validators.etag,
@@ -178,16 +187,18 @@ def _success(
 
 def _parse(
     body: bytes, url: str, seen_at: datetime, source: Source, content_type: str | None
-) -> ParsedFeed | str:
-    """`parse_feed`, with a `ParseError` given back as its problem in words.
+) -> ParsedFeed:
+    """`parse_feed` with positional arguments, as the pool sends them; a `ParseError` raised
+    in a worker comes back as itself (our errors pickle)."""
+    return parse_feed(body, url=url, seen_at=seen_at, source=source, content_type=content_type)
 
-    Runs in a worker process too, so the outcome is a value: our exceptions cannot be
-    unpickled (their `__init__` takes two arguments).
-    """
+
+def _parse_here(job: _Parsing, now: datetime) -> ParsedFeed | ParseError:
+    """Parse in this process: the headlines, or why there are none."""
     try:
-        return parse_feed(body, url=url, seen_at=seen_at, source=source, content_type=content_type)
+        return _parse(*job.args(now))
     except ParseError as exc:
-        return exc.problem
+        return exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +231,7 @@ class _Absorber:
         store: Store,
         states: Mapping[str, FeedState],
         now: datetime,
-        notify: Callable[[Future[ParsedFeed | str]], None],
+        notify: Callable[[Future[ParsedFeed]], None],
         viewer_feeds: Collection[str] = (),
         real_now: datetime | None = None,
     ) -> None:
@@ -231,7 +242,7 @@ class _Absorber:
         self._states = states
         self._now = now
         self._notify = notify
-        self._parsing: dict[Future[ParsedFeed | str], _Parsing] = {}
+        self._parsing: dict[Future[ParsedFeed], _Parsing] = {}
         self.reports: dict[str, SourceReport] = {}
         self.outcomes: list[FeedSuccess | FeedFailure] = []
 
@@ -245,7 +256,8 @@ class _Absorber:
         source = self._sources[result.url]
         state = self._states[source.url]
         if result.status is FetchStatus.FAILED:
-            self._done(*_fail(source, result, state, self._now, result.error or "failed"))
+            failure = result.failure or FetchError(result.url, FailureKind.OTHER, text="failed")
+            self._done(*_fail(source, result, state, self._now, failure))
             return
         # A 304, or a body identical to the last one parsed, costs no parse.
         unchanged = result.status is FetchStatus.NOT_MODIFIED
@@ -258,28 +270,32 @@ class _Absorber:
         if len(result.body or b"") >= POOL_MIN_BYTES:
             future = parsepool.PARSE_POOL.submit(_parse, *job.args(self._now))
         if future is None:
-            self._store_parsed(job, _parse(*job.args(self._now)))
+            self._store_parsed(job, _parse_here(job, self._now))
         else:
             self._parsing[future] = job
             future.add_done_callback(self._notify)
 
-    def parsed(self, future: Future[ParsedFeed | str]) -> None:
+    def parsed(self, future: Future[ParsedFeed]) -> None:
         """Store what a finished parse from the pool found."""
         job = self._parsing.pop(future)
+        url = job.args(self._now)[1]
+        outcome: ParsedFeed | ParseError
         try:
             outcome = future.result()
+        except ParseError as error:  # raised in the worker, handed back whole
+            outcome = error
         except (BrokenExecutor, CancelledError):
             # No worker could start, or the pool was stopped: the body is still here to parse.
-            outcome = _parse(*job.args(self._now))
+            outcome = _parse_here(job, self._now)
         except TimeoutError as error:  # the worker was killed; the body is not tried here
-            outcome = f"parsing took longer than {error.args[0]:g} s; the feed may be malformed"
+            outcome = ParseError(url, FailureKind.PARSE_TIMEOUT, seconds=error.args[0])
         except ChildProcessError as error:  # the worker died while parsing (out of memory?)
-            outcome = f"the parser stopped while reading this feed ({error})"
+            outcome = ParseError(url, FailureKind.PARSER_DIED, reason=str(error))
         self._store_parsed(job, outcome)
 
-    def _store_parsed(self, job: _Parsing, outcome: ParsedFeed | str) -> None:
+    def _store_parsed(self, job: _Parsing, outcome: ParsedFeed | ParseError) -> None:
         source, result = job.source, job.result
-        if isinstance(outcome, str):
+        if isinstance(outcome, ParseError):
             self._done(*_fail(source, result, self._states[source.url], self._now, outcome))
             return
         report = SourceReport(
@@ -306,7 +322,7 @@ class _Absorber:
 
 # What the calling thread of a refresh waits for: a fetch result, a finished parse, the
 # end of fetching (None), or what fetching raised.
-_Event = FetchResult | Future[ParsedFeed | str] | BaseException | None
+_Event = FetchResult | Future[ParsedFeed] | BaseException | None
 
 
 def refresh_sources(

@@ -18,6 +18,7 @@ inside the save's transaction), so a reader never groups the window.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,8 +27,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from lib.errors import StoreError
-from lib.migrations import LATEST, STORIES, migrate, recorded_version, schema_version
+from lib.errors import FailureKind, StoreError, failure_message
+from lib.fetch import FetchStatus
+from lib.migrations import (
+    ERROR_KINDS,
+    LATEST,
+    STORIES,
+    derive_error_kinds,
+    migrate,
+    recorded_version,
+    schema_version,
+)
 from lib.model import Headline, TimeKind
 from lib.storedb import Address, Connection, open_database
 from lib.stories import DEFAULT_WINDOW, StoryAssigner
@@ -73,13 +83,17 @@ class FeedState:
     last_attempt: datetime | None = None
     last_success: datetime | None = None
     failing_since: datetime | None = None
-    last_status: str | None = None
+    last_status: FetchStatus | None = None
     http_status: int | None = None
     last_error: str | None = None
     items: int | None = None
     elapsed_ms: float | None = None
     failures: int = 0
     retry_at: datetime | None = None
+    # The kind of the last failure (None after a success); `last_error` is its words, made
+    # from the kind and its data when read (a failure stored before kinds keeps its words).
+    kind: FailureKind | None = None
+    failure_data: Mapping[str, Any] | None = None  # the kind's data, when it was stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +101,7 @@ class FeedSuccess:
     """A fetch that worked, to remember. Values left None keep what was stored before."""
 
     url: str
-    status: str  # "ok", or "not modified" (a 304, or the same bytes as last time)
+    status: FetchStatus  # OK, or NOT_MODIFIED (a 304, or the same bytes as last time)
     http_status: int | None
     elapsed_ms: float
     etag: str | None = None
@@ -102,10 +116,12 @@ class FeedFailure:
     """A fetch that failed, to remember; `retry_at` holds off the next request until then."""
 
     url: str
-    error: str
+    error: str  # in words: `lib.errors.failure_message` of the kind and its data
     http_status: int | None
     elapsed_ms: float
     retry_at: datetime | None = None
+    kind: FailureKind = FailureKind.OTHER
+    data: Mapping[str, Any] | None = None  # the kind's data (None: only the words are known)
 
 
 def canonical_link(link: str | None) -> str | None:
@@ -290,6 +306,8 @@ class Store:
                     migrate(db, start, self._db)  # also records the version found by layout
                     if start < STORIES:
                         _assign_unassigned(db)
+                    if start < ERROR_KINDS:
+                        derive_error_kinds(db)
                 db.commit()
 
     @property
@@ -616,7 +634,7 @@ class Store:
             rows = db.execute(
                 "SELECT url, etag, last_modified, body_hash, feed_title, last_attempt, "
                 "last_success, failing_since, last_status, http_status, last_error, items, "
-                "elapsed_ms, failures, retry_at, scope FROM feed "
+                "elapsed_ms, failures, retry_at, scope, error_kind, error_data FROM feed "
                 f"WHERE url IN ({','.join('?' * len(urls))})",
                 list(urls),
             ).fetchall()
@@ -632,13 +650,15 @@ class Store:
                 last_attempt=_moment(row[5]),
                 last_success=_moment(row[6]),
                 failing_since=_moment(row[7]),
-                last_status=row[8],
+                last_status=FetchStatus(row[8]) if row[8] else None,
                 http_status=row[9],
-                last_error=row[10],
+                last_error=_failure_words(row[16], row[17], row[10]),
                 items=row[11],
                 elapsed_ms=row[12],
                 failures=row[13],
                 retry_at=_moment(row[14]),
+                kind=_kind(row[16]),
+                failure_data=_data(row[17]),
             )
         return states
 
@@ -940,7 +960,7 @@ COPIED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "feed": (
         ("scope", "url", "etag", "last_modified", "body_hash", "feed_title", "last_attempt",
          "last_success", "failing_since", "last_status", "http_status", "last_error", "items",
-         "elapsed_ms", "failures", "retry_at"),
+         "elapsed_ms", "failures", "retry_at", "error_kind", "error_data"),
         ("scope", "url"),
     ),
     "feed_claim": (("scope", "url", "claimed_at", "fetched_at"), ("scope", "url")),
@@ -989,20 +1009,22 @@ _RECORD_SUCCESS = (
     "feed_title = COALESCE(excluded.feed_title, f.feed_title), "
     "last_attempt = excluded.last_attempt, last_success = excluded.last_success, "
     "failing_since = NULL, last_status = excluded.last_status, "
-    "http_status = excluded.http_status, last_error = NULL, "
+    "http_status = excluded.http_status, last_error = NULL, error_kind = NULL, "
+    "error_data = NULL, "
     "items = COALESCE(excluded.items, f.items), elapsed_ms = excluded.elapsed_ms, "
     "failures = 0, retry_at = NULL"
 )
 
 _RECORD_FAILURE = (
     "INSERT INTO feed AS f (scope, url, last_attempt, failing_since, last_status, http_status, "
-    "last_error, elapsed_ms, failures, retry_at) "
-    "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?) "
+    "last_error, elapsed_ms, failures, retry_at, error_kind, error_data) "
+    "VALUES (?, ?, ?, ?, 'failed', ?, ?, ?, 1, ?, ?, ?) "
     "ON CONFLICT(scope, url) DO UPDATE SET last_attempt = excluded.last_attempt, "
     "failing_since = COALESCE(f.failing_since, excluded.failing_since), "
     "last_status = 'failed', http_status = excluded.http_status, "
     "last_error = excluded.last_error, elapsed_ms = excluded.elapsed_ms, "
-    "failures = f.failures + 1, retry_at = excluded.retry_at"
+    "failures = f.failures + 1, retry_at = excluded.retry_at, "
+    "error_kind = excluded.error_kind, error_data = excluded.error_data"
 )
 
 
@@ -1018,4 +1040,35 @@ def _success_row(s: FeedSuccess, seconds: int) -> tuple[object, ...]:
 
 def _failure_row(f: FeedFailure, seconds: int) -> tuple[object, ...]:
     retry = _epoch(f.retry_at) if f.retry_at else None
-    return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry)
+    data = None if f.data is None else json.dumps(dict(f.data), sort_keys=True)
+    return (f.url, seconds, seconds, f.http_status, f.error, f.elapsed_ms, retry, str(f.kind),
+            data)  # fmt: skip
+
+
+def _data(stored: str | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _failure_words(kind: str | None, data: str | None, stored: str | None) -> str | None:
+    """A failure's words, made from its kind and data (`lib.errors.failure_message`); the
+    stored words when there is no data (a failure stored before kinds) or they do not fit."""
+    if kind is None or data is None:
+        return stored
+    try:
+        return failure_message(FailureKind(kind), json.loads(data))
+    except (ValueError, KeyError, TypeError):  # written by a newer release: its own words
+        return stored
+
+
+def _kind(value: str | None) -> FailureKind | None:
+    """The stored kind; one this release does not know (a newer one wrote it) is OTHER."""
+    if value is None:
+        return None
+    try:
+        return FailureKind(value)
+    except ValueError:
+        return FailureKind.OTHER

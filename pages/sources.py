@@ -8,7 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.buckets import format_moment
-from lib.diagnosis import source_health
+from lib.diagnosis import is_failing, source_health
 from lib.errors import StoreError
 from lib.render import literal_markdown
 from ui import data
@@ -41,10 +41,10 @@ except StoreError as exc:
     st.stop()
 kept = Counter(item.source for item in index.headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
-failing = sum(1 for row in rows if str(row["Status"]).startswith(("failing", "stale")))
+failing = sum(1 for source in shown.sources if is_failing(states[source.url]))
 if config.offline:
     st.info("Offline (NEWS_OFFLINE is set): no feed is fetched; the page shows the snapshot.")
-unfetched = sum(1 for row in rows if row["Status"] == "not fetched yet")
+unfetched = sum(1 for source in shown.sources if states[source.url].last_status is None)
 if unfetched and not config.offline:
     st.caption(
         f"{unfetched} of {len(rows)} feeds are not fetched yet: the refresher fetches every "

@@ -141,6 +141,70 @@ def test_check_feed_failure_says_what_to_do() -> None:
     )
 
 
+# What check-feed says for each kind of failure: the same words as before failures had kinds
+# (compared over every file in tests/data and these servers' answers), but for the 401.
+CHECK_FEED_FAILURES = [
+    ("/401", "HTTP 401 Unauthorized. The server refuses the app (login or bot blocking): use "
+     "another feed of the same publisher, or drop this one."),
+    ("/404", "HTTP 404 Not Found. The feed moved or is gone: find its current address on the "
+     "publisher's site and update the topics file."),
+    ("/429", "HTTP 429 Too Many Requests. The server asked the app to slow down; it is asked "
+     "again only after the time it gave. Nothing to do unless it lasts days."),
+    ("/400", "HTTP 400 Bad Request. The server answered with an error: open the feed address "
+     "in a browser to see what it says."),
+    ("/loop", "redirect loop (back to {base}/loop). The address redirects badly: open it in a "
+     "browser and put the final feed address in the topics file."),
+    ("/empty", "empty response. The server sent nothing: check the address; it may work again "
+     "later."),
+    ("/gz", "could not decompress the response (bad gzip/deflate data). The server sent a "
+     "broken compressed response: usually passing."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "line"), CHECK_FEED_FAILURES)
+def test_check_feed_says_what_failed_and_what_to_do(
+    feed_server: FeedServer, path: str, line: str
+) -> None:
+    for code in (401, 404, 429, 400):
+        feed_server.route(f"/{code}", b"x", status=code)
+    feed_server.route("/loop", b"", status=302, headers={"Location": "/loop"})
+    feed_server.route("/empty", b"")
+    feed_server.route("/gz", b"nope", headers={"Content-Encoding": "gzip"})
+    target = feed_server.url(path)
+    result = cli("check-feed", target)
+    assert result.returncode == 1 and result.stdout == ""
+    base = target.removesuffix(path)
+    assert result.stderr == f"{target}: {line.format(base=base)}\n"
+
+
+@pytest.mark.parametrize(
+    ("target", "line"),
+    [
+        ("http://feeds.example.invalid/rss", "host not found (DNS lookup failed) — check the "
+         "address. The address does not resolve: check it for typos, or whether the site still "
+         "exists; check the host's network if every feed says this."),
+        (str(DATA / "xml_not_a_feed.xml"), "XML but not a feed: the root element is <urlset>, "
+         "not <rss>, <feed> or <rdf:RDF>. The feed is broken at the publisher: headlines read "
+         "before stay; check again later or report it to them."),
+        (str(DATA / "json_not_xml.json"), "got JSON, not an RSS or Atom feed — check the feed "
+         "URL. The address gives JSON, not RSS or Atom: look for the site's RSS feed."),
+    ],
+)  # fmt: skip
+def test_check_feed_failures_without_a_server(target: str, line: str) -> None:
+    result = cli("check-feed", target)
+    assert result.returncode == 1 and result.stderr == f"{target}: {line}\n"
+
+
+def test_check_feed_warnings_say_what_to_do() -> None:
+    broken = cli("check-feed", str(DATA / "rss2_broken_xml.xml")).stdout.splitlines()
+    assert broken[4:6] == [
+        "  warning: feed has an XML error at line 8 (not well-formed (invalid token)); read it "
+        "leniently",
+        "  what to do: The feed is broken at the publisher: headlines read before stay; check "
+        "again later or report it to them.",
+    ]
+
+
 def fill(path: Path) -> None:
     """A working store with one headline of the topic, stored before the fault."""
     item = Headline("Stored before", "https://x.test/s", "Wire", None,

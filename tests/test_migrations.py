@@ -4,6 +4,7 @@ everything; a store from a newer release is refused and left as it was."""
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lib.errors import StoreError
-from lib.migrations import LATEST, SCHEMA_KEY, schema_version, steps
+from lib.diagnosis import advice
+from lib.errors import FailureKind, StoreError
+from lib.migrations import LATEST, SCHEMA_KEY, derive_error_kinds, schema_version, steps
 from lib.model import Headline
 from lib.store import FeedFailure, Store
 from lib.storedb import Address, open_database
@@ -289,3 +291,116 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(store_address: Ad
 def stored_story(store: Store, guid: str) -> int:
     read = store.headlines_after(None, NOW - timedelta(days=8))
     return dict(zip((h.guid for h in read.headlines), read.stories, strict=True))[guid]
+
+
+# The advice the release before kinds chose, by matching its words (its lib/diagnosis.py,
+# abridged to the first words of each advice): a store it left keeps each failure's advice.
+OLD_ADVICE = tuple(
+    (re.compile(pattern, re.IGNORECASE), advice)
+    for pattern, advice in (
+        (r"HTTP 40[14]|HTTP 410", "The feed moved or is gone"),
+        (r"HTTP 403|HTTP 401|HTTP 407", "The server refuses the app"),
+        (r"HTTP 429", "The server asked the app to slow down"),
+        (r"HTTP 5\d\d", "The publisher's server has a problem"),
+        (r"HTTP \d+", "The server answered with an error"),
+        (r"timed out", "The server is too slow"),
+        (r"host not found|DNS", "The address does not resolve"),
+        (r"connection refused|connection (reset|closed|aborted)", "Nothing answers"),
+        (r"TLS|SSL|certificate", "The site's secure connection failed"),
+        (r"redirect", "The address redirects badly"),
+        (r"larger than", "The feed is bigger than the app accepts"),
+        (r"HTML page|web page", "The address is a web page"),
+        (r"JSON", "The address gives JSON"),
+        (r"not XML|not a feed|malformed|XML error|entities", "The feed is broken"),
+        (r"empty response|no feed", "The server sent nothing"),
+        (r"private address|loopback|only http|not allowed|credentials", "That address is not "
+         "allowed"),
+        (r"decompress", "The server sent a broken compressed response"),
+    )
+)  # fmt: skip
+
+
+def old_advice(error: str) -> str:
+    return next((advice for pattern, advice in OLD_ADVICE if pattern.search(error)), "Open")
+
+
+# Words the release before kinds stored for failures, with their HTTP status.
+OLD_FAILURES = (
+    ("HTTP 404 Not Found", 404), ("HTTP 410 Gone", 410), ("HTTP 401 Unauthorized", 401),
+    ("HTTP 403 Forbidden", 403), ("HTTP 429 Too Many Requests", 429),
+    ("HTTP 503 Service Unavailable", 503), ("HTTP 400 Bad Request", 400),
+    ("server answered 304 Not Modified to a request without validators", 304),
+    ("timed out after 20 s", None), ("timed out after 5 s while connecting", None),
+    ("host not found (DNS lookup failed) — check the address", None),
+    ("x.invalid could not be found (DNS lookup failed) — check the address", None),
+    ("connection refused — is the server up?", None), ("connection reset by the server", None),
+    ("connection closed before the whole feed arrived", None),
+    ("TLS/SSL error: certificate verify failed: self-signed certificate", None),
+    ("redirect loop (back to https://a.test/)", None), ("too many redirects (more than 5)", None),
+    ("redirected to an invalid address", None),
+    ("redirected to an address that is not http or https (ftp:)", None),
+    ("redirect refused: intra.test resolves to 10.0.0.1, a private address; feeds must be on "
+     "the public internet", None),
+    ("feed larger than 8 MiB (after decompression)", 200), ("empty response", 200),
+    ("empty response: the server sent no feed", 200),
+    ("got an HTML page, not a feed — check the feed URL", 200),
+    ("got JSON, not an RSS or Atom feed — check the feed URL", 200),
+    ("feed declares XML entities, which are not allowed", 200),
+    ("not a feed: the response is not XML (it begins: hello)", 200),
+    ("not a feed: the response is not XML or holds no elements", 200),
+    ("XML but not a feed: the root element is <note>, not <rss>, <feed> or <rdf:RDF>", 200),
+    ("feed is malformed and nothing could be read (no feed elements found)", 200),
+    ("feed is cut off before its first item (line 3)", 200),
+    ("feed could not be read (TypeError)", 200),
+    ("parsing took longer than 15 s; the feed may be malformed", 200),
+    ("the parser stopped while reading this feed (killed)", 200),
+    ("127.0.0.1 is a loopback address (this machine); feeds must be on the public internet",
+     None),
+    ("169.254.169.254 is a cloud metadata address; feeds must be on the public internet", None),
+    ("only http:// and https:// feeds can be added (got ftp:)", None),
+    ("could not decompress the response (bad gzip/deflate data)", None),
+    ("download failed: InvalidHeader", None), ("not a valid web address", None),
+    ("not an http or https address (file:)", None), ("failed", None),
+)  # fmt: skip
+
+
+def test_failures_stored_in_words_get_their_kind_and_keep_their_advice(
+    store_address: Address,
+) -> None:
+    """A store of schema 6 holds failures in words only: upgraded, each has its kind (found
+    once, in the upgrade), its words and status as they were, and the advice it had (a 401
+    now gets the refusal advice, issue 12)."""
+    path = store_address
+    store_at_version(path, 6)
+    urls = [f"https://f{n}.test/rss" for n in range(len(OLD_FAILURES))]
+    seconds = int(NOW.timestamp())
+    database = open_database(path)
+    with database.connect() as db:
+        db.executemany(
+            "INSERT INTO feed (scope, url, last_attempt, failing_since, last_status, "
+            "http_status, last_error, elapsed_ms, failures) "
+            "VALUES ('', ?, ?, ?, 'failed', ?, ?, 12.5, 2)",
+            [(url, seconds, seconds, status, error)
+             for url, (error, status) in zip(urls, OLD_FAILURES, strict=True)],
+        )  # fmt: skip
+        db.execute("INSERT INTO feed (scope, url, last_status, http_status) VALUES "
+                   "('', 'https://ok.test/rss', 'ok', 200)")  # fmt: skip
+    store = Store(path)
+    assert query(path, "SELECT value FROM meta WHERE key = ?", (SCHEMA_KEY,)) == [(str(LATEST),)]
+    states = store.feed_states([*urls, "https://ok.test/rss"])
+    assert states["https://ok.test/rss"].kind is None
+    for url, (error, status) in zip(urls, OLD_FAILURES, strict=True):
+        state = states[url]
+        assert (state.last_error, state.http_status, state.failures) == (error, status, 2)
+        assert state.kind is not None, error
+        expected = old_advice(error) if status != 401 else "The server refuses the app"
+        assert advice(state.kind, state.http_status).startswith(expected), error
+    assert states[urls[2]].kind is FailureKind.HTTP  # the 401
+    # Derived once: a row the upgrade did not see (written later) is not touched again.
+    assert derive_error_kinds_count(path) == 0
+
+
+def derive_error_kinds_count(path: Address) -> int:
+    database = open_database(path)
+    with database.connect() as db:
+        return derive_error_kinds(db)

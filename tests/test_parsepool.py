@@ -5,12 +5,19 @@ from __future__ import annotations
 import operator
 import os
 import time
+import xml.sax
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from lib.errors import FailureKind, ParseError
+from lib.model import Source
 from lib.parse.pool import ParsePool
+from lib.refresh import _parse
+
+NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
 # --- processes, read from /proc (Linux) -------------------------------------------------------
 
@@ -129,10 +136,27 @@ def test_a_job_past_the_limit_is_killed_and_the_next_gets_a_new_worker() -> None
         pool.shutdown()
 
 
-def test_an_error_in_a_job_comes_back_in_words(pool: ParsePool) -> None:
+def test_an_error_in_a_job_comes_back_as_itself(pool: ParsePool) -> None:
     future = pool.submit(int, "not a number")
     assert future is not None
-    with pytest.raises(RuntimeError, match="ValueError: invalid literal"):
+    with pytest.raises(ValueError, match="invalid literal"):
+        future.result(timeout=60)
+
+
+def test_a_parse_error_comes_back_whole_with_its_kind(pool: ParsePool) -> None:
+    page = b"<!DOCTYPE html><html><body>hello</body></html>"
+    future = pool.submit(_parse, page, "https://a.test/", NOW, Source("A", "https://a.test/"), None)
+    assert future is not None
+    with pytest.raises(ParseError) as caught:
+        future.result(timeout=60)
+    assert caught.value.kind is FailureKind.HTML and caught.value.url == "https://a.test/"
+
+
+def test_an_error_that_cannot_be_unpickled_comes_back_in_words(pool: ParsePool) -> None:
+    # SAXParseException's __init__ takes three arguments but keeps one in `args`.
+    future = pool.submit(xml.sax.parseString, b"<a", xml.sax.ContentHandler())
+    assert future is not None
+    with pytest.raises(RuntimeError, match="in a parse worker: SAXParseException"):
         future.result(timeout=60)
 
 

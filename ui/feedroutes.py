@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from lib.config import Settings, load_settings, load_topics
-from lib.diagnosis import source_health
+from lib.diagnosis import is_failing, source_health
 from lib.errors import NewsError, StoreError
 from lib.export import to_json_feed, to_rss
 from lib.feedview import (
@@ -369,14 +369,13 @@ def sources_status(request: Request) -> Response:
     index = data.topic_index(db_path, topic, now)
     kept = Counter(entry.headline.source for entry in index.indexed)
     rows = source_health(topic.sources, states, kept, now, iso_z)
-    statuses = [str(row["Status"]) for row in rows]
     answer = {
         "topic": topic.slug,
         "checked_at": iso_z(now),
         "store_version": index.version,
         "sources": len(rows),
-        "failing": sum(status.startswith(("failing", "stale")) for status in statuses),
-        "not_fetched": sum(status == "not fetched yet" for status in statuses),
+        "failing": sum(is_failing(states[source.url]) for source in topic.sources),
+        "not_fetched": sum(states[source.url].last_status is None for source in topic.sources),
         "feeds": [
             {key.lower().replace(" ", "_"): value for key, value in row.items()} for row in rows
         ],

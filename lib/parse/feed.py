@@ -26,7 +26,7 @@ from xml.parsers import expat
 
 import feedparser
 
-from lib.errors import ParseError
+from lib.errors import FailureKind, ParseError
 from lib.model import Headline, Source
 from lib.parse.dates import entry_time
 from lib.parse.encoding import decode, with_utf8_declaration
@@ -92,6 +92,8 @@ class ParsedFeed:
     version: str  # feedparser's version string: "rss20", "atom10", "rss10", "rss091u", ...
     encoding: str  # the encoding the bytes were read as (a Python codec name)
     problem: str | None  # a short warning when the feed was only partly readable
+    # MALFORMED when the XML was broken, OTHER when only some items were unreadable.
+    problem_kind: FailureKind | None = None
 
 
 def parse_feed(
@@ -111,14 +113,14 @@ def parse_feed(
         raise ValueError("seen_at must be an aware datetime")
     seen_at = seen_at.astimezone(UTC)
     if not body.strip():
-        raise ParseError(url, "empty response: the server sent no feed")
+        raise ParseError(url, FailureKind.EMPTY, parsed=True)
 
     text, encoding = decode(body, content_type)
     text = with_utf8_declaration(text.lstrip())
     if _looks_like_html(text):
-        raise ParseError(url, "got an HTML page, not a feed — check the feed URL")
+        raise ParseError(url, FailureKind.HTML)
     if _declares_entities(text):
-        raise ParseError(url, "feed declares XML entities, which are not allowed")
+        raise ParseError(url, FailureKind.ENTITIES)
     data = text.encode("utf-8", "replace")
     if _LONG_AUTHOR.search(data):
         data = _LONG_AUTHOR.sub(rb"\1\2", data)
@@ -134,7 +136,7 @@ def parse_feed(
             resolve_relative_uris=False,
         )
     except Exception as error:  # feedparser should not raise, but hostile bytes find ways
-        raise ParseError(url, f"feed could not be read ({type(error).__name__})") from error
+        raise ParseError(url, FailureKind.UNREADABLE, error=type(error).__name__) from error
 
     entries: list[Any] = result.get("entries") or []
     version: str = result.get("version") or ""
@@ -150,14 +152,14 @@ def parse_feed(
             # closed entries are complete and the last one may be a fragment.
             entries = entries[: len(_ENTRY_END.findall(text))]
             if not entries and version:
-                raise ParseError(url, f"feed is cut off before its first item (line {line})")
+                raise ParseError(url, FailureKind.CUT_OFF, line=line)
             if entries:
                 problem = f"feed is malformed after item {len(entries)}; kept what came before"
         elif message not in _HARMLESS_XML_ERRORS and (entries or version):
             problem = f"feed has an XML error at line {line} ({message}); read it leniently"
 
     if not entries and not version:
-        raise ParseError(url, _not_a_feed(text, sax_error))
+        raise _not_a_feed(url, text, sax_error)
 
     feed = result.get("feed") or {}
     feed_title = clean_field(feed, "title") or None
@@ -177,15 +179,18 @@ def parse_feed(
             continue
         if headline is not None:
             headlines.append(headline)
+    problem_kind = FailureKind.MALFORMED if problem else None
     if skipped:
         note = f"{skipped} unreadable item{'s' if skipped > 1 else ''} skipped"
         problem = f"{problem}; {note}" if problem else note
+        problem_kind = problem_kind or FailureKind.OTHER
     return ParsedFeed(
         headlines=tuple(headlines),
         feed_title=feed_title,
         version=version,
         encoding=encoding,
         problem=problem,
+        problem_kind=problem_kind,
     )
 
 
@@ -243,24 +248,22 @@ def _looks_like_html(text: str) -> bool:
     return bool(_HTML_START.match(text, _content_start(text[:4096])))
 
 
-def _not_a_feed(text: str, sax_error: xml.sax.SAXParseException | None) -> str:
+def _not_a_feed(url: str, text: str, sax_error: xml.sax.SAXParseException | None) -> ParseError:
     """Why a document feedparser found nothing in is not a feed."""
     start = _content_start(text)
     if _HTML_START.search(text, start, start + 2048):
-        return "got an HTML page, not a feed — check the feed URL"
+        return ParseError(url, FailureKind.HTML)
     root = _ROOT.match(text, start)
     if root is None:
         preview = " ".join(CONTROL.sub("", text[start : start + 40]).split())
-        if not preview:
-            return "not a feed: the response is not XML or holds no elements"
-        if preview[0] in "{[":
-            return "got JSON, not an RSS or Atom feed — check the feed URL"
-        return f"not a feed: the response is not XML (it begins: {preview[:30]})"
+        if preview and preview[0] in "{[":
+            return ParseError(url, FailureKind.JSON)
+        return ParseError(url, FailureKind.NOT_XML, preview=preview[:30])
     name = root.group(1)
     if name.rpartition(":")[2].lower() in _FEED_ROOTS:
         reason = sax_error.getMessage() if sax_error is not None else "no feed elements found"
-        return f"feed is malformed and nothing could be read ({reason})"
-    return f"XML but not a feed: the root element is <{name}>, not <rss>, <feed> or <rdf:RDF>"
+        return ParseError(url, FailureKind.MALFORMED, reason=reason)
+    return ParseError(url, FailureKind.NOT_A_FEED, root=name)
 
 
 def _content_start(text: str) -> int:

@@ -30,6 +30,7 @@ import ctypes
 import importlib
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -398,9 +399,21 @@ def _serve_jobs(conn: Connection, parent: int, preload: tuple[str, ...]) -> None
         try:
             outcome = (True, fn(*args))
         except Exception as error:  # handed to the caller, as an executor would
-            # In words: not every exception can be unpickled (ours take two arguments).
-            outcome = (False, RuntimeError(f"in a parse worker: {type(error).__name__}: {error}"))
+            outcome = (False, error if _round_trips(error) else _in_words(error))
         conn.send(outcome)
+
+
+def _round_trips(error: Exception) -> bool:
+    """Whether `error` comes back from pickling as itself (`lib.errors`' errors do; an
+    exception whose `__init__` takes other arguments than its `args` does not)."""
+    try:
+        return type(pickle.loads(pickle.dumps(error))) is type(error)
+    except Exception:  # any failure to pickle or unpickle, whatever it raises
+        return False
+
+
+def _in_words(error: Exception) -> RuntimeError:
+    return RuntimeError(f"in a parse worker: {type(error).__name__}: {error}")
 
 
 def _die_with_parent(parent: int) -> None:
