@@ -46,7 +46,7 @@ lint: install-dev
 test: install-dev chromium postgresql lint
 	$(BIN)/python -m pytest -q
 
-## The benchmark suite (about eight minutes on 2 cores): prints one table, writes BENCHMARKS.md.
+## The benchmark suite (about sixteen minutes on 2 cores): prints one table, writes BENCHMARKS.md.
 bench: install-dev chromium
 	$(BIN)/python -m bench
 
