@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ from bench.browser import (
     type_keyword,
 )
 from bench.feeds import feed_process
+from bench.pgstats import server_cpu, settle
 from lib.store import Store
 from lib.storedb import close_pools
 from tests.browser import ROOT, Server, streamlit_server
@@ -116,6 +118,8 @@ class RoundFigures:
     refreshers: int
     wall: float
     done: list[int]  # feeds each process refreshed
+    cpu: float  # seconds: the refresher processes' (with their parse workers)
+    pg_cpu: float  # seconds: the PostgreSQL server's meanwhile
 
 
 @dataclass
@@ -222,6 +226,7 @@ def _round(
     store = Store(url)  # the schema, made before the processes race for it
     env = {"NEWS_TOPICS": str(topics), "NEWS_DB": url, "NEWS_REFRESH_EVERY": "3600"}
     logs = [folder / f"round-{refreshers}-{n}.log" for n in range(refreshers)]
+    cpu, pg_cpu = _children_cpu(), server_cpu(pg)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(
@@ -244,12 +249,24 @@ def _round(
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(timeout=60)
+    cpu = _children_cpu() - cpu
+    close_pools()
+    settle()
+    pg_cpu = server_cpu(pg) - pg_cpu
     # Each process logs "refreshed N feeds: …" once a batch.
     done = [sum(map(int, _REFRESHED.findall(path.read_text()))) for path in logs]
-    close_pools()
     pg.drop(url)
-    log(f"shared: a round with {refreshers} refresher(s): {wall:.2f} s; feeds each {done}")
-    return RoundFigures(refreshers, wall, done)
+    log(
+        f"shared: a round with {refreshers} refresher(s): {wall:.2f} s; feeds each {done}; "
+        f"CPU {cpu:.1f} s, PostgreSQL's {pg_cpu:.1f} s"
+    )
+    return RoundFigures(refreshers, wall, done, cpu, pg_cpu)
+
+
+def _children_cpu() -> float:
+    """Seconds of CPU of this process's children that have ended (and were waited for)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _rounds(
@@ -359,9 +376,11 @@ def describe(f: SharedFigures) -> list[str]:
     ]
     lines.append(
         f"standalone refreshers, cold round of {f.sizes.round_feeds} feeds on PostgreSQL "
-        "(s; feeds each): "
+        "(s; feeds each; CPU s of the refreshers and of PostgreSQL): "
         + "; ".join(
-            f"{r.refreshers}: {r.wall:.2f} ({'/'.join(map(str, r.done))})" for r in f.rounds
+            f"{r.refreshers}: {r.wall:.2f} ({'/'.join(map(str, r.done))}; CPU {r.cpu:.1f}, "
+            f"PostgreSQL's {r.pg_cpu:.1f})"
+            for r in f.rounds
         )
     )
     for name, page in f.pages.items():
