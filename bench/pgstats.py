@@ -1,4 +1,5 @@
-"""What a throwaway PostgreSQL server (tests/pgserver.py) spent: its CPU and its commits.
+"""What a throwaway PostgreSQL server (tests/pgserver.py) spent: its CPU and its commits
+(and the CPU of any process tree, `tree_cpu`).
 
 CPU is read from /proc: the postmaster's own time, the time of its children that have
 ended (counted into the postmaster once it waited for them) and the time of those still
@@ -31,10 +32,9 @@ def _times(pid: int, children: bool) -> float:
     return ticks / _TICKS
 
 
-def server_cpu(server: PgServer) -> float:
-    """Seconds of CPU the server's processes have used since it started."""
-    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-    total = _times(postmaster, children=True)
+def tree_cpu(pid: int) -> float:
+    """Seconds of CPU used by process `pid`, its children that ended and those running."""
+    total = _times(pid, children=True)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -42,9 +42,14 @@ def server_cpu(server: PgServer) -> float:
             parent = int(Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        if parent == postmaster:
+        if parent == pid:
             total += _times(int(entry.name), children=False)
     return total
+
+
+def server_cpu(server: PgServer) -> float:
+    """Seconds of CPU the server's processes have used since it started."""
+    return tree_cpu(int((server.data / "postmaster.pid").read_text().split()[0]))
 
 
 def commits(url: str) -> int:

@@ -12,10 +12,14 @@ Four figures, each against a baseline of the same run, on one throwaway PostgreS
   duplicate fetch or a period skipped shows as anything else. The half period is the slack a
   loop's poll (2 s) and its round may add to each period.
 - A cold round of N feeds (every item new) with 2 standalone refreshers against 1: N feeds
-  served by a process of their own (`bench.feeds`), a new PostgreSQL database per round,
-  `python -m lib refresh --serve` started once or twice at the same moment; the round's wall
-  time from the launch until the store shows every feed asked (start-up included), and how
-  many feeds each process did (it logs "refreshed N feeds" once a batch of up to 50).
+  served by a process of their own (`bench.feeds`), each answering after a delay spread
+  evenly over a range (a publisher's latency: what makes a real round wait), a new
+  PostgreSQL database per round, one or two running refresher loops (`bench.loop`: the loop
+  of `python -m lib refresh --serve`, polling every 0.1 s). The round is timed from the
+  moment the topics file names its feeds until the store shows every feed asked, and each
+  loop's log says how many feeds it did ("refreshed N feeds" once a batch of up to 50).
+  Without delays the round is bound by CPU: on a 2-core machine one loop's parse workers
+  already take both cores, and two loops are no faster (docs/DEPLOY.md).
 - The page's keyword and page-open figures (bench/browser.py's measurement: same corpus,
   same feed answering 304, fixed clock) on a server whose store is PostgreSQL against one on
   SQLite, both running, measured alternately.
@@ -27,7 +31,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import resource
 import signal
 import statistics
 import subprocess
@@ -54,8 +57,8 @@ from bench.browser import (
     serve_wire,
     type_keyword,
 )
-from bench.feeds import feed_process
-from bench.pgstats import server_cpu, settle
+from bench.feeds import BenchFeed, feed_process
+from bench.pgstats import server_cpu, tree_cpu
 from lib.store import Store
 from lib.storedb import close_pools
 from tests.browser import ROOT, Server, streamlit_server
@@ -78,6 +81,9 @@ PG_ROUND = "round stored into PostgreSQL"
 SIZING_FEEDS = 14_000
 SIZING_PERIOD = 300.0
 
+# Feeds each loop refreshes before a timed round (bench.feeds makes them like the others).
+WARM_FEEDS = 4
+
 _REFRESHED = re.compile(r"refreshed (\d+) feeds")
 
 
@@ -90,6 +96,7 @@ class SharedSizes:
     periods: int  # whole periods in each feed's window (then half a period of slack)
     round_feeds: int  # feeds of the standalone refreshers' round
     round_items: tuple[int, int]  # items per feed of that round
+    round_delays: tuple[float, float]  # seconds its feeds take to answer (spread evenly)
     rounds: int  # rounds with one refresher, and as many with two (alternately)
     headlines: int  # stored for the page figures
     repeats: int  # page opens and keywords timed on each store (the median is kept)
@@ -212,25 +219,41 @@ def _fleet(
     return figures
 
 
+def _topics(path: Path, feeds: list[BenchFeed]) -> None:
+    text = '[[topic]]\nslug = "t"\ntitle = "t"\nabout = "x"\nquery = "x"\ntimezone = "UTC"\n'
+    for feed in feeds:
+        text += f'[[topic.source]]\nname = "{feed.source.name}"\nurl = "{feed.source.url}"\n'
+    path.write_text(text)
+
+
+def _all_asked(store: Store, feeds: list[BenchFeed]) -> bool:
+    states = store.feed_states([feed.source.url for feed in feeds])
+    return all(state.last_attempt for state in states.values())
+
+
 def _round(
     refreshers: int,
     pg: PgServer,
-    topics: Path,
-    urls: list[str],
+    feeds: list[BenchFeed],
     folder: Path,
     log: Callable[[str], None],
 ) -> RoundFigures:
-    """One cold round by `refreshers` processes of `python -m lib refresh --serve` started
-    at once on a new store: seconds from the launch until every feed has been asked."""
+    """One cold round of `feeds` by `refreshers` running loops (`bench.loop`) on a new store.
+
+    The loops start on a topics file of `WARM_FEEDS` other feeds, and one of them refreshes
+    those; once every loop says it is ready (imports done, connected to the store: what a
+    running loop has) the topics file names the round's feeds instead, and the round is
+    timed from that change until the store shows every feed asked."""
+    warm, measured = feeds[:WARM_FEEDS], feeds[WARM_FEEDS:]
     url = pg.fresh_url()
-    store = Store(url)  # the schema, made before the processes race for it
+    store = Store(url)  # the schema, made before the loops race for it
+    topics = folder / f"round-{refreshers}.toml"
+    _topics(topics, warm)
     env = {"NEWS_TOPICS": str(topics), "NEWS_DB": url, "NEWS_REFRESH_EVERY": "3600"}
     logs = [folder / f"round-{refreshers}-{n}.log" for n in range(refreshers)]
-    cpu, pg_cpu = _children_cpu(), server_cpu(pg)
-    started = time.perf_counter()
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "lib", "refresh", "--serve"],
+            [sys.executable, "-m", "bench.loop"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
@@ -239,22 +262,35 @@ def _round(
         for path in logs
     ]
     try:
-        while not all(s.last_attempt for s in store.feed_states(urls).values()):
-            if any(process.poll() is not None for process in processes):
-                raise RuntimeError(f"a refresher stopped:\n{logs[0].read_text()[-2000:]}")
+        deadline = time.monotonic() + 120
+        while not _all_asked(store, warm) or not all(_started(path) for path in logs):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"the loops did not start:\n{logs[0].read_text()[-2000:]}")
             time.sleep(0.1)
+        time.sleep(1)  # every loop waiting for due feeds
+        offsets = [path.stat().st_size for path in logs]
+        cpu = sum(tree_cpu(p.pid) for p in processes)
+        pg_cpu = server_cpu(pg)
+        started = time.perf_counter()
+        _topics(topics, measured)
+        while not _all_asked(store, measured):
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError(f"a loop stopped:\n{logs[0].read_text()[-2000:]}")
+            time.sleep(0.05)
         wall = time.perf_counter() - started
+        cpu = sum(tree_cpu(p.pid) for p in processes) - cpu
+        pg_cpu = server_cpu(pg) - pg_cpu
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
             process.wait(timeout=60)
-    cpu = _children_cpu() - cpu
+    # Each loop logs "refreshed N feeds: …" once a batch; those after the change count.
+    done = [
+        sum(map(int, _REFRESHED.findall(path.read_bytes()[offset:].decode())))
+        for path, offset in zip(logs, offsets, strict=True)
+    ]
     close_pools()
-    settle()
-    pg_cpu = server_cpu(pg) - pg_cpu
-    # Each process logs "refreshed N feeds: …" once a batch.
-    done = [sum(map(int, _REFRESHED.findall(path.read_text()))) for path in logs]
     pg.drop(url)
     log(
         f"shared: a round with {refreshers} refresher(s): {wall:.2f} s; feeds each {done}; "
@@ -263,26 +299,20 @@ def _round(
     return RoundFigures(refreshers, wall, done, cpu, pg_cpu)
 
 
-def _children_cpu() -> float:
-    """Seconds of CPU of this process's children that have ended (and were waited for)."""
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
+def _started(log: Path) -> bool:
+    """Whether a loop is connected to the store and looking for due feeds."""
+    return b" ready" in log.read_bytes()
 
 
 def _rounds(
     pg: PgServer, sizes: SharedSizes, now: datetime, folder: Path, log: Callable[[str], None]
 ) -> list[RoundFigures]:
     results = []
-    with feed_process(sizes.round_feeds, sizes.round_items, (0.0, 0.0), now) as feeds:
-        topics = folder / "round.toml"
-        text = '[[topic]]\nslug = "t"\ntitle = "t"\nabout = "x"\nquery = "x"\ntimezone = "UTC"\n'
-        for feed in feeds:
-            text += f'[[topic.source]]\nname = "{feed.source.name}"\nurl = "{feed.source.url}"\n'
-        topics.write_text(text)
+    count = WARM_FEEDS + sizes.round_feeds
+    with feed_process(count, sizes.round_items, sizes.round_delays, now) as feeds:
         for _ in range(sizes.rounds):
-            urls = [feed.source.url for feed in feeds]
             for refreshers in (1, 2):
-                results.append(_round(refreshers, pg, topics, urls, folder, log))
+                results.append(_round(refreshers, pg, feeds, folder, log))
     return results
 
 
@@ -412,7 +442,11 @@ def shared_rows(f: SharedFigures) -> list[Row]:
     worst = max(shares)
     worst_round = pairs[shares.index(worst)]
     one_wall, two_wall = statistics.median(singles), statistics.median(r.wall for r in pairs)
-    round_ = f"{f.sizes.round_feeds} feeds cold, PostgreSQL, `python -m lib refresh --serve`"
+    low, high = f.sizes.round_delays
+    round_ = (
+        f"{f.sizes.round_feeds} feeds cold, answering in {low:g}–{high:g} s, PostgreSQL, "
+        "running loops"
+    )
     median = statistics.median
     sqlite, postgres = f.pages["sqlite"], f.pages["postgresql"]
     pages = f"{f.sizes.headlines:,} headlines, median of {f.sizes.repeats}"
