@@ -1,5 +1,4 @@
-"""What a throwaway PostgreSQL server (tests/pgserver.py) spent: its CPU and its commits
-(and the CPU of any process tree, `tree_cpu`).
+"""What a throwaway PostgreSQL server (tests/pgserver.py) spent: its CPU and its commits.
 
 CPU is read from /proc: the postmaster's own time, the time of its children that have
 ended (counted into the postmaster once it waited for them) and the time of those still
@@ -32,7 +31,7 @@ def _times(pid: int, children: bool) -> float:
     return ticks / _TICKS
 
 
-def tree_cpu(pid: int) -> float:
+def _tree_cpu(pid: int) -> float:
     """Seconds of CPU used by process `pid`, its children that ended and those running."""
     total = _times(pid, children=True)
     for entry in Path("/proc").iterdir():
@@ -49,7 +48,7 @@ def tree_cpu(pid: int) -> float:
 
 def server_cpu(server: PgServer) -> float:
     """Seconds of CPU the server's processes have used since it started."""
-    return tree_cpu(int((server.data / "postmaster.pid").read_text().split()[0]))
+    return _tree_cpu(int((server.data / "postmaster.pid").read_text().split()[0]))
 
 
 def commits(url: str) -> int:

@@ -58,7 +58,6 @@ from bench.browser import (
     type_keyword,
 )
 from bench.feeds import BenchFeed, feed_process
-from bench.pgstats import server_cpu, tree_cpu
 from lib.store import Store
 from lib.storedb import close_pools
 from tests.browser import ROOT, Server, streamlit_server
@@ -125,8 +124,6 @@ class RoundFigures:
     refreshers: int
     wall: float
     done: list[int]  # feeds each process refreshed
-    cpu: float  # seconds: the refresher processes' (with their parse workers)
-    pg_cpu: float  # seconds: the PostgreSQL server's meanwhile
 
 
 @dataclass
@@ -269,8 +266,6 @@ def _round(
             time.sleep(0.1)
         time.sleep(1)  # every loop waiting for due feeds
         offsets = [path.stat().st_size for path in logs]
-        cpu = sum(tree_cpu(p.pid) for p in processes)
-        pg_cpu = server_cpu(pg)
         started = time.perf_counter()
         _topics(topics, measured)
         while not _all_asked(store, measured):
@@ -278,8 +273,6 @@ def _round(
                 raise RuntimeError(f"a loop stopped:\n{logs[0].read_text()[-2000:]}")
             time.sleep(0.05)
         wall = time.perf_counter() - started
-        cpu = sum(tree_cpu(p.pid) for p in processes) - cpu
-        pg_cpu = server_cpu(pg) - pg_cpu
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -292,11 +285,8 @@ def _round(
     ]
     close_pools()
     pg.drop(url)
-    log(
-        f"shared: a round with {refreshers} refresher(s): {wall:.2f} s; feeds each {done}; "
-        f"CPU {cpu:.1f} s, PostgreSQL's {pg_cpu:.1f} s"
-    )
-    return RoundFigures(refreshers, wall, done, cpu, pg_cpu)
+    log(f"shared: a round with {refreshers} refresher(s): {wall:.2f} s; feeds each {done}")
+    return RoundFigures(refreshers, wall, done)
 
 
 def _started(log: Path) -> bool:
@@ -401,16 +391,16 @@ def describe(f: SharedFigures) -> list[str]:
     lines = [
         f"shared store, {n} app server(s) with their refreshers on PostgreSQL, {fleet.feeds} "
         f"feeds, period {f.sizes.period:g} s: {fleet.requests} requests in {fleet.periods + 1} "
-        f"periods per feed; closest two requests of one feed {fleet.closest:.1f} s apart"
+        f"periods per feed; closest two requests of one feed {fleet.closest:.1f} s apart "
+        "(a period runs from claim to claim: a request that waited on its batch makes the "
+        "next one come sooner after it)"
         for n, fleet in sorted(f.fleets.items())
     ]
     lines.append(
         f"standalone refreshers, cold round of {f.sizes.round_feeds} feeds on PostgreSQL "
-        "(s; feeds each; CPU s of the refreshers and of PostgreSQL): "
+        "(s; feeds each): "
         + "; ".join(
-            f"{r.refreshers}: {r.wall:.2f} ({'/'.join(map(str, r.done))}; CPU {r.cpu:.1f}, "
-            f"PostgreSQL's {r.pg_cpu:.1f})"
-            for r in f.rounds
+            f"{r.refreshers}: {r.wall:.2f} ({'/'.join(map(str, r.done))})" for r in f.rounds
         )
     )
     for name, page in f.pages.items():

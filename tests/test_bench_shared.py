@@ -34,10 +34,10 @@ def figures(**changes: object) -> SharedFigures:
     good = SharedFigures(
         fleets={1: PeriodFigures(1, 20, 1, 40, 10.1), 3: PeriodFigures(3, 20, 1, 40, 10.0)},
         rounds=[
-            RoundFigures(1, 8.0, [200], 3.0, 0.7),
-            RoundFigures(2, 4.0, [100, 100], 3.5, 0.7),
-            RoundFigures(1, 8.2, [200], 3.0, 0.7),
-            RoundFigures(2, 4.4, [110, 90], 3.5, 0.7),
+            RoundFigures(1, 8.0, [200]),
+            RoundFigures(2, 4.0, [100, 100]),
+            RoundFigures(1, 8.2, [200]),
+            RoundFigures(2, 4.4, [110, 90]),
         ],
         pages={
             "sqlite": PageFigures(typed=[0.20, 0.22, 0.24], opened=[1.0, 1.1, 1.2]),
@@ -70,7 +70,7 @@ def test_a_duplicate_fetch_or_a_skipped_period_is_not_equal() -> None:
 
 
 def test_an_uneven_split_or_a_slower_round_is_not_met() -> None:
-    rounds = [RoundFigures(1, 8.0, [200], 3.0, 0.7), RoundFigures(2, 8.5, [150, 50], 3.5, 0.7)]
+    rounds = [RoundFigures(1, 8.0, [200]), RoundFigures(2, 8.5, [150, 50])]
     judged = met(figures(rounds=rounds))
     assert not judged[SPLIT] and not judged[ROUND_TIME]
 
