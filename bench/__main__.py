@@ -38,14 +38,14 @@ from bench.shared import SharedSizes, run_shared, shared_rows
 from bench.shared import describe as describe_shared
 from bench.stories import describe, run_stories, story_rows
 from bench.subscribe import SubscribeSizes, run_subscribe, subscribe_rows
-from tests.browser import ROOT
+from support.servers import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 
 FULL = (
     RefreshSizes(sources=40, items=(50, 200), delays=(0.2, 0.8), repeats=3, slow_candidates=3),
-    BrowserSizes(main=10_000, growth=(1_000, 10_000, 100_000), repeats=12),
+    BrowserSizes(full=(10_000, 100_000), growth=(1_000, 10_000, 100_000), repeats=12),
     # A demo audience: 50 people, each typing a keyword every 5 s on average (2.5-7.5 s:
     # typing a word, Enter, a glance at the list), so 10 keywords a second reach the server.
     LoadSizes(headlines=10_000, sessions=50, interval=5.0, repeats=10, ramp=10.0, settle=5.0),
@@ -68,7 +68,7 @@ FULL = (
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
-    BrowserSizes(main=300, growth=(100, 300, 1_000), repeats=1),
+    BrowserSizes(full=(300,), growth=(100, 300, 1_000), repeats=1),
     LoadSizes(headlines=300, sessions=3, interval=1.0, repeats=1, ramp=0.5, settle=1.0),
     (300, 1_000),
     IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
@@ -151,12 +151,20 @@ def main(argv: list[str] | None = None) -> int:
         browser = run_browser(browser_sizes, NOW, _log)
         rows += browser_rows(browser)
         for size, f in sorted(browser.by_size.items()):
-            opened = (
-                f"; page open {_ms(f.opened)}, trivial {_ms(f.trivial_opened)}" if f.opened else ""
+            more = (
+                f"; publication filter {_ms(f.picked)}, trivial {_ms(f.trivial_picked)}"
+                f"; page open {_ms(f.opened)}, trivial {_ms(f.trivial_opened)}"
+                f"; view more {_ms(f.more)}, trivial {_ms(f.trivial_more)}"
+                if f.opened
+                else ""
+            )
+            server = "".join(
+                f"; {kind} until its last message {_median_ms(times)}"
+                for kind, times in f.server.items()
             )
             details.append(
                 f"browser, {size:,} headlines: first open (cold cache) {f.first_open * 1000:.0f}; "
-                f"keyword {_ms(f.typed)}, trivial {_ms(f.trivial_typed)}{opened}; "
+                f"keyword {_ms(f.typed)}, trivial {_ms(f.trivial_typed)}{more}{server}; "
                 f"memory {f.rss_mb:.0f} MB, trivial {f.trivial_rss_mb:.0f} MB"
             )
     if args.only in (None, "load"):

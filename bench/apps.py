@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.browser import ROOT, Server
+from support.servers import ROOT, Server
 
 APP = ROOT / "streamlit_app.py"
 TRIVIAL_APP = Path(__file__).resolve().parent / "trivial_app.py"

@@ -5,7 +5,7 @@ ratio. A round is what a refresher stores after fetching `feeds` feeds: their ou
 one batch, and `new` headlines among them, into a store already holding `stored`. The
 readers' calls are the page's: the store version on every run, what arrived since a
 version, and an idle claim poll. PostgreSQL runs on this machine (the test suite's
-throwaway server, `tests/pgserver.py`): a network between app and database adds its
+throwaway server, `support/pgserver.py`): a network between app and database adds its
 round trips to every call.
 """
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.corpus import headlines
 from lib.store import FeedSuccess, Store
 from lib.storedb import Address, close_pools
-from tests.pgserver import PgServer
+from support.corpus import headlines
+from support.pgserver import PgServer
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 

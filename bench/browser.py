@@ -7,11 +7,21 @@ interleaved, app then trivial app, so both share the machine's noise.
 
 "Done" means the expected text is on the page and Streamlit is idle: the app root's
 `data-test-script-state` is `notRunning` (the attribute Streamlit's own tests use).
+
+Four interactions are timed at each full size, each against the trivial app in the same
+run: a warm page open (against the trivial app's open), and three reruns (each against the
+trivial app's rerun after its text box changed, the smallest rerun Streamlit does): a new
+keyword, the publication filter flipped between "All publications" and "All but the
+selected" (Bench Desk's 24 headlines), and "view more headlines" listing the next 50.
+For the reruns the page also records when the last WebSocket message of the rerun arrived,
+which splits each time into the server's part (script run and transfer) and the browser's
+(drawing after the last message).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -25,11 +35,11 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bench.apps import APP, TRIVIAL_APP, rss_mb
-from bench.corpus import headlines, rss, stories
 from lib.model import Headline
-from lib.store import Store
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
-from tests.feedserver import FeedServer
+from lib.store import FeedSuccess, Store
+from support.corpus import headlines, rss, stories
+from support.feedserver import FeedServer
+from support.servers import CHROMIUM, CHROMIUM_ARGS, Server, streamlit_server
 from ui.consent import COOKIE
 
 # Each typed keyword is new to the server (no cache hit); the first one is a warm-up.
@@ -40,6 +50,22 @@ KEYWORDS = (
 )  # fmt: skip
 PUBLICATION = "Bench Desk"
 TIMEOUT_MS = 180_000
+ALL_PUBLICATIONS, ALL_BUT = "All publications", "All but the selected"
+MORE = re.compile(r"view more headlines \((\d+) more\)")
+PAGE_SIZE = 50  # ui.explore.PAGE_SIZE (bench does not import the app's ui)
+
+# Every WebSocket message the page receives is timed (performance.now()), so a rerun can be
+# split into the server's part (until its last message arrived) and the browser's.
+_TIME_MESSAGES = """(() => {
+  window.npMessages = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => window.npMessages.push(performance.now()));
+    }
+  };
+})();"""
 
 # True once the text `want` is on the page, `unwanted` is not, no script is running and every
 # chart on the page has drawn itself (vega draws into a canvas, after its code has loaded).
@@ -49,7 +75,9 @@ _READY = """([want, unwanted]) => {
   const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
   if (!charts.every((chart) => chart.querySelector('canvas, svg'))) return false;
   const text = document.body.textContent;
-  return text.includes(want) && !(unwanted && text.includes(unwanted));
+  if (!(text.includes(want) && !(unwanted && text.includes(unwanted)))) return false;
+  window.npDone = performance.now();
+  return true;
 }"""
 
 
@@ -63,18 +91,32 @@ def trivial_output(text: str) -> str:
     return f"Output: {text or 'nothing yet'}."
 
 
+def in_view(count: int) -> str:
+    """The downloads' caption when `count` headlines are in view."""
+    return f"Download the {count} headlines in view"
+
+
 @dataclass(frozen=True, slots=True)
 class BrowserSizes:
     """How big the browser benchmark is."""
 
-    main: int  # headlines stored for the page-open and keyword figures
-    growth: tuple[int, ...]  # stored sizes for the growth figure (includes main)
+    full: tuple[int, ...]  # stored sizes at which all four interactions are timed
+    growth: tuple[int, ...]  # stored sizes for the growth of the keyword time
     repeats: int  # timed repetitions of each browser figure (the median is kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Rerun:
+    """One timed rerun: seconds until done, and until its last WebSocket message arrived."""
+
+    seconds: float
+    last_message: float
 
 
 @dataclass
 class SizeFigures:
-    """Seconds (every repetition) and memory measured at one stored size."""
+    """Seconds (every repetition) and memory measured at one stored size; the reruns of the
+    app with (under `server`) when their last message arrived."""
 
     size: int
     first_open: float = 0.0  # the first open, cache cold: information only
@@ -82,8 +124,18 @@ class SizeFigures:
     trivial_typed: list[float] = field(default_factory=list)
     opened: list[float] = field(default_factory=list)
     trivial_opened: list[float] = field(default_factory=list)
+    picked: list[float] = field(default_factory=list)  # publication filter changed
+    trivial_picked: list[float] = field(default_factory=list)
+    more: list[float] = field(default_factory=list)  # "view more headlines"
+    trivial_more: list[float] = field(default_factory=list)
+    server: dict[str, list[float]] = field(default_factory=dict)  # by rerun: last message
     rss_mb: float = 0.0
     trivial_rss_mb: float = 0.0
+
+    def note(self, kind: str, rerun: Rerun, into: list[float]) -> None:
+        """Keep a rerun of the app's: its time in `into`, its server part under `kind`."""
+        into.append(rerun.seconds)
+        self.server.setdefault(kind, []).append(rerun.last_message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +143,7 @@ class BrowserFigures:
     """Everything the browser part measured, by stored size."""
 
     by_size: dict[int, SizeFigures]
-    main: int
+    full: tuple[int, ...]
 
     @staticmethod
     def median(values: Sequence[float]) -> float:
@@ -127,10 +179,9 @@ def fill_store(
         for number, keyword in enumerate(KEYWORDS)
     ]
     store.save([*markers, *headlines(count - len(markers), now, feed_url)], now)
-    store.record_success(
-        feed_url, now, status="not modified", http_status=304, elapsed_ms=1.0,
-        etag=etag, last_modified=modified, feed_title="Bench wire", items=20,
-    )  # fmt: skip
+    wire = FeedSuccess(feed_url, "not modified", 304, 1.0, etag=etag, last_modified=modified,
+                       feed_title="Bench wire", items=20)  # fmt: skip
+    store.record_feeds([wire], now)
     if store.count() != count:
         raise RuntimeError(f"the store holds {store.count()} headlines, not {count}")
 
@@ -148,14 +199,43 @@ def open_page(context: BrowserContext, url: str, want: str) -> tuple[float, Page
     return time.perf_counter() - started, page
 
 
-def type_keyword(page: Page, text: str, want: str, unwanted: str | None) -> float:
-    """Seconds from Enter in the keyword box until `want` is shown and the app is idle."""
+def rerun(page: Page, act: Callable[[], None], want: str, unwanted: str | None) -> Rerun:
+    """Time `act` (the click or key press that reruns the script) until `want` is shown,
+    `unwanted` is not and the app is idle; and when its last WebSocket message arrived."""
+    began = page.evaluate("() => { window.npMessages = []; return performance.now(); }")
+    started = time.perf_counter()
+    act()
+    _wait(page, want, unwanted)
+    seconds = time.perf_counter() - started
+    done, messages = page.evaluate("() => [window.npDone, window.npMessages]")
+    last = max((m for m in messages if m <= done), default=began)
+    return Rerun(seconds, max(0.0, last - began) / 1000)
+
+
+def type_keyword(page: Page, text: str, want: str, unwanted: str | None) -> Rerun:
+    """Enter `text` in the keyword box: until `want` is shown and the app is idle."""
     box = page.locator('input[aria-label="Keyword"]')
     box.fill(text)
-    started = time.perf_counter()
-    box.press("Enter")
-    _wait(page, want, unwanted)
-    return time.perf_counter() - started
+    return rerun(page, lambda: box.press("Enter"), want, unwanted)
+
+
+def pick_mode(page: Page, mode: str, want: str, unwanted: str) -> Rerun:
+    """Click the sidebar's publication filter `mode`: until `want` is shown."""
+    choice = page.locator('[data-testid="stSidebar"]').get_by_text(mode, exact=True)
+    return rerun(page, choice.click, want, unwanted)
+
+
+def view_more(page: Page) -> Rerun:
+    """Click "view more headlines": until the button counts 50 fewer left."""
+    button = page.get_by_role("button", name=MORE)
+    found = MORE.search(button.inner_text())
+    if found is None:
+        raise RuntimeError("the view more button says no count")
+    left = int(found.group(1))
+    want = f"view more headlines ({left - PAGE_SIZE} more)"
+    if left <= PAGE_SIZE:  # the last page: the button goes
+        want = "Download the"
+    return rerun(page, button.click, want, found.group(0))
 
 
 @contextmanager
@@ -199,7 +279,12 @@ def serve_wire(feeds: FeedServer, now: datetime, folder: Path) -> Wire:
 
 @contextmanager
 def app_on_store(
-    wire: Wire, folder: Path, size: int, now: datetime, log: Callable[[str], None]
+    wire: Wire,
+    folder: Path,
+    size: int,
+    now: datetime,
+    log: Callable[[str], None],
+    app: Path = APP,
 ) -> Iterator[Server]:
     """The real app on a store of `size` headlines of `wire`, with the clock fixed."""
     db = folder / f"news-{size}.db"
@@ -211,21 +296,28 @@ def app_on_store(
         "NEWS_DB": str(db),
         "NEWS_CLOCK": now.isoformat(),
         "NEWS_CACHE_TTL": "3600",
+        # No refresher loop in the measured server: the trivial app has no such work, and
+        # the store is filled (with the feed's validators) before the server starts.
+        "NEWS_REFRESH": "external",
     }
-    with streamlit_server(APP, env, folder / f"app-{size}.log") as app:
-        yield app
+    with streamlit_server(app, env, folder / f"app-{size}.log", cwd=app.parent) as server:
+        yield server
 
 
 def new_context(browser: Browser, app: Server | None = None) -> BrowserContext:
-    """A browser context of the benchmark's size; with the consent cookie set for `app`."""
+    """A browser context of the benchmark's size (its pages time their WebSocket messages);
+    with the consent cookie set for `app`."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_init_script(_TIME_MESSAGES)
     if app is not None:
         context.add_cookies([{"name": COOKIE, "value": "1", "url": app.url}])
     return context
 
 
-def run_browser(sizes: BrowserSizes, now: datetime, log: Callable[[str], None]) -> BrowserFigures:
-    """Start the servers and the browser; measure every size."""
+def run_browser(
+    sizes: BrowserSizes, now: datetime, log: Callable[[str], None], app: Path = APP
+) -> BrowserFigures:
+    """Start the servers and the browser; measure every size (`app`: the script to run)."""
     if sizes.repeats + 1 > len(KEYWORDS):
         raise ValueError(f"at most {len(KEYWORDS) - 1} repetitions (one keyword each)")
     results: dict[int, SizeFigures] = {}
@@ -241,15 +333,30 @@ def run_browser(sizes: BrowserSizes, now: datetime, log: Callable[[str], None]) 
         floor.mkdir()
         with streamlit_server(TRIVIAL_APP, {}, folder / "trivial.log", cwd=floor) as trivial:
             trivial_context = new_context(browser)
-            for size in sorted(set(sizes.growth) | {sizes.main}):
+            for size in sorted(set(sizes.growth) | set(sizes.full)):
                 with app_on_store(
-                    wire, folder, size, now, lambda line: log(f"browser: {line}")
-                ) as app:
+                    wire, folder, size, now, lambda line: log(f"browser: {line}"), app
+                ) as server:
                     results[size] = _measure(
-                        browser, trivial_context, app, trivial, size, sizes, log
+                        browser, trivial_context, server, trivial, size, sizes, log
                     )
             trivial_context.close()
-    return BrowserFigures(by_size=results, main=sizes.main)
+    return BrowserFigures(by_size=results, full=sizes.full)
+
+
+class _Trivial:
+    """The trivial app's page and its reruns: a new text in its box each time."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.typed = 0
+
+    def rerun(self) -> float:
+        before = f"t{self.typed:03d}"
+        self.typed += 1
+        text = f"t{self.typed:03d}"
+        unwanted = trivial_output(before) if self.typed > 1 else None
+        return type_keyword(self.page, text, trivial_output(text), unwanted).seconds
 
 
 def _measure(
@@ -262,42 +369,61 @@ def _measure(
     log: Callable[[str], None],
 ) -> SizeFigures:
     figures = SizeFigures(size=size)
+    full = size in sizes.full
     context = new_context(browser, app)
     try:
         # The first open fills the caches (store read, index, refresh): not timed as warm.
         figures.first_open, page = open_page(context, app.url, marker(KEYWORDS[0]))
         page.close()
         seconds, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
-        trivial_page.close()
+        floor = _Trivial(trivial_page)
+        floor.rerun()  # warm-up: the box's first use
         log(f"browser: {size}: first open {figures.first_open:.2f} s (cache cold)")
 
-        if size == sizes.main:
+        if full:
+            # Page opens; on each page opened, "view more headlines" once (50 → 100).
             for _ in range(sizes.repeats):
                 seconds, page = open_page(context, app.url, marker(KEYWORDS[0]))
                 figures.opened.append(seconds)
+                figures.note("more", view_more(page), figures.more)
                 page.close()
-                seconds, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
+                seconds, other = open_page(trivial_context, trivial.url, trivial_output(""))
                 figures.trivial_opened.append(seconds)
-                trivial_page.close()
+                other.close()
+                figures.trivial_more.append(floor.rerun())
             log(
                 f"browser: {size}: page open {_ms(figures.opened)} ms; "
                 f"trivial {_ms(figures.trivial_opened)} ms"
             )
+            log(
+                f"browser: {size}: view more {_ms(figures.more)} ms; "
+                f"trivial {_ms(figures.trivial_more)} ms"
+            )
+
+            # The publication filter flipped: Bench Desk's headlines out, then back in.
+            link = f"{app.url}/?pubs={PUBLICATION.replace(' ', '+')}"
+            _, page = open_page(context, link, marker(KEYWORDS[0]))
+            flips = [(ALL_BUT, in_view(size - len(KEYWORDS)), in_view(size)),
+                     (ALL_PUBLICATIONS, in_view(size), in_view(size - len(KEYWORDS)))]  # fmt: skip
+            pick_mode(page, *flips[0])  # warm-up
+            pick_mode(page, *flips[1])
+            for rep in range(sizes.repeats):
+                figures.note("picked", pick_mode(page, *flips[rep % 2]), figures.picked)
+                figures.trivial_picked.append(floor.rerun())
+            page.close()
+            log(
+                f"browser: {size}: publication filter {_ms(figures.picked)} ms; "
+                f"trivial {_ms(figures.trivial_picked)} ms"
+            )
 
         _, page = open_page(context, app.url, marker(KEYWORDS[0]))
-        _, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
         # Warm-up: the first keyword of the session (and the box's first use).
         type_keyword(page, KEYWORDS[0], marker(KEYWORDS[0]), marker(KEYWORDS[1]))
-        type_keyword(trivial_page, "w00", trivial_output("w00"), None)
         for rep in range(1, sizes.repeats + 1):
             keyword, before = KEYWORDS[rep], KEYWORDS[rep - 1]
-            figures.typed.append(type_keyword(page, keyword, marker(keyword), marker(before)))
-            text = f"w{rep:02d}"
-            figures.trivial_typed.append(
-                type_keyword(
-                    trivial_page, text, trivial_output(text), trivial_output(f"w{rep - 1:02d}")
-                )
-            )
+            typed = type_keyword(page, keyword, marker(keyword), marker(before))
+            figures.note("typed", typed, figures.typed)
+            figures.trivial_typed.append(floor.rerun())
         log(
             f"browser: {size}: keyword typed {_ms(figures.typed)} ms; "
             f"trivial {_ms(figures.trivial_typed)} ms"

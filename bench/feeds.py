@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
-from bench.corpus import rss, stories
 from lib.model import Source
-from tests import feedserver
-from tests.browser import ROOT
-from tests.feedserver import FeedServer
+from support import feedserver
+from support.corpus import rss, stories
+from support.feedserver import FeedServer
+from support.servers import ROOT
 
 
 @dataclass(frozen=True, slots=True)

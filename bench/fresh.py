@@ -37,8 +37,8 @@ from bench.browser import (
     serve_wire,
     trivial_output,
 )
-from tests.browser import Server, streamlit_server
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.servers import Server, streamlit_server
 
 if TYPE_CHECKING:
     from bench.report import Row

@@ -29,9 +29,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.corpus import as_headlines, headlines, stories
 from lib.model import Headline, Source, Topic
-from lib.store import WINDOW, Store
+from lib.store import Store
+from lib.times import WINDOW
+from support.corpus import as_headlines, headlines, stories
 
 if TYPE_CHECKING:
     from bench.report import Row
@@ -121,7 +122,7 @@ def run_index(sizes: IndexSizes, now: datetime, log: Callable[[str], None]) -> I
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from tests.browser import ROOT
+    from support.servers import ROOT
     from ui import data
 
     runs: dict[str, list[float]] = {}

@@ -33,8 +33,8 @@ from bench.browser import (
     type_keyword,
 )
 from bench.sessions import LoadPlan, LoadStats, SessionLoad
-from tests.browser import Server
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.servers import Server
 from ui.consent import COOKIE
 
 TIMEZONE = "Europe/London"
@@ -172,7 +172,7 @@ def _probe(
         seconds, page = open_page(context, app.url, marker(KEYWORDS[0]))
         opened.append(seconds)
         page.close()
-        typed.append(type_keyword(probe, word, marker(word), marker(before)))
+        typed.append(type_keyword(probe, word, marker(word), marker(before)).seconds)
         before = word
 
 

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from lib.config import load_settings
-from lib.parsepool import PARSE_POOL
+from lib.parse.pool import PARSE_POOL
 from lib.refresher import Refresher
 from lib.store import Store
 

@@ -3,7 +3,7 @@
 One loop (`lib.refresher.refresh_round`, as `python -m lib refresh` runs it) over N feeds
 served by a process of their own (`bench.feeds`, no delay), into a new store at NEWS_DB's
 kind of address (an SQLite file in a temporary folder unless `--db` is given; `--pg` starts
-a throwaway PostgreSQL server, tests/pgserver.py, and adds what it spent: its CPU and its
+a throwaway PostgreSQL server, support/pgserver.py, and adds what it spent: its CPU and its
 commits, bench/pgstats.py). Two rounds:
 cold (every item new: fetch, parse, store, assign stories) and every feed answering 304
 (claims and feed states only). CPU is this process's and its parse workers' (the pool is
@@ -22,11 +22,11 @@ from pathlib import Path
 from bench.feeds import feed_process
 from bench.pgstats import commits, database_bytes, server_cpu, settle
 from lib.config import load_settings
-from lib.parsepool import shutdown_parse_pool
+from lib.parse.pool import PARSE_POOL
 from lib.refresher import owner_id, refresh_round
 from lib.store import Store
 from lib.storedb import close_pools
-from tests.pgserver import PgServer
+from support.pgserver import PgServer
 
 
 def _cpu() -> float:
@@ -80,7 +80,7 @@ def _rounds(args: argparse.Namespace, now: datetime, pg: PgServer | None) -> Non
                 config, store, owner_id(), lambda: datetime.now(UTC), every=timedelta(0)
             )
             wall = time.perf_counter() - start
-            shutdown_parse_pool()  # its workers' CPU is counted once they are waited for
+            PARSE_POOL.shutdown()  # its workers' CPU is counted once they are waited for
             cpu = _cpu() - cpu
             done = sum(len(report.sources) for report in reports)
             new = sum(report.new for report in reports)

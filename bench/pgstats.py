@@ -1,4 +1,4 @@
-"""What a throwaway PostgreSQL server (tests/pgserver.py) spent: its CPU and its commits.
+"""What a throwaway PostgreSQL server (support/pgserver.py) spent: its CPU and its commits.
 
 CPU is read from /proc: the postmaster's own time, the time of its children that have
 ended (counted into the postmaster once it waited for them) and the time of those still
@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from tests.pgserver import PgServer
+from support.pgserver import PgServer
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -2,7 +2,7 @@
 PostgreSQL against SQLite (issue 10's rows of `make bench`; `python -m bench --only backends`).
 
 Four figures, each against a baseline of the same run, on one throwaway PostgreSQL cluster
-(`tests/pgserver.py`, as `bench/backends.py` and the tests start it):
+(`support/pgserver.py`, as `bench/backends.py` and the tests start it):
 
 - Requests per feed per period, 3 app servers against 1 (each with its refresher loop,
   NEWS_REFRESH=app, one PostgreSQL store, a short NEWS_REFRESH_EVERY), counted at a local
@@ -60,10 +60,10 @@ from bench.browser import (
 from bench.feeds import BenchFeed, feed_process
 from lib.store import Store
 from lib.storedb import close_pools
-from tests.browser import ROOT, Server, streamlit_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
-from tests.pgserver import PgServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.pgserver import PgServer
+from support.servers import ROOT, Server, streamlit_server
 
 if TYPE_CHECKING:
     from bench.report import Row
@@ -345,7 +345,7 @@ def _pages(
             keyword, before = KEYWORDS[rep], KEYWORDS[rep - 1]
             for name in apps:
                 results[name].typed.append(
-                    type_keyword(pages[name], keyword, marker(keyword), marker(before))
+                    type_keyword(pages[name], keyword, marker(keyword), marker(before)).seconds
                 )
     close_pools()
     pg.drop(url)

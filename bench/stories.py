@@ -1,6 +1,6 @@
 """Story figures: assigning stories as headlines are stored, against grouping the window.
 
-For each size N (headlines stored over 7 days, `bench/corpus.py`):
+For each size N (headlines stored over 7 days, `support/corpus.py`):
 - *per headline*: a `StoryAssigner` rebuilt from the N stored headlines and their story ids
   (`StoryAssigner.from_stored`, timed too) assigns batches of 200 new headlines published in
   the last hour; the figure is seconds per new headline (median over the batches). Baseline:
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bench.corpus import PUBLICATIONS, as_headlines, headlines, stories
 from lib.model import Headline
 from lib.stories import Grouping, StoryAssigner
+from support.corpus import PUBLICATIONS, as_headlines, headlines, stories
 
 if TYPE_CHECKING:
     from bench.report import Row

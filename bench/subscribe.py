@@ -27,8 +27,8 @@ from urllib.parse import urlencode, urlsplit
 
 from bench.apps import APP, TRIVIAL_APP
 from bench.browser import KEYWORDS, fill_store, serve_wire
-from tests.browser import streamlit_server
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.servers import streamlit_server
 
 if TYPE_CHECKING:
     from bench.report import Row

@@ -30,8 +30,9 @@ from lib.parse import parse_feed
 from lib.refresh import RefreshReport, refresh_topic
 from lib.refresher import Refresher, owner_id, refresh_round
 from lib.selection import topic_headlines
-from lib.store import COPIED_TABLES, WINDOW, Store
+from lib.store import COPIED_TABLES, Store
 from lib.storedb import shown
+from lib.times import WINDOW
 
 
 def _now(config: Settings) -> datetime:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import Enum
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from lib.times import MONTH_ABBREVIATIONS, WINDOW
 
 
 class Bucket(Enum):
@@ -33,12 +33,16 @@ _BY_AGE = (
     (timedelta(hours=2), Bucket.TWO_HOURS),
     (timedelta(hours=4), Bucket.FOUR_HOURS),
 )
-WINDOW = timedelta(days=7)
 
 
 def bucketer(now: datetime, zone: tzinfo) -> Callable[[datetime], Bucket | None]:
-    """`bucket_of` for one `now` and zone: the bounds are worked out once, so placing each
-    of thousands of headlines is a few comparisons (no time-zone conversion per headline)."""
+    """A function giving a headline's bucket from its time, None when older than 7 days.
+
+    The first four buckets go by age; "Earlier today" and "Yesterday" go by the calendar
+    day in the display zone; a time slightly ahead of `now` counts as the newest. The
+    bounds are worked out once for this `now` and zone, so placing each of thousands of
+    headlines is a few comparisons (no time-zone conversion per headline).
+    """
     today = now.astimezone(zone).date()
     # The first instant of today and of yesterday in `zone`; where midnight is skipped by a
     # clock change, the instant the day starts.
@@ -65,28 +69,19 @@ def bucketer(now: datetime, zone: tzinfo) -> Callable[[datetime], Bucket | None]
     return of
 
 
-def bucket_of(published: datetime, now: datetime, zone: tzinfo) -> Bucket | None:
-    """The bucket of a headline published at `published`, or None when older than 7 days.
-
-    The first four buckets go by age; "Earlier today" and "Yesterday" go by the calendar
-    day in the display zone; a time slightly ahead of `now` counts as the newest.
-    """
-    return bucketer(now, zone)(published)
-
-
 def format_headline_time(moment: datetime, zone: tzinfo) -> str:
     """A headline's time as the seed shows it: `15:21 17-Sep-24`, in `zone`."""
     local = moment.astimezone(zone)
-    return f"{local:%H:%M} {local.day:02d}-{_MONTHS[local.month - 1]}-{local:%y}"
+    return f"{local:%H:%M} {local.day:02d}-{MONTH_ABBREVIATIONS[local.month - 1]}-{local:%y}"
 
 
 def format_clock(moment: datetime, zone: tzinfo) -> str:
     """The page clock as the seed shows it: `18 Sep 04:22`, in `zone`."""
     local = moment.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local:%H:%M}"
+    return f"{local.day} {MONTH_ABBREVIATIONS[local.month - 1]} {local:%H:%M}"
 
 
 def format_moment(moment: datetime, zone: tzinfo) -> str:
     """A time for notices: `14:02` today-ish, with the date when it is not obvious."""
     local = moment.astimezone(zone)
-    return f"{local:%H:%M} {local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return f"{local:%H:%M} {local.day} {MONTH_ABBREVIATIONS[local.month - 1]} {local.year}"

@@ -1,7 +1,7 @@
 """Headline Density: how many headlines fall in each time slot of the window.
 
 The window is the one the headline list shows: a headline is in it when it is less than
-`span` old (`now - span < published`, as `lib.buckets.bucket_of` counts the last 7 days); a
+`span` old (`now - span < published`, as `lib.buckets.bucketer` counts the last 7 days); a
 time ahead of `now` (clock skew) counts in the newest slot, as the list shows it as the
 newest. So the counts over all slots add up to the headlines the list shows.
 
@@ -31,9 +31,9 @@ from statistics import median
 from typing import TypedDict
 
 from lib.model import Headline
+from lib.times import MONTH_ABBREVIATIONS
 
 _HOUR = timedelta(hours=1)
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 TOP_PUBLICATIONS = 5  # publications with their own colour; the rest are stacked as OTHER
 OTHER = "Other"
@@ -210,7 +210,7 @@ def slot_label(start: datetime, end: datetime, zone: tzinfo) -> str:
     """A slot as the tooltip shows it, in `zone`: `03:00–04:00, 18 Sep`."""
     first = start.astimezone(zone)
     last = end.astimezone(zone)
-    return f"{first:%H:%M}–{last:%H:%M}, {first.day} {_MONTHS[first.month - 1]}"
+    return f"{first:%H:%M}–{last:%H:%M}, {first.day} {MONTH_ABBREVIATIONS[first.month - 1]}"
 
 
 def _top_text(publications: Sequence[tuple[str, int]]) -> str:

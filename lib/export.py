@@ -17,6 +17,7 @@ from email.utils import format_datetime
 from lib.model import Headline, TimeKind
 from lib.parse import safe_link
 from lib.stories import Story
+from lib.times import iso_z
 
 FIELDS = ("title", "link", "publication", "label", "published")
 
@@ -35,7 +36,7 @@ def headline_record(item: Headline) -> dict[str, str | None]:
     """One headline as a record; `published` is ISO 8601 UTC, or None when the feed gave none."""
     published = None
     if item.time_kind is not TimeKind.SEEN:
-        published = item.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        published = iso_z(item.published)
     return {
         "title": item.title,
         "link": item.link,
@@ -210,9 +211,7 @@ def to_json_feed(
         if href:
             item["url"] = href
         if headline.time_kind is not TimeKind.SEEN:
-            item["date_published"] = headline.published.astimezone(UTC).strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )
+            item["date_published"] = iso_z(headline.published)
         item["authors"] = [{"name": xml_text(headline.publication)}]
         items.append(item)
     document: dict[str, object] = {

@@ -21,8 +21,8 @@ from lib.density import headlines_in, range_in_window
 from lib.model import Topic
 from lib.query import Query
 from lib.selection import Indexed, filter_headlines, group_by_bucket
-from lib.store import WINDOW
 from lib.stories import Grouping, Story
+from lib.times import WINDOW
 
 # The most entries a feed address gives (the newest): what a feed reader shows of a view
 # between two polls. The page's own downloads hold the whole view.

@@ -6,7 +6,7 @@ parsed again (a server that ignores conditional GET costs a hash, not a parse).
 
 Each result is taken in as it arrives, while slower hosts are still answering: bodies are
 parsed in a shared pool of worker processes (every core, no GIL, a time limit per body: see
-`lib.parsepool`), and what they hold is stored from the calling thread. Where no worker
+`lib.parse.pool`), and what they hold is stored from the calling thread. Where no worker
 process can run, bodies are parsed in-process, without a time limit.
 
 Hosts are never hammered: a Retry-After (429/503) is honoured, and a feed that keeps
@@ -26,11 +26,11 @@ from datetime import datetime, timedelta
 
 import requests
 
-from lib import parsepool
 from lib.errors import ParseError
 from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_all
 from lib.model import Source, Topic
 from lib.parse import ParsedFeed, parse_feed
+from lib.parse import pool as parsepool
 from lib.store import FeedFailure, FeedState, FeedSuccess, Store, scope_of
 
 MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is not believed

@@ -30,7 +30,7 @@ from lib.config import Settings, load_topics
 from lib.errors import ConfigError, StoreError
 from lib.fetch import FetchLimits
 from lib.model import Source, Topic
-from lib.parsepool import PARSE_TIME_LIMIT
+from lib.parse.pool import PARSE_TIME_LIMIT
 from lib.refresh import RefreshReport, refresh_sources
 from lib.store import MIN_REFRESH_INTERVAL, FeedState, RefreshState, Store
 

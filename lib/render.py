@@ -33,35 +33,10 @@ from datetime import datetime, tzinfo
 
 from lib.buckets import format_headline_time
 from lib.model import Headline, TimeKind
+from lib.parse.text import safe_href
 from lib.query import Query, Term, normalize_text
 from lib.stories import Story
-
-_SAFE_SCHEMES = ("http://", "https://")
-
-STYLE = """
-<style>
-div.np-bucket h3 { font-size: 1.05rem; margin: 1rem 0 .3rem; padding: 0; font-weight: 600; }
-div.np-bucket h3.np-empty { font-size: .9rem; color: #8a8f98; font-weight: 500; margin: .2rem 0; }
-div.np-bucket ul.np-list { list-style: none; margin: 0; padding: 0; }
-div.np-bucket ul.np-list li { margin: 0; padding: .32rem 0; border-bottom: 1px solid #eceef1;
-  line-height: 1.35; }
-div.np-bucket ul.np-list a { color: #1a3d7c; text-decoration: none; font-weight: 500; }
-div.np-bucket ul.np-list a:hover { text-decoration: underline; }
-.np-meta { color: #5b616b; font-size: .86rem; white-space: nowrap; }
-.np-pub { margin-left: .45rem; }
-.np-time { margin-left: .45rem; font-variant-numeric: tabular-nums; }
-.np-seen { border-bottom: 1px dotted #8a8f98; cursor: help; }
-.np-first { display: block; color: #5b616b; font-size: .8rem; }
-details.np-more { font-size: .86rem; color: #5b616b; }
-details.np-more summary { cursor: pointer; }
-div.np-bucket ul.np-sub { margin-left: 1rem; }
-div.np-bucket ul.np-list li.np-new { border-left: 3px solid #2f6fde; padding-left: .5rem; }
-.np-new-note { color: #2f6fde; font-size: .86rem; margin: .3rem 0; }
-div.np-bucket ul.np-sub li { border-bottom: none; padding: .15rem 0; }
-div.np-bucket mark { background: #fff1a8; color: inherit; padding: 0 .08em; border-radius: 2px; }
-</style>
-"""
-
+from lib.times import iso_z
 
 # Every ASCII punctuation character: CommonMark lets a backslash escape each of them, which
 # stops emphasis, links, images, code, HTML and entities, headings, lists, tables,
@@ -91,15 +66,6 @@ def literal_markdown(text: str) -> str:
             out.append(WORD_JOINER)  # no ":name:" shortcode, no "http://" autolink
         previous = char
     return "".join(out)
-
-
-def _href(link: str | None) -> str | None:
-    """The link, if it may be an href at all: http/https only, no quotes or controls."""
-    if not link or not link.lower().startswith(_SAFE_SCHEMES):
-        return None
-    if any(ord(ch) < 32 or ch in "\"'<>` " for ch in link):
-        return None
-    return link
 
 
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -260,7 +226,7 @@ def headline_html(
     is HTML (already safe) appended inside the item.
     """
     title = highlight_title(item.title, highlight)
-    href = _href(item.link)
+    href = safe_href(item.link)
     if href:
         title = (
             f'<a href="{html.escape(href)}" target="_blank" '
@@ -272,7 +238,7 @@ def headline_html(
     if item.label:
         publication += f" ({html.escape(item.label)})"
     when = html.escape(format_headline_time(item.published, zone))
-    iso = item.published.strftime("%Y-%m-%dT%H:%M:%SZ")
+    iso = iso_z(item.published)
     if item.time_kind is TimeKind.SEEN:
         time_html = (
             f'<time class="np-time np-seen" datetime="{iso}" '

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from operator import attrgetter
 from typing import TypeVar
 
 from lib.buckets import BUCKETS, Bucket, bucketer
@@ -197,7 +198,7 @@ def filter_headlines(
 
 def publication_counts(headlines: Iterable[Headline]) -> list[tuple[str, int]]:
     """Each publication with its number of headlines, most first, then by name."""
-    return list(ranked_publications(Counter(item.publication for item in headlines)))
+    return list(ranked_publications(Counter(map(attrgetter("publication"), headlines))))
 
 
 def _published(item: Headline) -> datetime:

@@ -15,7 +15,8 @@ from lib.config import parse_clock
 from lib.errors import ConfigError, ParseError
 from lib.model import Source
 from lib.parse import parse_feed
-from lib.store import WINDOW, Store
+from lib.store import Store
+from lib.times import WINDOW
 
 
 @dataclass(frozen=True, slots=True)

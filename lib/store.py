@@ -31,8 +31,8 @@ from lib.migrations import LATEST, STORIES, migrate, recorded_version, schema_ve
 from lib.model import Headline, TimeKind
 from lib.storedb import Address, Connection, open_database
 from lib.stories import DEFAULT_WINDOW, StoryAssigner
+from lib.times import WINDOW
 
-WINDOW = timedelta(days=7)
 # "Refresh now" may not start a new round of requests to every host more often than this,
 # whoever asks.
 MIN_REFRESH_INTERVAL = timedelta(seconds=30)
@@ -669,42 +669,6 @@ class Store:
                 else:
                     db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
             db.commit()
-
-    def record_success(
-        self,
-        url: str,
-        now: datetime,
-        *,
-        status: str,
-        http_status: int | None,
-        elapsed_ms: float,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        body_hash: str | None = None,
-        feed_title: str | None = None,
-        items: int | None = None,
-    ) -> None:
-        """Remember a fetch that worked. Values left None keep what was stored before."""
-        success = FeedSuccess(
-            url, status, http_status, elapsed_ms, etag, last_modified, body_hash, feed_title, items
-        )
-        self.record_feeds([success], now)
-
-    def record_failure(
-        self,
-        url: str,
-        now: datetime,
-        *,
-        error: str,
-        http_status: int | None,
-        elapsed_ms: float,
-        retry_at: datetime | None = None,
-    ) -> None:
-        """Remember a fetch that failed; validators, hash and headlines stay as they were.
-
-        `retry_at` holds off the next request to this feed until then.
-        """
-        self.record_feeds([FeedFailure(url, error, http_status, elapsed_ms, retry_at)], now)
 
     # --- work shared by refresher loops -----------------------------------------------------
     #

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from lib.model import Headline
+from lib.parse.text import strip_own_publication
 from lib.query import normalize_text
 
 __all__ = ["Grouping", "Story", "StoryAssigner", "group_stories"]
@@ -69,8 +70,6 @@ COMMON_FLOOR = 50  # …and a word in fewer titles than this is never too common
 # Of the stories one key word leads to, only the newest this many are compared: a copy of a
 # story comes soon after it, and a busy week must not make every headline meet thousands.
 CANDIDATES_PER_WORD = 32
-
-_SEPARATORS = (" - ", " | ", " — ", " – ")
 
 
 def _listed(text: str) -> frozenset[str]:
@@ -240,27 +239,6 @@ def _words_of(norm: str) -> set[str]:
     return {word for word in map(_word, _tokens(norm)) if word is not None}
 
 
-@functools.lru_cache(maxsize=1 << 12)
-def _own_names(publication: str) -> str:
-    return normalize_text(publication)
-
-
-def _without_suffix(title: str, publication: str) -> str:
-    """The title without a trailing " - Publication" that names its own publication."""
-    own = _own_names(publication)
-    if own == " ":
-        return title
-    for separator in _SEPARATORS:
-        head, found, tail = title.rpartition(separator)
-        if not found or not head.strip():
-            continue
-        named = normalize_text(tail)
-        # "BBC" names "BBC News" and "The Guardian" names "Guardian".
-        if named != " " and (named in own or own in named):
-            return head.rstrip()
-    return title
-
-
 @functools.lru_cache(maxsize=1 << 14)
 def _chunk_words(chunk: str) -> frozenset[str]:
     return frozenset(_words_of(normalize_text(chunk)))
@@ -322,7 +300,7 @@ class _Profile:
 
 
 def _profile(headline: Headline, order: int) -> _Profile:
-    title = _without_suffix(headline.title, headline.publication)
+    title = strip_own_publication(headline.title, headline.publication)
     norm = normalize_text(title)
     equal_key = norm if len(norm.split()) >= MIN_EQUAL_WORDS else None
     words = frozenset(_words_of(norm))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.density import headlines_in
-from lib.render import buckets_html, literal_markdown
-from lib.selection import filter_headlines, first_page, group_by_bucket
+from lib.render import literal_markdown
+from lib.selection import filter_headlines
 from ui import data, explore
 from ui.clock import clock_line
 from ui.clock import now as clock_now
@@ -58,7 +58,6 @@ if chosen:
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
 explore.alternate_links(addresses, ctx.topic.title)
-limit = explore.page_limit((*filters.signature, chosen, filters.grouped))
 arrived = (  # marked new, like what was published since the last visit
     arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
     if source.live
@@ -71,12 +70,10 @@ if not listed:
     explore.subscribe(st.columns([5, 1.3])[1], addresses)  # future matches still arrive
 else:
     entries = explore.stories(index.grouping() if filters.grouped else None, listed)
-    groups, hidden = first_page(group_by_bucket(entries, now, zone, lambda s: s.newest), limit)
     since = mark_new(entries, now, zone, arrived, visits=not source.offline_reason)
-    blocks = [(bucket.heading, items) for bucket, items in groups]
-    st.html(buckets_html(blocks, zone, filters.keyword, new_since=since, new_guids=arrived))
-    explore.keep_stories_open()
-    explore.view_more(hidden, limit)
+    paging = (*filters.signature, chosen, filters.grouped)  # paging starts again when it changes
+    buckets = explore.by_bucket(entries, now, zone)
+    explore.headline_list(buckets, zone, filters.keyword, since, arrived, paging)
     own_urls = [feed.url for feed in own_feeds]
     explore.downloads(
         listed,

@@ -1,6 +1,6 @@
 """Shared fixtures: a real HTTP server on 127.0.0.1 that serves test feeds, Debian's
 chromium driven by Playwright for the browser tests, and a real PostgreSQL server
-(`tests/pgserver.py`) that every store test runs on as well as on a SQLite file."""
+(`support/pgserver.py`) that every store test runs on as well as on a SQLite file."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lib.storedb import Address, close_pools
-from tests import pgserver
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.feedserver import FeedServer
+from support import pgserver
+from support.feedserver import FeedServer
+from support.servers import CHROMIUM, CHROMIUM_ARGS
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -25,9 +25,10 @@ from lib.config import load_settings
 from lib.errors import NewsError
 from lib.model import Headline, Source, Topic
 from lib.refresher import Refresher
-from lib.store import WINDOW, Store
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from lib.store import Store
+from lib.times import WINDOW
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.storefaults import FAULTS, broken_store
 from ui import data, server

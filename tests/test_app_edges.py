@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.feeds import rss
-from tests.feedserver import FeedServer
+from support.feeds import rss
+from support.feedserver import FeedServer
 from tests.markdown import viewer_text
 from tests.test_app import (  # noqa: F401  (_fresh_caches: an autouse fixture, found by name)
     APP,

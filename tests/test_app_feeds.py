@@ -24,9 +24,9 @@ from streamlit.testing.v1 import AppTest
 
 from lib.opml import parse_opml
 from lib.store import Store
-from tests.browser import app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import app_server
 from tests.test_refresher import wait_until
 
 APP = str(Path(__file__).resolve().parent.parent / "navigation.py")

@@ -12,9 +12,9 @@ import pytest
 from lib.model import Headline
 from lib.store import Store
 from lib.storedb import shown
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.pgserver import PASSWORD_ROLE, PgServer
 from tests.markdown import viewer_text
-from tests.pgserver import PASSWORD_ROLE, PgServer
 from tests.test_app import (  # noqa: F401  (the fixtures are found by name)
     NOW,
     _fresh_caches,
@@ -74,8 +74,11 @@ def test_a_refused_postgresql_login_is_one_line_on_the_page_without_the_password
     monkeypatch.setenv("NEWS_DB", url)
     at = run()
     assert not at.exception
-    (line,) = [e.value for e in at.error]
-    assert line.startswith(f"The headline store {shown(url)} refused the connection")
+    assert not at.error
+    (line,) = [viewer_text(w.value) for w in at.warning]  # nothing read before: the snapshot
+    assert line.startswith("Store unreachable since ")
+    assert f"(the headline store {shown(url)} refused the connection: " in line
+    assert f'password authentication failed for user "{PASSWORD_ROLE}"' in line
     assert "wrong-secret" not in page_html(at) and "wrong-secret" not in line
     (offline,) = [viewer_text(i.value) for i in at.info if "snapshot" in i.value]
     assert "(the headline store cannot be used)" in offline

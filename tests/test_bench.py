@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import LABELS
-from tests.browser import CHROMIUM, ROOT
+from support.servers import CHROMIUM, ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.browser import ROOT
+from support.servers import ROOT
 
 
 def test_the_backends_bench_prints_every_figure() -> None:

@@ -19,9 +19,9 @@ from lib.fetch import _retry_after  # where the header enters
 from lib.model import TimeKind
 from lib.parse import parse_feed, read_date
 from lib.refresh import MAX_RETRY_AFTER, retry_time
-from lib.store import WINDOW
-from lib.times import read_iso_time, usable
-from ui.links import END, START, link_range, link_values
+from lib.times import WINDOW, read_iso_time, usable
+from ui.keys import END, START
+from ui.links import link_range, link_values
 from ui.visits import last_visit_from_cookie
 
 SEEN = datetime(2024, 9, 18, 4, 22, tzinfo=UTC)

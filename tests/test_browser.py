@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import ROOT, app_server
+from support.servers import ROOT, app_server
 from tests.test_refresher import wait_until
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -109,7 +109,7 @@ def hostile_feed() -> bytes:
 
 
 def test_hostile_titles_stay_text(browser, tmp_path: Path) -> None:
-    from tests.feedserver import FeedServer
+    from support.feedserver import FeedServer
     from ui.explore import ALTERNATE_SCRIPT, KEEP_OPEN_SCRIPT
 
     with FeedServer() as feeds:
@@ -168,8 +168,8 @@ def test_stored_headlines_stay_while_the_refresher_fetches(browser, tmp_path: Pa
 
     from lib.model import Headline
     from lib.store import Store
-    from tests.feeds import Item, rss
-    from tests.feedserver import FeedServer
+    from support.feeds import Item, rss
+    from support.feedserver import FeedServer
 
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
     with FeedServer() as feeds:
@@ -362,8 +362,8 @@ def test_a_copied_link_reproduces_the_view(browser, tmp_path: Path) -> None:
 def test_new_since_last_visit_is_marked(browser, tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from tests.feeds import Item, rss
-    from tests.feedserver import FeedServer
+    from support.feeds import Item, rss
+    from support.feedserver import FeedServer
 
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
     last_visit = datetime(2024, 9, 17, 21, 0, tzinfo=UTC)
@@ -417,8 +417,8 @@ def test_downloads_hold_the_view(browser, tmp_path: Path) -> None:
 
     import feedparser
 
-    from tests.feeds import Item, rss
-    from tests.feedserver import FeedServer
+    from support.feeds import Item, rss
+    from support.feedserver import FeedServer
 
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
     items = [
@@ -468,8 +468,8 @@ def test_an_empty_store_page_fills_itself_when_the_refresher_stores(
     they are stored, with no reload and no click."""
     from datetime import UTC, datetime, timedelta
 
-    from tests.feeds import Item, rss
-    from tests.feedserver import FeedServer
+    from support.feeds import Item, rss
+    from support.feedserver import FeedServer
     from ui.freshness import FIRST_TIME
 
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import app_server
 from tests.test_browser import LISTED, one_feed_env, wait_for_listed
 
 playwright_api = pytest.importorskip("playwright.sync_api")

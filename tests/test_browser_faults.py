@@ -14,8 +14,8 @@ import pytest
 
 from lib.model import Headline
 from lib.store import Store
-from tests.browser import ROOT, app_server
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
+from support.servers import ROOT, app_server
 from tests.test_browser import listed_titles, one_feed_env, wait_for_listed
 
 pytestmark = pytest.mark.browser

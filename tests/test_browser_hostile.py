@@ -14,9 +14,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.browser import ROOT, app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import ROOT, app_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from tests.browser import ROOT, app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import ROOT, app_server
 from tests.test_browser import LISTED, listed_titles, wait_for_listed
 from tests.test_refresher import wait_until
 

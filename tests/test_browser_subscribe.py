@@ -9,9 +9,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from tests.browser import app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import app_server
 from tests.test_browser import ARTIFACTS, KEYWORD_BOX, listed_titles, one_feed_env, wait_for_listed
 
 pytest.importorskip("playwright.sync_api")

@@ -28,11 +28,18 @@ from lib.density import density, density_rows
 from lib.model import Headline
 from lib.times import usable
 from ui.chart import (
+    BARS,
     BRUSH,
+    FRAME,
     OTHER_COLOUR,
+    PALETTE,
+    RANK_MARKS,
+    SCHEMAS,
     SELECTION_MODE,
     SLOT,
     SPIKE_COLOUR,
+    SPIKES,
+    arrow_datasets,
     density_spec,
     selected_range,
 )
@@ -196,41 +203,51 @@ def spec(data: object) -> dict:
     return out
 
 
+def data(out: dict, name: str) -> list[dict]:
+    """The rows of one of the chart's datasets."""
+    return out["datasets"][name]
+
+
 def test_an_empty_window_still_draws_its_axes() -> None:
     out = spec(density([], NOW, LONDON, timedelta(days=7)))
-    (bars,) = out["layer"]
-    assert len(bars["data"]["values"]) == 29  # one zero-height row per slot spans the axis
-    assert all(v["top"] == 0 for v in bars["data"]["values"])
+    assert data(out, BARS) == [] and SPIKES not in out["datasets"]
+    # The frame spans the window (29 six-hour slots) and gives the y axis its top of 1.
+    first, last = data(out, FRAME)
+    assert last["start"] - first["start"] == 29 * 6 * 3600 * 1000
+    assert (first["top"], last["top"]) == (0, 1)
     assert {p["name"] for p in out["params"]} == {SLOT, BRUSH}
 
 
 def test_bars_stack_by_publication_with_other_last_in_grey() -> None:
     out = spec(density_rows(items(300), NOW, LONDON, timedelta(days=7)))
-    bars = out["layer"][0]
-    scale = bars["encoding"]["color"]["scale"]
-    assert scale["domain"][-1] == "Other" and len(scale["domain"]) == 6
-    assert scale["range"][-1] == OTHER_COLOUR and OTHER_COLOUR not in scale["range"][:-1]
-    values = bars["data"]["values"]
-    for slot_start in {v["slot_start"] for v in values}:
-        stack = sorted(
-            (v for v in values if v["slot_start"] == slot_start), key=lambda v: v["base"]
-        )
+    bars = data(out, BARS)
+    colour = {row["name"]: row["colour"] for row in bars}
+    # The legend sorts the colour field: the rank marks put it in rank order, Other last.
+    legend = [key[1:] for key in sorted({row["publication"] for row in bars})]
+    assert legend[-1] == "Other" and len(legend) == 6
+    assert [colour[name] for name in legend] == [*PALETTE[:5], OTHER_COLOUR]
+    assert all(row["publication"][0] in RANK_MARKS for row in bars)
+    for slot_start in {v["slot_start"] for v in bars}:
+        stack = sorted((v for v in bars if v["slot_start"] == slot_start), key=lambda v: v["base"])
         assert stack[0]["base"] == 0 and stack[-1]["top"] == stack[0]["slot_total"]
         assert all(a["top"] == b["base"] for a, b in pairwise(stack))
-    tooltips = {t["title"] for t in bars["encoding"]["tooltip"]}
-    assert {"Slot", "Headlines", "Top publications"} <= tooltips
+    encoding = out["layer"][0]["encoding"]
+    tooltips = {t["title"] for t in encoding["tooltip"]}
+    assert {"Slot", "Headlines", "Top publications", "This colour"} <= tooltips
+    assert encoding["color"]["scale"]["range"] == {"field": "colour"}
 
 
 def test_the_same_data_gives_the_same_colours() -> None:
     first = spec(density(items(200), NOW, LONDON, timedelta(days=7)))
     again = spec(density(items(200)[::-1], NOW, LONDON, timedelta(days=7)))
-    assert first["layer"][0]["encoding"]["color"] == again["layer"][0]["encoding"]["color"]
+    assert {(r["publication"], r["colour"]) for r in data(first, BARS)} == {
+        (r["publication"], r["colour"]) for r in data(again, BARS)
+    }
 
 
 def test_times_are_wall_clock_in_the_display_zone() -> None:
     one = [Headline("t", None, "P", None, datetime(2024, 9, 17, 14, 21, tzinfo=UTC), "s", "g")]
-    values = spec(density(one, NOW, LONDON, timedelta(days=7)))["layer"][0]["data"]["values"]
-    (bar,) = [v for v in values if v["count"]]
+    (bar,) = data(spec(density(one, NOW, LONDON, timedelta(days=7))), BARS)
     # 14:21 UTC is 15:21 BST, in the 12:00-18:00 London slot; drawn as 12:00 on a UTC scale.
     assert bar["start"] == wall_ms(2024, 9, 17, 12) and bar["end"] == wall_ms(2024, 9, 17, 18)
     assert (bar["slot_start"], bar["slot_end"]) == ("2024-09-17T11:00:00Z", "2024-09-17T17:00:00Z")
@@ -244,15 +261,60 @@ def test_spikes_are_marked_with_a_legend() -> None:
     out = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
     marks = out["layer"][1]
     assert marks["mark"]["type"] == "point" and marks["mark"]["color"] == SPIKE_COLOUR
-    assert marks["encoding"]["shape"]["scale"]["domain"] == ["Spike"]
-    assert len(marks["data"]["values"]) == 1
+    assert marks["encoding"]["shape"]["scale"]["range"] == ["triangle-down"]
+    assert marks["transform"] == [{"calculate": "'Spike'", "as": "marker"}]
+    (spike,) = data(out, SPIKES)
+    assert spike["slot_total"] == max(row["slot_total"] for row in data(out, BARS))
+    # The y axis leaves room above the spike for its mark.
+    assert data(out, FRAME)[1]["top"] > spike["slot_total"]
 
 
 def test_ten_thousand_headlines_make_a_small_chart() -> None:
-    out = spec(density(items(10_000, 50), NOW, LONDON, timedelta(days=7)))
-    values = out["layer"][0]["data"]["values"]
-    assert len(values) <= 29 * 6
-    assert sum(v["count"] for v in values) == 10_000
+    bars = data(spec(density(items(10_000, 50), NOW, LONDON, timedelta(days=7))), BARS)
+    assert len(bars) <= 29 * 6
+    assert sum(v["count"] for v in bars) == 10_000
+
+
+def test_the_spec_is_the_same_for_any_data() -> None:
+    """Only the datasets change between draws, so the browser updates the chart's data in
+    place instead of embedding a new chart (Streamlit compares the spec's text)."""
+    burst = [
+        Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
+    ]
+    drawn = [
+        spec(density(headlines, NOW, LONDON, timedelta(days=7)))
+        for headlines in (items(3, 3), items(40) + burst, items(10_000, 50), items(1))
+    ]
+    shapes = {json.dumps({k: v for k, v in out.items() if k != "datasets"}) for out in drawn}
+    assert len(shapes) == 1
+    assert len({json.dumps(out["datasets"]) for out in drawn}) == len(drawn)
+
+
+def test_a_chart_without_bars_has_no_colour_legend() -> None:
+    empty = spec(density([], NOW, LONDON, timedelta(days=7)))
+    assert empty["layer"][0]["encoding"]["color"] == {"value": PALETTE[0]}
+    some = spec(density(items(3), NOW, LONDON, timedelta(days=7)))
+    assert [layer["data"] for layer in empty["layer"]] == [{"name": BARS}, {"name": FRAME}]
+    assert empty["layer"][-1] == some["layer"][-1]
+    assert set(empty["datasets"]) == {BARS, FRAME}
+
+
+def test_the_datasets_go_to_streamlit_as_arrow_with_fixed_columns() -> None:
+    import pyarrow as pa  # Streamlit's dependency: reads back what lib.arrowipc wrote
+
+    kinds = {"text": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_()}
+    for headlines in ([], items(300)):
+        out = spec(density(headlines, NOW, LONDON, timedelta(days=7)))
+        streams = arrow_datasets(out)["datasets"]
+        for name, stream in streams.items():
+            table = pa.ipc.open_stream(stream).read_all()
+            assert table.schema.names == list(SCHEMAS[name])
+            assert table.schema.types == [kinds[kind] for kind in SCHEMAS[name].values()]
+            assert table.to_pylist() == [
+                {key: row[key] for key in SCHEMAS[name]} for row in data(out, name)
+            ]
+    full = spec(density(items(300), NOW, LONDON, timedelta(days=7)))
+    assert arrow_datasets(full)["layer"] == full["layer"]
 
 
 def _chart_app() -> None:
@@ -262,12 +324,12 @@ def _chart_app() -> None:
     import streamlit as st  # noqa: TID251 - an AppTest script of UI code
 
     from lib.density import density
-    from ui.chart import SELECTION_MODE, density_spec, selected_range
+    from ui.chart import SELECTION_MODE, arrow_datasets, density_spec, selected_range
 
     zone = ZoneInfo("Europe/London")
     now = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
     event = st.vega_lite_chart(
-        density_spec(density([], now, zone, timedelta(days=7)), zone),
+        arrow_datasets(density_spec(density([], now, zone, timedelta(days=7)), zone)),
         key="density",
         on_select="rerun",
         selection_mode=SELECTION_MODE,
@@ -284,17 +346,3 @@ def test_streamlit_accepts_the_selections() -> None:
     assert app.text[0].value in ("{'slot': {}, 'brush': {}}", "{'brush': {}, 'slot': {}}")
     assert app.text[1].value == "None"
     assert set(SELECTION_MODE) == {SLOT, BRUSH}
-
-
-def test_each_draw_is_its_own_spec() -> None:
-    """The spec is filled from one template per shape: a draw never leaks into the next."""
-    burst = [
-        Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
-    ]
-    busy = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
-    small = spec(density(items(3, 3), NOW, LONDON, timedelta(days=7)))
-    again = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
-    assert busy == again
-    assert small["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["P0", "P1", "P2"]
-    assert busy["layer"][0]["encoding"]["color"]["scale"]["domain"] != ["P0", "P1", "P2"]
-    assert sum(v["count"] for v in small["layer"][0]["data"]["values"]) == 3

@@ -14,10 +14,10 @@ import pytest
 from lib.model import Headline
 from lib.store import Store
 from lib.storedb import shown
-from tests.browser import free_port
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
-from tests.pgserver import PASSWORD_ROLE, PgServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.pgserver import PASSWORD_ROLE, PgServer
+from support.servers import free_port
 from tests.storefaults import FAULTS, broken_store
 
 ROOT = Path(__file__).resolve().parent.parent

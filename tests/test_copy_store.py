@@ -19,8 +19,8 @@ import pytest
 from lib.model import Headline
 from lib.store import COPIED_TABLES, FeedFailure, FeedSuccess, Store
 from lib.storedb import close_pools
+from support.pgserver import PgServer
 from tests.conftest import BACKENDS
-from tests.pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from lib.export import to_csv, to_json, to_json_feed, to_rss, xml_text
 from lib.model import Headline, TimeKind
-from lib.parse import _CONTROL, parse_feed
+from lib.parse import parse_feed
+from lib.parse.text import CONTROL
 from lib.stories import Story
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
@@ -194,9 +195,9 @@ def test_rss_any_text_is_well_formed_and_reads_back(title: str, publication: str
     ET.fromstring(body)
     back = parse_back(body)
     # What comes back is what was written, less the controls XML and the parser drop.
-    expected = " ".join(_CONTROL.sub("", xml_text(title)).split())
+    expected = " ".join(CONTROL.sub("", xml_text(title)).split())
     assert [h.title for h in back] == ([expected] if expected else [])
-    named = " ".join(_CONTROL.sub("", xml_text(publication)).split())
+    named = " ".join(CONTROL.sub("", xml_text(publication)).split())
     if back and named:
         assert back[0].publication == named
 

@@ -1,4 +1,4 @@
-"""lib/fetch.py against a real HTTP server on 127.0.0.1 (tests/feedserver.py)."""
+"""lib/fetch.py against a real HTTP server on 127.0.0.1 (support/feedserver.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from lib.fetch import (
     make_session,
 )
 from lib.netguard import GuardedAdapter
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Test</title>

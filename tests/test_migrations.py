@@ -217,8 +217,8 @@ def store_at_version_5(path: Address, headlines: list[Headline]) -> None:
 def test_a_store_upgraded_to_stories_assigns_its_headlines_in_one_batch(
     store_address: Address,
 ) -> None:
-    from bench.corpus import headlines
     from lib.stories import StoryAssigner
+    from support.corpus import headlines
 
     week = headlines(600, NOW, FEED, seed=5)
     path = store_address

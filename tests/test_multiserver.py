@@ -23,11 +23,11 @@ import pytest
 
 from lib.store import Store
 from lib.storedb import close_pools, is_postgres
-from tests.browser import ROOT, app_server
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.pgserver import PgServer
+from support.servers import ROOT, app_server
 from tests.conftest import BACKENDS
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
-from tests.pgserver import PgServer
 from tests.test_browser import listed_titles
 from tests.test_refresher import wait_until, write_topics
 
@@ -94,14 +94,19 @@ def stored(address: str) -> set[str]:
     return {h.title for h in Store(address).headlines(datetime.now(UTC) - timedelta(days=7))}
 
 
-def shown(browser: object, base: str) -> list[str]:
-    """The headlines a new viewer of `base` sees (first page)."""
+def shown(browser: object, base: str, note: bool = False) -> list[str]:
+    """The headlines a new viewer of `base` sees (first page); with `note`, once the page
+    also shows the store-unreachable line (which then comes first)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
     page = context.new_page()
     page.goto(base)
     page.locator("div.np-bucket").first.wait_for(timeout=30_000)
     titles = listed_titles(page)
+    if note:
+        warning = page.locator("div[data-testid='stAlertContentWarning']").first
+        warning.wait_for(timeout=30_000)
+        titles = [warning.inner_text(), *titles]
     context.close()
     return titles
 
@@ -161,7 +166,12 @@ def test_two_servers_two_refreshers_one_store(
         server: PgServer = request.getfixturevalue("pg_server")
         server.stop()
         try:
-            time.sleep(5)
+            time.sleep(20)  # the outage the issue names
+            for base in servers:  # each shows what it read, with the line that says why
+                line, *titles = shown(browser, base, note=True)
+                said = line.replace("\u2060", "")  # word joiners kept links from forming
+                assert "Store unreachable since " in said and "cannot be reached" in said, said
+                assert titles == first
             assert heir.poll() is None  # waiting, not dead
         finally:
             server.start()

@@ -9,7 +9,7 @@ import pytest
 
 from lib.errors import FetchError
 from lib.netguard import UnsafeURLError, check_peer, check_url, refusal
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
 
 PUBLIC = "feeds must be on the public internet"
 

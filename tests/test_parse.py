@@ -1,4 +1,4 @@
-"""Tests for lib/parse.py: one fixture feed per behaviour, expected records written out."""
+"""Tests for lib/parse/: one fixture feed per behaviour, expected records written out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lib.parse
+import lib.parse.feed
 from lib.errors import ParseError
 from lib.model import Headline, Source, TimeKind
 from lib.parse import (
@@ -22,7 +22,7 @@ from lib.parse import (
     read_date,
     safe_link,
 )
-from tests.feedserver import FeedServer
+from support.feedserver import FeedServer
 
 DATA = Path(__file__).parent / "data"
 SEEN = datetime(2024, 9, 18, 4, 22, tzinfo=UTC)  # when the test "fetched" the feeds
@@ -557,6 +557,21 @@ def test_future_pre_1990_and_unreadable_dates_are_not_trusted() -> None:
     ]
 
 
+def test_a_date_given_as_an_html_time_element_is_read_from_its_datetime() -> None:
+    # A US government feed sends <pubDate>&lt;time datetime="..."&gt;May 3, 2019&lt;/time&gt;:
+    # the machine-readable time is in the attribute; HTML without one stays unreadable.
+    parsed = parse("rss2_time_element_dates.xml")
+    assert [(h.title, h.published, h.time_kind) for h in parsed.headlines] == [
+        ("Escaped time element", utc("2019-05-03 19:21:28"), TimeKind.PUBLISHED),
+        ("Time element in CDATA with an offset", utc("2019-05-03 19:21:28"), TimeKind.PUBLISHED),
+        ("HTML without a time element", SEEN, TimeKind.SEEN),
+    ]
+    atom = parse("atom_time_element_dates.xml")
+    assert [(h.published, h.time_kind) for h in atom.headlines] == [
+        (utc("2019-05-03 19:21:28"), TimeKind.UPDATED)
+    ]
+
+
 def test_dates_past_the_calendar_ends_are_not_trusted() -> None:
     # 31 Dec 9999 at -14:00 is in year 10000 in UTC: it once raised OverflowError, which
     # stopped the feed and with it the whole topic.
@@ -575,14 +590,14 @@ def test_dates_past_the_calendar_ends_are_not_trusted() -> None:
 def test_an_item_that_cannot_be_read_is_skipped_and_counted(monkeypatch) -> None:
     # Whatever one hostile item breaks (here: link cleaning, made to fail for two items),
     # the feed keeps its other items and says how many it skipped.
-    real_safe_link = lib.parse.safe_link
+    real_safe_link = lib.parse.feed.safe_link
 
     def failing_for_some(raw: str | None, base: str | None = None) -> str | None:
         if raw and raw.endswith(("/9999", "/est")):
             raise OverflowError("simulated")
         return real_safe_link(raw, base)
 
-    monkeypatch.setattr(lib.parse, "safe_link", failing_for_some)
+    monkeypatch.setattr(lib.parse.feed, "safe_link", failing_for_some)
     parsed = parse("rss2_dates_at_calendar_ends.xml")
     assert len(parsed.headlines) == 4
     assert parsed.problem == "2 unreadable items skipped"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.parsepool import ParsePool
+from lib.parse.pool import ParsePool
 
 # --- processes, read from /proc (Linux) -------------------------------------------------------
 

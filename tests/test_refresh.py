@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-import lib.parsepool
+import lib.parse.pool
 import lib.refresh
 from lib.fetch import FetchLimits, FetchResult, FetchStatus
 from lib.model import Source, Topic
 from lib.refresh import POOL_MIN_BYTES, refresh_sources, refresh_topic, retry_time
 from lib.store import Store
 from lib.storedb import Address
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
 from tests.test_parsepool import (
     cpu_seconds,
     new_workers,
@@ -178,10 +178,10 @@ def test_a_single_failure_does_not_back_off() -> None:
 
 
 @pytest.fixture(autouse=True)
-def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.parsepool.ParsePool]:
+def parse_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[lib.parse.pool.ParsePool]:
     """A pool of parse workers of this test's own, stopped (workers joined) at its end."""
-    pool = lib.parsepool.ParsePool()
-    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
+    pool = lib.parse.pool.ParsePool()
+    monkeypatch.setattr(lib.parse.pool, "PARSE_POOL", pool)
     yield pool
     pool.shutdown()
 
@@ -273,8 +273,8 @@ def test_idle_workers_stop_and_start_again_for_the_next_refresh(
 ) -> None:
     """Workers stay up only while refreshes use them; a later refresh starts them again."""
     before = set(parse_workers(os.getpid()))
-    pool = lib.parsepool.ParsePool(idle=0.2)
-    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
+    pool = lib.parse.pool.ParsePool(idle=0.2)
+    monkeypatch.setattr(lib.parse.pool, "PARSE_POOL", pool)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     try:
@@ -315,12 +315,12 @@ def test_without_a_pool_bodies_are_parsed_here(
 ) -> None:
     starts: list[int] = []
 
-    def cannot_start(preload: tuple[str, ...]) -> lib.parsepool._Worker:
+    def cannot_start(preload: tuple[str, ...]) -> lib.parse.pool._Worker:
         starts.append(1)
         raise PermissionError(13, "fork: Permission denied")  # as in some sandboxes
 
-    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", lib.parsepool.ParsePool(size=1))
-    monkeypatch.setattr(lib.parsepool._Worker, "start", cannot_start)
+    monkeypatch.setattr(lib.parse.pool, "PARSE_POOL", lib.parse.pool.ParsePool(size=1))
+    monkeypatch.setattr(lib.parse.pool._Worker, "start", cannot_start)
     store = Store(tmp_path / "news.db")
     sources = big_sources(feed_server)
     report = refresh_sources("t", sources, store, NOW, LIMITS)
@@ -341,8 +341,8 @@ def test_a_parse_past_the_time_limit_is_stopped_and_the_rest_goes_on(
     request: pytest.FixtureRequest,
 ) -> None:
     before = set(parse_workers(os.getpid()))
-    pool = lib.parsepool.ParsePool(time_limit=1, size=2)
-    monkeypatch.setattr(lib.parsepool, "PARSE_POOL", pool)
+    pool = lib.parse.pool.ParsePool(time_limit=1, size=2)
+    monkeypatch.setattr(lib.parse.pool, "PARSE_POOL", pool)
     request.addfinalizer(pool.shutdown)
     store = Store(tmp_path / "news.db")
     bad, good = big_sources(feed_server, 2)

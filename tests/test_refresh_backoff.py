@@ -10,8 +10,8 @@ from lib.model import Source, Topic
 from lib.refresh import BACKOFF_MAX, MAX_RETRY_AFTER, refresh_topic, retry_time
 from lib.store import Store
 from lib.storedb import Address
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
 LIMITS = FetchLimits(deadline=3)

@@ -21,9 +21,9 @@ from lib.config import load_settings
 from lib.refresher import Refresher, loop_missing
 from lib.store import RefreshState, Store
 from lib.storedb import Address
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
-from tests.pgserver import PgServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from lib.buckets import Bucket, bucket_of
+from lib.buckets import Bucket, bucketer
 from lib.model import Headline, Source, Topic
 from lib.query import normalize_text, parse_query
 from lib.selection import (
@@ -129,7 +129,7 @@ def test_groups_match_each_items_own_bucket_at_any_hour_and_zone() -> None:
             shifted = [replace(item, published=item.published - NOW + now) for item in items]
             expected: dict[Bucket, list[Headline]] = {bucket: [] for bucket in Bucket}
             for item in sorted(shifted, key=lambda h: h.published, reverse=True):
-                bucket = bucket_of(item.published, now, zone)
+                bucket = bucketer(now, zone)(item.published)
                 if bucket is not None:
                     expected[bucket].append(item)
             assert group_by_bucket(shifted, now, zone) == list(expected.items())

@@ -15,9 +15,9 @@ import pytest
 from lib.migrations import LATEST
 from lib.model import Headline
 from lib.store import Store
-from tests.browser import app_server
-from tests.feeds import Item, rss
-from tests.feedserver import FeedServer
+from support.feeds import Item, rss
+from support.feedserver import FeedServer
+from support.servers import app_server
 from tests.test_refresher import wait_until, write_topics
 
 

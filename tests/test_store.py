@@ -197,20 +197,17 @@ def test_feed_state_keeps_validators_across_failures(store_address: Address) -> 
     store = Store(store_address)
     url = "https://x.test/feed"
     assert store.feed_states([url])[url].etag is None
-    store.record_success(url, NOW, status="ok", http_status=200, elapsed_ms=12.5,
-                         etag='"v1"', last_modified="Tue, 17 Sep 2024 10:00:00 GMT",
-                         body_hash="h1", feed_title="Feed", items=3)  # fmt: skip
-    store.record_failure(url, NOW + timedelta(minutes=5), error="HTTP 503", http_status=503,
-                         elapsed_ms=40)  # fmt: skip
-    store.record_failure(url, NOW + timedelta(minutes=10), error="timed out", http_status=None,
-                         elapsed_ms=40)  # fmt: skip
+    success = FeedSuccess(url, "ok", 200, 12.5, etag='"v1"', body_hash="h1", feed_title="Feed",
+                          last_modified="Tue, 17 Sep 2024 10:00:00 GMT", items=3)  # fmt: skip
+    store.record_feeds([success], NOW)
+    store.record_feeds([FeedFailure(url, "HTTP 503", 503, 40)], NOW + timedelta(minutes=5))
+    store.record_feeds([FeedFailure(url, "timed out", None, 40)], NOW + timedelta(minutes=10))
     state = store.feed_states([url])[url]
     assert (state.etag, state.body_hash, state.items) == ('"v1"', "h1", 3)
     assert state.last_success == NOW
     assert state.failing_since == NOW + timedelta(minutes=5)
     assert (state.last_error, state.http_status) == ("timed out", None)
-    store.record_success(url, NOW + timedelta(minutes=15), status="not modified",
-                         http_status=304, elapsed_ms=5)  # fmt: skip
+    store.record_feeds([FeedSuccess(url, "not modified", 304, 5)], NOW + timedelta(minutes=15))
     state = store.feed_states([url])[url]
     assert state.failing_since is None and state.last_error is None
     assert state.etag == '"v1"'  # a 304 keeps the validators
@@ -492,9 +489,9 @@ def first_reports(path: Path) -> dict[int, str]:
 
 
 def test_stories_stored_at_write_time_are_the_assigners(store_address: Address) -> None:
-    from bench.corpus import headlines
     from lib.store import STORIES_HELD
     from lib.stories import StoryAssigner
+    from support.corpus import headlines
 
     week = headlines(900, NOW, "https://example.com/feed", seed=3)
     batches = [week[start : start + 60] for start in range(0, len(week), 60)]

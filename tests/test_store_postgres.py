@@ -15,8 +15,8 @@ from lib.config import load_settings
 from lib.errors import StoreError
 from lib.store import Store
 from lib.storedb import shown
-from tests.browser import free_port
-from tests.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
+from support.pgserver import PASSWORD, PASSWORD_ROLE, PgServer
+from support.servers import free_port
 from tests.test_store import NOW, make
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

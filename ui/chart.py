@@ -4,10 +4,15 @@ what its selection means.
 The page draws it with selections on, and turns what the viewer picked into a time range:
 
     event = st.vega_lite_chart(
-        density_spec(slots, zone), width="stretch", key="density",
+        arrow_datasets(density_spec(slots, zone)), width="stretch", key="density",
         on_select="rerun", selection_mode=SELECTION_MODE,
     )
     chosen = selected_range(event, zone)  # (start, end) in UTC, or None
+
+The spec is the same text on every draw with bars and the rows go in named datasets, so
+Streamlit's frontend (its `useVegaEmbed`: a new embed only when the spec's text, its
+selection modes or its sizing change) hands the drawn view its new rows instead of
+compiling and embedding a new chart.
 
 Clicking a bar selects its slot (point selection `SLOT`); dragging along the time axis
 selects a range (interval selection `BRUSH`); a double click clears either.
@@ -23,8 +28,9 @@ from typing import Any
 
 import altair as alt
 
+from lib.arrowipc import Kind, ipc_stream
 from lib.density import DensityRow, Slot, slot_rows
-from lib.times import usable
+from lib.times import iso_z, read_iso_time, read_iso_wall, usable
 
 SLOT = "slot"  # the point selection: the slot of the bar clicked
 BRUSH = "brush"  # the interval selection: a range dragged along the time axis
@@ -54,10 +60,6 @@ def _wall_ms(moment: datetime, zone: tzinfo) -> int:
     return (moment.astimezone(zone).replace(tzinfo=None) - _EPOCH) // _MS
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _rows(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> list[DensityRow]:
     if data and isinstance(data[0], Slot):
         return slot_rows([s for s in data if isinstance(s, Slot)], zone)
@@ -82,8 +84,8 @@ def _chart_values(rows: Sequence[DensityRow], zone: tzinfo) -> list[dict[str, An
             {
                 "start": start,
                 "end": _wall_ms(row["end"], zone),
-                "slot_start": _utc_text(row["start"]),
-                "slot_end": _utc_text(row["end"]),
+                "slot_start": iso_z(row["start"]),
+                "slot_end": iso_z(row["end"]),
                 "label": row["label"],
                 "publication": row["publication"],
                 "count": row["count"],
@@ -115,52 +117,73 @@ def _colours(rows: Sequence[DensityRow]) -> tuple[list[str], list[str]]:
     return domain, colours
 
 
-# Placeholders in the template, replaced on every draw (see `density_spec`).
-_BARS, _SPIKES = "bars", "spikes"
-_PLACEHOLDER = "__placeholder__"
+# The chart's data, by dataset name (`density_spec`); the spec itself never changes.
+BARS, SPIKES, FRAME = "bars", "spikes", "frame"
+# Each dataset's columns, in order, and their Arrow kinds (fixed, so an empty dataset has
+# them too).
+SCHEMAS: dict[str, dict[str, Kind]] = {
+    BARS: {
+        "start": "float", "end": "float", "slot_start": "text", "slot_end": "text",
+        "label": "text", "publication": "text", "name": "text", "colour": "text",
+        "count": "int", "base": "int", "top": "int", "slot_total": "int", "is_spike": "bool",
+        "top_publications": "text",
+    },
+    SPIKES: {"mid": "float", "label": "text", "slot_total": "int", "top_publications": "text"},
+    FRAME: {"start": "float", "top": "int"},
+}  # fmt: skip
+# The colour field is the publication behind an invisible mark of its rank: Vega-Lite sorts
+# a legend (and the colours taken from the data) by that text, so these marks, in rising
+# code point order, put the legend in rank order, OTHER last. They are default-ignorable
+# characters: nothing shows them, and the legend drops them anyway.
+RANK_MARKS = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064"
 
 
-@functools.lru_cache(maxsize=4)
-def _template(coloured: bool, spiked: bool) -> dict[str, Any]:
-    """The chart's Vega-Lite spec without its data, built with Altair once per shape.
+@functools.cache
+def _template(coloured: bool = True) -> dict[str, Any]:
+    """The chart's Vega-Lite spec, without its data: the same for every draw with bars
+    (`coloured`); a chart with no bar at all has no colour legend and no spike layer (their
+    empty legends would keep room above an empty chart).
 
-    Altair builds and validates a chart in tens of milliseconds (most of it jsonschema);
-    the chart's shape never changes, only its data, colours and height, so the spec is made
-    once here and filled in per draw. The tests validate filled specs against Vega-Lite's
-    schema; here Altair's debug validation is off, so the server never loads that schema.
+    Streamlit's frontend draws a chart whose spec is byte-identical to the last one by
+    handing the view its new datasets (a fraction of a new embed: no Vega-Lite compile, no
+    new view), so nothing here depends on the data. The colours come from the data (each
+    bar row carries its publication's colour; the legend lists the colour keys in rank
+    order, without the rank), the y axis's headroom and the x axis's span from the FRAME
+    dataset, and the spike legend appears only when there is a spike row.
+
+    Altair builds and validates a chart in tens of milliseconds (most of it jsonschema), so
+    the spec is made once. The tests validate it against Vega-Lite's schema; here Altair's
+    debug validation is off, so the server never loads that schema.
     """
+    x_axis = alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7)
+    y_axis = alt.Axis(title="Headlines", tickMinStep=1)
     with alt.utils.schemapi.debug_mode(False):
         slot = alt.selection_point(
             name=SLOT, fields=["slot_start", "slot_end"], toggle=False, clear="dblclick"
         )
         brush = alt.selection_interval(name=BRUSH, encodings=["x"], clear="dblclick")
-        colour = (
-            alt.Color(
+        colour: Any = alt.value(PALETTE[0])
+        if coloured:
+            colour = alt.Color(
                 "publication:N",
-                scale=alt.Scale(domain=[_PLACEHOLDER], range=[_PLACEHOLDER]),
+                scale=alt.Scale(range=alt.FieldRange(field="colour")),
                 # Two or three rows rather than one that runs off the right edge.
                 legend=alt.Legend(
-                    title=None, orient="top", symbolType="square", columns=3, labelLimit=220
+                    title=None,
+                    orient="top",
+                    symbolType="square",
+                    columns=3,
+                    labelLimit=220,
+                    labelExpr="substring(datum.label, 1)",
                 ),
             )
-            if coloured
-            else alt.value(PALETTE[0])
-        )
         bars = (
-            alt.Chart(alt.NamedData(name=_BARS))
+            alt.Chart(alt.NamedData(name=BARS))
             .mark_bar()
             .encode(
-                x=alt.X(
-                    "start:T",
-                    scale=alt.Scale(type="utc"),
-                    axis=alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7),
-                ),
+                x=alt.X("start:T", scale=alt.Scale(type="utc"), axis=x_axis),
                 x2="end:T",
-                y=alt.Y(
-                    "top:Q",
-                    scale=alt.Scale(domain=[0, 1], nice=True),
-                    axis=alt.Axis(title="Headlines", tickMinStep=1),
-                ),
+                y=alt.Y("top:Q", scale=alt.Scale(nice=True), axis=y_axis),
                 y2="base:Q",
                 color=colour,
                 opacity=alt.when(slot & brush).then(alt.value(1.0)).otherwise(alt.value(0.4)),
@@ -168,39 +191,49 @@ def _template(coloured: bool, spiked: bool) -> dict[str, Any]:
                     alt.Tooltip("label:N", title="Slot"),
                     alt.Tooltip("slot_total:Q", title="Headlines"),
                     alt.Tooltip("top_publications:N", title="Top publications"),
-                    alt.Tooltip("publication:N", title="This colour"),
+                    alt.Tooltip("name:N", title="This colour"),
                     alt.Tooltip("count:Q", title="Its headlines"),
                 ],
             )
             .add_params(slot, brush)
         )
-        layers: list[alt.Chart] = [bars]
-        if spiked:
-            layers.append(
-                alt.Chart(alt.NamedData(name=_SPIKES))
-                .mark_point(filled=True, size=70, yOffset=-8, color=SPIKE_COLOUR, opacity=1)
-                .encode(
-                    x=alt.X("mid:T"),  # shares the bars' scale
-                    y=alt.Y("slot_total:Q"),
-                    shape=alt.Shape(
-                        "marker:N",
-                        scale=alt.Scale(domain=[SPIKE_LEGEND], range=["triangle-down"]),
-                        legend=alt.Legend(
-                            title=None,
-                            orient="top",
-                            symbolFillColor=SPIKE_COLOUR,
-                            symbolStrokeColor=SPIKE_COLOUR,
-                        ),
+        spikes = (
+            alt.Chart(alt.NamedData(name=SPIKES))
+            .mark_point(filled=True, size=70, yOffset=-8, color=SPIKE_COLOUR, opacity=1)
+            .encode(
+                x=alt.X("mid:T"),  # shares the bars' scale
+                y=alt.Y("slot_total:Q"),
+                shape=alt.Shape(
+                    "marker:N",
+                    scale=alt.Scale(range=["triangle-down"]),
+                    legend=alt.Legend(
+                        title=None,
+                        orient="top",
+                        symbolFillColor=SPIKE_COLOUR,
+                        symbolStrokeColor=SPIKE_COLOUR,
                     ),
-                    tooltip=[
-                        alt.Tooltip("label:N", title="Spike"),
-                        alt.Tooltip("slot_total:Q", title="Headlines"),
-                        alt.Tooltip("top_publications:N", title="Top publications"),
-                    ],
-                )
-                .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
+                ),
+                tooltip=[
+                    alt.Tooltip("label:N", title="Spike"),
+                    alt.Tooltip("slot_total:Q", title="Headlines"),
+                    alt.Tooltip("top_publications:N", title="Top publications"),
+                ],
             )
+            .transform_calculate(marker=f"'{SPIKE_LEGEND}'")
+        )
+        # Two invisible points: the window's first and last instant, the second at the y
+        # axis's top (room above the highest bar for its spike mark; 1 when empty).
+        frame = (
+            alt.Chart(alt.NamedData(name=FRAME))
+            .mark_point(size=0, opacity=0)
+            .encode(
+                x=alt.X("start:T", scale=alt.Scale(type="utc"), axis=x_axis),
+                y=alt.Y("top:Q", scale=alt.Scale(nice=True), axis=y_axis),
+            )
+        )
         # Streamlit fits the whole chart, legend and axes included, into this height.
+        # No bars, no spikes: the spike layer (and its empty legend's room) goes too.
+        layers = [bars, spikes, frame] if coloured else [bars, frame]
         return alt.layer(*layers).properties(height=230).to_dict(validate=False)
 
 
@@ -208,12 +241,13 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     """Bars per slot stacked by publication, spikes marked, times wall-clock in `zone`.
 
     `data` is `lib.density.density(...)` slots or `density_rows(...)` rows; the result is a
-    Vega-Lite spec for `st.vega_lite_chart`, each layer's values inline (Streamlit sends
-    inline layer values as JSON, where top-level datasets would go through pandas and
-    Arrow). The chart has the point selection `SLOT` (fields `slot_start`, `slot_end`: the
-    slot's UTC bounds as ISO text) and the interval selection `BRUSH` (on x, in wall-clock
-    epoch ms); read them with `selected_range`. Spike slots get a red triangle above the
-    bar, with its own legend entry.
+    Vega-Lite spec for `st.vega_lite_chart` whose top-level `datasets` (BARS, SPIKES, FRAME)
+    hold the rows (lists of dicts; `arrow_datasets` turns them into the Arrow tables
+    Streamlit sends); everything else is the same for every draw (`_template`). The chart
+    has the point selection `SLOT` (fields `slot_start`, `slot_end`: the slot's UTC bounds
+    as ISO text) and the interval selection `BRUSH` (on x, in wall-clock epoch ms); read
+    them with `selected_range`. Spike slots get a red triangle above the bar, with its own
+    legend entry.
 
     Publication names go in as they are: Vega draws legend and axis labels as SVG text and
     its tooltip escapes HTML, so they are plain text there (`literal_markdown`'s escapes
@@ -221,22 +255,47 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     """
     rows = _rows(data, zone)
     values = _chart_values(rows, zone)
-    spikes: dict[int, dict[str, Any]] = {}
+    spikes: dict[float, dict[str, Any]] = {}
     for value in values:
         if value["is_spike"] and value["start"] not in spikes:
-            spikes[value["start"]] = {**value, "mid": (value["start"] + value["end"]) // 2}
+            spikes[value["start"]] = {
+                "mid": (value["start"] + value["end"]) // 2,
+                **{key: value[key] for key in ("label", "slot_total", "top_publications")},
+            }
     domain, colours = _colours(rows)
+    colour_of = dict(zip(domain, colours, strict=True))
+    rank_of = {name: rank for rank, name in enumerate(domain)}
+    bars = []
+    for value in values:
+        name = value["publication"]
+        if name is None or not value["count"]:
+            continue  # an empty slot: the FRAME spans the axis
+        row = {key: value[key] for key in SCHEMAS[BARS] if key in value}
+        row["publication"] = RANK_MARKS[rank_of[name]] + name
+        row["name"] = name
+        row["colour"] = colour_of[name]
+        bars.append(row)
     highest = max((row["slot_total"] for row in rows), default=0)
-    spec = copy.deepcopy(_template(bool(domain), bool(spikes)))
-    bars = spec["layer"][0]
-    bars["data"] = {"values": values}
-    # Room above the highest bar for its spike mark; an empty window still draws its axes.
-    bars["encoding"]["y"]["scale"]["domain"] = [0, max(1, round(highest * 1.15 + 0.5))]
-    if domain:
-        bars["encoding"]["color"]["scale"].update(domain=domain, range=colours)
-    if spikes:
-        spec["layer"][1]["data"] = {"values": list(spikes.values())}
+    first = min((value["start"] for value in values), default=0)
+    last = max((value["end"] for value in values), default=0)
+    spec = copy.deepcopy(_template(bool(bars)))
+    spec["datasets"] = {
+        BARS: bars,
+        **({SPIKES: list(spikes.values())} if bars else {}),
+        # Room above the highest bar for its spike mark; an empty window still draws its axes.
+        FRAME: [
+            {"start": first, "top": 0},
+            {"start": last, "top": max(1, round(highest * 1.15 + 0.5))},
+        ],
+    }
     return spec
+
+
+def arrow_datasets(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` with its datasets as Arrow IPC bytes of fixed columns (`SCHEMAS`), which
+    Streamlit sends as they are (`lib.arrowipc`: no pyarrow or pandas in the server)."""
+    streams = {name: ipc_stream(SCHEMAS[name], rows) for name, rows in spec["datasets"].items()}
+    return {**spec, "datasets": streams}
 
 
 def _as_wall(value: object) -> datetime | None:
@@ -248,26 +307,14 @@ def _as_wall(value: object) -> datetime | None:
             return None
         return _EPOCH + timedelta(milliseconds=value)
     if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
         # A wall-clock time labelled UTC (as Vega writes a Date) stays as written.
-        return moment.replace(tzinfo=None)
+        return read_iso_wall(value)
     return None
 
 
 def _as_utc(value: object) -> datetime | None:
     """A slot bound of the point selection (UTC ISO text) as an aware UTC datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC)
+    return read_iso_time(value, naive_is_utc=False)
 
 
 def _localize(wall: datetime, zone: tzinfo, fold: int) -> datetime:

@@ -7,13 +7,14 @@ a fixed string, never feed content.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 COOKIE = "news_consent"
 _ONE_YEAR = 365 * 24 * 3600
-_SET_COOKIE = (
-    f"<script>document.cookie = '{COOKIE}=1; Max-Age={_ONE_YEAR}; Path=/; SameSite=Lax';</script>"
-)
+# What a cookie this page writes may hold: its own fixed values and ISO times, never quotes.
+_COOKIE_VALUE = re.compile(r"[A-Za-z0-9:._-]+")
 
 NOTICE = (
     'By clicking "OK" or continuing to use this page, you agree to the two cookies it sets. '
@@ -25,6 +26,17 @@ NOTICE = (
     "the news feeds listed on the About page; a headline you open takes you to its "
     "publisher's site, which has its own policies."
 )
+
+
+def write_cookie(name: str, value: str) -> None:
+    """Set a first-party cookie for a year, from a script of the page's own text only."""
+    if not (_COOKIE_VALUE.fullmatch(name) and _COOKIE_VALUE.fullmatch(value)):
+        raise ValueError(f"not a cookie this page writes: {name!r}={value!r}")
+    st.html(
+        f"<script>document.cookie = '{name}={value}; Max-Age={_ONE_YEAR}; Path=/; "
+        "SameSite=Lax';</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def accepted() -> bool:
@@ -40,7 +52,7 @@ def _accept() -> None:
 def consent_notice() -> None:
     """Show the notice until OK is clicked; after the click, write the cookie once."""
     if st.session_state.pop("consent_write_cookie", False):
-        st.html(_SET_COOKIE, unsafe_allow_javascript=True)
+        write_cookie(COOKIE, "1")
     if accepted():
         return
     with st.container(border=True, key="consent-notice"):

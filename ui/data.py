@@ -38,8 +38,9 @@ from lib.selection import (
     topic_filter,
 )
 from lib.snapshot import Snapshot, fill_store, load_snapshot
-from lib.store import WINDOW, Store
+from lib.store import Store
 from lib.stories import Grouping
+from lib.times import WINDOW
 from ui.clock import now as clock_now
 from ui.clock import real_now
 

@@ -4,28 +4,32 @@ opened stories kept open), downloads of the view and its feed addresses."""
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from operator import attrgetter
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from lib.buckets import Bucket as BucketName
 from lib.buckets import format_moment
 from lib.density import density
 from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
-from lib.render import literal_markdown
-from lib.store import WINDOW
+from lib.query import Query
+from lib.render import buckets_html, literal_markdown
+from lib.selection import first_page, group_by_bucket, publication_counts
 from lib.stories import Grouping, Story
-from ui.chart import SELECTION_MODE, SPIKE_NOTE, density_spec, selected_range
+from lib.times import WINDOW
+from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
+from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
+from ui.sidebar import ONLY
 
 Range = tuple[datetime, datetime]
+Bucket = tuple[BucketName, list[Story]]  # a bucket of the page and its stories
 
 
 def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
@@ -55,8 +59,10 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
     a drag now, else the one chosen before or given by the link)."""
     st.subheader("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
+    # The spec is the same on every draw and the data goes as named Arrow datasets, so the
+    # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
     event = st.vega_lite_chart(
-        density_spec(slots, zone),
+        arrow_datasets(density_spec(slots, zone)),
         width="stretch",
         key=chart_key(),
         on_select="rerun",
@@ -100,11 +106,45 @@ def page_limit(signature: tuple[object, ...]) -> int:
     return st.session_state.get("page_limit", PAGE_SIZE)
 
 
-def view_more(hidden: int, limit: int) -> None:
-    """The "view more headlines" button, while `hidden` stories are left past `limit`."""
-    if hidden and st.button(f"view more headlines ({hidden} more)", key="more"):
-        st.session_state["page_limit"] = limit + PAGE_SIZE
-        st.rerun()
+def _view_more() -> None:
+    st.session_state["page_limit"] = st.session_state.get("page_limit", PAGE_SIZE) + PAGE_SIZE
+
+
+def view_more(hidden: int) -> None:
+    """The "view more headlines" button, while `hidden` stories are left past the page.
+    Its click adds a page before the run it starts (one run, not a run and a rerun)."""
+    if hidden:
+        st.button(f"view more headlines ({hidden} more)", key="more", on_click=_view_more)
+
+
+def by_bucket(entries: Sequence[Story], now: datetime, zone: tzinfo) -> list[Bucket]:
+    """The stories in the page's buckets, newest first (see `headline_list`)."""
+    return group_by_bucket(entries, now, zone, lambda story: story.newest)
+
+
+@st.fragment
+def headline_list(
+    buckets: Sequence[Bucket],
+    zone: tzinfo,
+    keyword: Query | None,
+    since: datetime | None,
+    arrived: Collection[str],
+    view: tuple[object, ...],
+) -> None:
+    """The stories of `buckets` (`by_bucket`), as many as paging allows (`page_limit` of
+    `view`: the filters, range and grouping), stories opened kept open, and "view more
+    headlines".
+
+    A fragment: "view more" reruns only this, with the buckets of the page's last run (so
+    it sorts nothing again), and the browser redraws only the list, not the chart, the
+    sidebar and the rest.
+    """
+    limit = page_limit(view)
+    groups, hidden = first_page(buckets, limit)
+    blocks = [(bucket.heading, items) for bucket, items in groups]
+    st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
+    keep_stories_open()
+    view_more(hidden)
 
 
 def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
@@ -279,17 +319,18 @@ def downloads(
 def _narrow_to_publication() -> None:
     picked = st.session_state.get("pub_pick")
     if picked:
-        st.session_state["pub_mode"] = "only"
-        st.session_state["pubs"] = [picked]
+        st.session_state[PUB_MODE] = ONLY
+        st.session_state[PUBS] = [picked]
     st.session_state["pub_pick"] = None
 
 
 def publication_pills(headlines: Sequence[Headline], top: int = 8) -> None:
     """The publications most present in view; clicking one narrows the list to it."""
-    counts = Counter(map(attrgetter("publication"), headlines))  # counted in C
-    if len(counts) < 2:
+    ranked = publication_counts(headlines)
+    if len(ranked) < 2:
         return
-    names = sorted(counts, key=lambda name: (-counts[name], name.casefold()))[:top]
+    counts = dict(ranked)
+    names = [name for name, _ in ranked[:top]]
     st.pills(
         "Narrow to one publication",
         names,

@@ -13,19 +13,8 @@ from lib.feedview import View
 from lib.model import Topic
 from lib.query import parse_keyword
 from lib.times import read_iso_time, usable
-from ui.links import (
-    END,
-    GROUP,
-    GROUPINGS,
-    KEYWORD,
-    KNOWN,
-    PUB_MODE,
-    PUBS,
-    START,
-    TOPIC,
-    ZONE,
-    link_values,
-)
+from ui.keys import END, GROUP, GROUPINGS, KEYWORD, KNOWN, PUB_MODE, PUBS, START, TOPIC, ZONE
+from ui.links import link_values
 from ui.sidebar import EXCEPT, ONLY, PUB_MODES, UTC_ZONE, ZONES
 
 

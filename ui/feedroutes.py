@@ -43,10 +43,11 @@ from lib.model import Topic
 from lib.opml import to_opml
 from lib.ratelimit import RequestLimit
 from lib.store import Store
+from lib.times import iso_z
 from ui import data
 from ui.clock import now as clock_now
 from ui.feedlinks import Refused, read_topic, read_view, short
-from ui.links import TOPIC
+from ui.keys import TOPIC
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 JSON_FEED_TYPE = "application/feed+json; charset=utf-8"
@@ -343,10 +344,6 @@ def _topic_only(request: Request) -> tuple[Settings, Topic]:
     return config, read_topic(raw, topics)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @_guarded
 def sources_opml(request: Request) -> Response:
     """`/sources.opml?topic=slug`: the topic's feeds as OPML 2.0, for a feed reader."""
@@ -371,11 +368,11 @@ def sources_status(request: Request) -> Response:
     states = _store(db_path).feed_states([source.url for source in topic.sources])
     index = data.topic_index(db_path, topic, now)
     kept = Counter(entry.headline.source for entry in index.indexed)
-    rows = source_health(topic.sources, states, kept, now, _iso)
+    rows = source_health(topic.sources, states, kept, now, iso_z)
     statuses = [str(row["Status"]) for row in rows]
     answer = {
         "topic": topic.slug,
-        "checked_at": _iso(now),
+        "checked_at": iso_z(now),
         "store_version": index.version,
         "sources": len(rows),
         "failing": sum(status.startswith(("failing", "stale")) for status in statuses),

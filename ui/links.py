@@ -19,16 +19,9 @@ import streamlit as st
 
 from lib.density import range_in_window
 from lib.render import literal_markdown
-from lib.store import WINDOW
-from lib.times import read_iso_time
+from lib.times import WINDOW, iso_z, read_iso_time
+from ui.keys import END, GROUP, GROUPINGS, KEYWORD, KNOWN, PUB_MODE, PUBS, START, TOPIC, ZONE
 from ui.sidebar import PUB_MODES, ZONES
-
-# Parameter names: the widget keys they are bound to.
-TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE = "topic", "q", "pub_mode", "pubs", "tz"
-START, END = "from", "to"  # the time range chosen on the chart
-GROUP = "group"  # "off" when copies of a story are listed apart (the "group" toggle)
-GROUPINGS = ("on", "off")
-KNOWN = (TOPIC, KEYWORD, PUB_MODE, PUBS, ZONE, START, END, GROUP)
 
 
 def raw_params() -> dict[str, list[str]]:
@@ -177,8 +170,8 @@ def headlines_view(
             PUB_MODE: st.session_state.get(PUB_MODE),
             PUBS: st.session_state.get(PUBS),
             ZONE: st.session_state.get(ZONE),
-            START: chosen[0].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
-            END: chosen[1].strftime("%Y-%m-%dT%H:%M:%SZ") if chosen else None,
+            START: iso_z(chosen[0]) if chosen else None,
+            END: iso_z(chosen[1]) if chosen else None,
             GROUP: "off" if st.session_state.get(GROUP) is False else None,
         },
         {TOPIC: first_topic, PUB_MODE: PUB_MODES[0], ZONE: ZONES[0]},

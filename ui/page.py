@@ -7,16 +7,21 @@ started server runs that page's file alone, without the entry script (FIELD-NOTE
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
 from lib.config import Settings, find_topic
 from lib.errors import ConfigError, NewsError
 from lib.model import Topic
-from lib.render import STYLE, literal_markdown
+from lib.render import literal_markdown
 from ui import data
 from ui.consent import consent_notice
-from ui.links import TOPIC, raw_params, seed_from_link, unknown_params
+from ui.keys import TOPIC
+from ui.links import raw_params, seed_from_link, unknown_params
+
+# The page's CSS, for the classes lib/render.py writes; read once, as the file is shipped with ui/.
+STYLE = f"<style>\n{Path(__file__).with_name('page.css').read_text(encoding='utf-8')}</style>"
 
 
 @dataclass(frozen=True, slots=True)

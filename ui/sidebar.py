@@ -11,6 +11,7 @@ import streamlit as st
 from lib.errors import QuerySyntaxError
 from lib.query import Query, parse_keyword
 from lib.render import literal_markdown
+from ui.keys import GROUP, KEYWORD, PUB_MODE, PUBS, ZONE
 
 ALL, ONLY, EXCEPT = "all", "only", "except"
 PUB_MODES = (ALL, ONLY, EXCEPT)
@@ -46,7 +47,7 @@ class Filters:
 
 def chosen_zone(topic_zone: str) -> tuple[ZoneInfo, str | None]:
     """The display zone chosen in the sidebar (kept across pages), and a note if it fell back."""
-    return _zone(st.session_state.get("tz", TOPIC_ZONE), topic_zone)
+    return _zone(st.session_state.get(ZONE, TOPIC_ZONE), topic_zone)
 
 
 def _zone(choice: str, topic_zone: str) -> tuple[ZoneInfo, str | None]:
@@ -68,21 +69,21 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
     bar = st.sidebar
     bar.header("Publication filters")
     counts = dict(publications)
-    chosen = st.session_state.get("pubs", [])
+    chosen = st.session_state.get(PUBS, [])
     # A publication chosen earlier stays selectable even when none of its headlines is left.
     options = [name for name, _ in publications] + [n for n in chosen if n not in counts]
     mode = bar.radio(
         "Show",
         list(_MODES),
         format_func=_MODES.__getitem__,
-        key="pub_mode",
+        key=PUB_MODE,
         persist_state="session",
         label_visibility="collapsed",
     )
     picked = bar.multiselect(
         "Publications",
         options,
-        key="pubs",
+        key=PUBS,
         persist_state="session",
         format_func=lambda name: f"{name} ({counts.get(name, 0)})",
         placeholder="Choose publications",
@@ -91,7 +92,7 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
     bar.header("Keyword")
     text = bar.text_input(
         "Keyword",
-        key="q",
+        key=KEYWORD,
         persist_state="session",
         placeholder='e.g. trade OR "gas pipeline"',
         help=KEYWORD_HELP,
@@ -114,17 +115,17 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
             BROWSER_ZONE: "My browser's zone",
             UTC_ZONE: "UTC",
         }.__getitem__,
-        key="tz",
+        key=ZONE,
         persist_state="session",
     )
     zone, note = _zone(zone_choice, topic_zone)
     bar.header("Stories")
     # On unless a link or the viewer turned it off (set here, not as `value`, so a link's
     # "group=off" put in the state does not draw Streamlit's default-value warning).
-    st.session_state.setdefault("group", True)
+    st.session_state.setdefault(GROUP, True)
     grouped = bar.toggle(
         "Group copies of a story",
-        key="group",
+        key=GROUP,
         persist_state="session",
         help="Headlines about the same story from several publications become one entry: "
         "the first report, then the others. See docs/STORIES.md for the rule.",

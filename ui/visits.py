@@ -16,11 +16,10 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.errors import StoreError
 from lib.stories import Story
-from lib.times import read_iso_time, usable
-from ui.consent import accepted
+from lib.times import iso_z, read_iso_time, usable
+from ui.consent import accepted, write_cookie
 
 COOKIE = "news_last_visit"
-_ONE_YEAR = 365 * 24 * 3600
 
 
 def last_visit_from_cookie(raw: object) -> datetime | None:
@@ -40,12 +39,7 @@ def previous_visit(now: datetime) -> datetime | None:
         st.session_state["this_visit"] = now
     if accepted() and not st.session_state.get("visit_written"):
         st.session_state["visit_written"] = True
-        stamp = st.session_state["this_visit"].strftime("%Y-%m-%dT%H:%M:%SZ")  # no quotes inside
-        st.html(
-            f"<script>document.cookie = '{COOKIE}={stamp}; Max-Age={_ONE_YEAR}; Path=/; "
-            "SameSite=Lax';</script>",
-            unsafe_allow_javascript=True,
-        )
+        write_cookie(COOKIE, iso_z(st.session_state["this_visit"]))
     return st.session_state["previous_visit"]
 
 

@@ -417,8 +417,3 @@ def _die_with_parent(parent: int) -> None:
 
 PARSE_POOL = ParsePool()
 atexit.register(PARSE_POOL.shutdown)
-
-
-def shutdown_parse_pool() -> None:
-    """Stop the parse worker processes, if any; a later refresh starts them again."""
-    PARSE_POOL.shutdown()

@@ -17,6 +17,7 @@ from email.utils import format_datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from lib.model import Headline
+from lib.times import WINDOW
 
 PUBLICATIONS = (
     "Reuters", "Associated Press", "BBC News", "The Guardian", "Al Jazeera",
@@ -197,7 +198,7 @@ def rss(
 def headlines(count: int, now: datetime, source: str, seed: int = 7) -> list[Headline]:
     """`count` stored headlines of one feed URL, spread over the 7 days before `now`."""
     rng = random.Random(seed)
-    return as_headlines(stories(count, now, rng, "stored", timedelta(days=7)), source)
+    return as_headlines(stories(count, now, rng, "stored", WINDOW), source)
 
 
 def as_headlines(items: Iterable[Story], source: str) -> list[Headline]:

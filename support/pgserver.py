@@ -20,7 +20,7 @@ from contextlib import suppress
 from itertools import count
 from pathlib import Path
 
-from tests.browser import free_port
+from support.servers import free_port
 
 
 def _newest_bin() -> Path:
