@@ -1,8 +1,8 @@
 """`python -m bench`: run every figure, print the table, write it to BENCHMARKS.md.
 
 `--quick` runs small sizes once (the smoke run `make test` does) and writes nothing.
-`--only PART` runs one part (refresh, browser, load, stories, index, subscribe, fresh) and
-writes nothing.
+`--only PART` runs one part (refresh, browser, load, stories, index, subscribe, fresh,
+backends) and writes nothing.
 `--sessions` and `--interval` change the crowd of the load figures (50 sessions, one keyword
 every 5 s each by default).
 Progress goes to standard error; the table to standard output.
@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.backends import BackendSizes
 from bench.browser import BrowserSizes, run_browser
 from bench.fresh import FreshSizes, fresh_rows, run_fresh
 from bench.fresh import describe as describe_fresh
@@ -33,6 +34,8 @@ from bench.report import (
     table,
     write_benchmarks,
 )
+from bench.shared import SharedSizes, run_shared, shared_rows
+from bench.shared import describe as describe_shared
 from bench.stories import describe, run_stories, story_rows
 from bench.subscribe import SubscribeSizes, run_subscribe, subscribe_rows
 from support.servers import ROOT
@@ -50,6 +53,18 @@ FULL = (
     IndexSizes(stored=100_000, added=200, repeats=5, grouped_repeats=5),
     SubscribeSizes(headlines=10_000, repeats=20),
     FreshSizes(stored=(10_000, 100_000), repeats=3),
+    SharedSizes(
+        feeds=20,
+        period=10.0,
+        periods=1,
+        round_feeds=200,
+        round_items=(20, 40),
+        round_delays=(0.1, 2.0),
+        rounds=3,
+        headlines=10_000,
+        repeats=8,
+        backends=BackendSizes(stored=10_000, feeds=200, new=1_000, repeats=5),
+    ),
 )
 QUICK = (
     RefreshSizes(sources=5, items=(20, 20), delays=(0.05, 0.05), repeats=1, slow_candidates=1),
@@ -59,6 +74,18 @@ QUICK = (
     IndexSizes(stored=2_000, added=50, repeats=1, grouped_repeats=1),
     SubscribeSizes(headlines=300, repeats=2),
     FreshSizes(stored=(300,), repeats=1),
+    SharedSizes(
+        feeds=5,
+        period=6.0,
+        periods=1,
+        round_feeds=100,
+        round_items=(5, 10),
+        round_delays=(0.05, 0.5),
+        rounds=1,
+        headlines=300,
+        repeats=1,
+        backends=BackendSizes(stored=1_000, feeds=20, new=100, repeats=1),
+    ),
 )
 
 
@@ -72,7 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument(
         "--only",
-        choices=("refresh", "browser", "load", "stories", "index", "subscribe", "fresh"),
+        choices=(
+            "refresh",
+            "browser",
+            "load",
+            "stories",
+            "index",
+            "subscribe",
+            "fresh",
+            "backends",
+        ),
         help="run one part (writes nothing)",
     )
     parser.add_argument("--sessions", type=int, help="sessions of the load figures' crowd")
@@ -91,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         index_sizes,
         subscribe_sizes,
         fresh_sizes,
+        shared_sizes,
     ) = QUICK if args.quick else FULL
     load_sizes = replace(
         load_sizes,
@@ -172,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         fresh = run_fresh(fresh_sizes, NOW, _log)
         rows += fresh_rows(fresh)
         details += [describe_fresh(f) for f in fresh]
+    if args.only in (None, "backends"):
+        shared = run_shared(shared_sizes, NOW, _log)
+        rows += shared_rows(shared)
+        details += describe_shared(shared)
     seconds = time.monotonic() - started
 
     print(table(rows))

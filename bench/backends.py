@@ -94,9 +94,13 @@ def _figures(address: Address, sizes: BackendSizes) -> dict[str, float]:
     return {name: _median(values) for name, values in runs.items()}
 
 
-def run_backends(sizes: BackendSizes, log: Callable[[str], None]) -> list[tuple[str, float, float]]:
-    """(figure, SQLite seconds, PostgreSQL seconds) for each figure."""
-    server = PgServer()
+def run_backends(
+    sizes: BackendSizes, log: Callable[[str], None], server: PgServer | None = None
+) -> list[tuple[str, float, float]]:
+    """(figure, SQLite seconds, PostgreSQL seconds) for each figure; on a cluster of its own
+    unless `server` is given."""
+    own = server is None
+    server = server or PgServer()
     try:
         with tempfile.TemporaryDirectory() as folder:
             log("backends: SQLite")
@@ -105,8 +109,10 @@ def run_backends(sizes: BackendSizes, log: Callable[[str], None]) -> list[tuple[
         url = server.fresh_url()
         postgres = _figures(url, sizes)
         close_pools()
+        server.drop(url)
     finally:
-        server.remove()
+        if own:
+            server.remove()
     return [(name, sqlite[name], postgres[name]) for name in sqlite]
 
 

@@ -15,6 +15,7 @@ from bench.fresh import FRESH_OPEN
 from bench.index import PAGE_AFTER_REFRESH
 from bench.load import LoadFigures
 from bench.refresh import RefreshFigures
+from bench.shared import PER_PERIOD, PG_KEYWORD, PG_OPEN, PG_ROUND, ROUND_TIME, SPLIT
 from bench.stories import STORY_ASSIGNMENT
 from bench.subscribe import FEED_304, FEED_REQUEST
 
@@ -34,7 +35,8 @@ LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PUBLICATION_CHANGED, PAGE_OPEN,
     VIEW_MORE, GROWTH, MEMORY, LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT,
-    PAGE_AFTER_REFRESH, FEED_REQUEST, FEED_304, FRESH_OPEN,
+    PAGE_AFTER_REFRESH, FEED_REQUEST, FEED_304, FRESH_OPEN, PER_PERIOD, SPLIT, ROUND_TIME,
+    PG_KEYWORD, PG_OPEN, PG_ROUND,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).
