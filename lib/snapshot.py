@@ -48,13 +48,30 @@ def load_snapshot(folder: Path) -> Snapshot:
         files = tuple(folder / raw["file"] for raw in data["source"])
         return Snapshot(
             topic=data["topic"],
-            taken_at=parse_clock(data["taken_at"]),
+            taken_at=_taken_at(path, data["taken_at"]),
             timezone=data.get("timezone", "UTC"),
             sources=sources,
             files=files,
         )
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(str(path), f"the bundled snapshot cannot be read: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read ({exc.strerror or exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML ({exc})") from exc
+    except KeyError as exc:
+        raise ConfigError(str(path), f"lacks the key {exc}") from exc
+    except TypeError as exc:
+        raise ConfigError(str(path), f"has a value of the wrong type ({exc})") from exc
+
+
+def _taken_at(path: Path, value: object) -> datetime:
+    """The snapshot's `taken_at` (ISO 8601 text, or a TOML date-time), as aware UTC."""
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    if not isinstance(raw, str):
+        raise ConfigError(str(path), f"taken_at must be an ISO 8601 time, got {value!r}")
+    try:
+        return parse_clock(raw)
+    except ConfigError as exc:  # it names NEWS_CLOCK, which is not what is wrong here
+        raise ConfigError(str(path), f"taken_at: {exc.problem}") from exc
 
 
 def fill_store(snapshot: Snapshot, store: Store) -> int:
@@ -65,7 +82,9 @@ def fill_store(snapshot: Snapshot, store: Store) -> int:
             parsed = parse_feed(
                 file.read_bytes(), url=source.url, seen_at=snapshot.taken_at, source=source
             )
-        except (OSError, ParseError) as exc:
-            raise ConfigError(str(file), f"a snapshot feed cannot be read: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(str(file), f"cannot be read ({exc.strerror or exc})") from exc
+        except ParseError as exc:
+            raise ConfigError(str(file), f"is not a feed that can be read ({exc})") from exc
         added += store.save(parsed.headlines, snapshot.taken_at, WINDOW)
     return added

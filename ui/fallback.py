@@ -15,7 +15,7 @@ import streamlit as st
 
 from lib.buckets import format_moment
 from lib.config import Settings
-from lib.errors import StoreError
+from lib.errors import ConfigError, StoreError
 from lib.model import Source, Topic
 from lib.refresher import never_fetched, unreachable
 from lib.render import literal_markdown
@@ -42,6 +42,7 @@ class PageSource:
     # The store's version the page follows from (`UNREAD`: the store failed; None: it is
     # not followed, NEWS_OFFLINE).
     follow_version: int | None = None
+    snapshot_problem: str | None = None  # why the bundled snapshot cannot be shown
 
     @property
     def live(self) -> bool:
@@ -92,7 +93,16 @@ def _offline(
 ) -> PageSource:
     """The snapshot when it has this topic; else what is stored (or nothing, when the store
     is what failed)."""
-    shot, shot_db = data.snapshot(str(config.snapshot_dir))
+    try:
+        shot, shot_db = data.snapshot(str(config.snapshot_dir))
+    except ConfigError as exc:  # a broken or missing snapshot folder: what is stored, and why
+        db_path = str(config.db_path)
+        index = (
+            data.topic_index(db_path, topic, now)
+            if fault is None
+            else data.TopicIndex((), (), 0, now)
+        )
+        return PageSource(topic, index, now, db_path, reason, fault, snapshot_problem=str(exc))
     if shot.topic == topic.slug:
         shown = data.snapshot_topic(topic, shot)
         index = data.topic_index(shot_db, shown, shot.taken_at)
@@ -128,6 +138,14 @@ def offline_notice(source: PageSource, zone: tzinfo) -> None:
     if source.store_fault is not None:
         st.warning(literal_markdown(fault_note(source, zone)), icon=":material/cloud_off:")
     reason = source.offline_reason
+    if source.snapshot_problem:
+        st.warning(
+            literal_markdown(
+                f"The bundled snapshot cannot be used: {source.snapshot_problem}. Point "
+                "NEWS_SNAPSHOT at a snapshot folder (the app ships data/snapshot)."
+            ),
+            icon=":material/cloud_off:",
+        )
     if reason and source.has_snapshot:
         back = "the store can be used again" if source.store_fault else "the sources can be reached"
         st.info(
