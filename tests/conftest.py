@@ -5,6 +5,7 @@ chromium driven by Playwright for the browser tests, and a real PostgreSQL serve
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,12 @@ def pg_server() -> Iterator[pgserver.PgServer]:
         server.remove()
 
 
-@pytest.fixture(params=BACKENDS)
-def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Address]:
-    """Where a test's store lives, once per backend: a SQLite file in the test's folder,
-    or an empty database of its own on the test PostgreSQL server (dropped afterwards)."""
+@contextmanager
+def empty_store(request: pytest.FixtureRequest, sqlite_file: Path) -> Iterator[Address]:
+    """An empty store on the backend `request.param` names: `sqlite_file`, or a database of
+    its own on the test PostgreSQL server (dropped afterwards)."""
     if request.param == "sqlite":
-        yield tmp_path / "news.db"
+        yield sqlite_file
         return
     server: pgserver.PgServer = request.getfixturevalue("pg_server")
     url = server.fresh_url()
@@ -65,3 +66,11 @@ def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ad
     finally:
         close_pools()  # this process's connections to it; other processes' are cut by DROP
         server.drop(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Address]:
+    """Where a test's store lives, once per backend: a SQLite file in the test's folder,
+    or an empty database of its own on the test PostgreSQL server."""
+    with empty_store(request, tmp_path / "news.db") as address:
+        yield address

@@ -18,9 +18,7 @@ import pytest
 
 from lib.model import Headline
 from lib.store import COPIED_TABLES, FeedFailure, FeedSuccess, Store
-from lib.storedb import close_pools
-from support.pgserver import PgServer
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, empty_store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -30,16 +28,8 @@ FEEDS = ["https://wire.test/a.xml", "https://wire.test/b.xml", "https://wire.tes
 @pytest.fixture(params=BACKENDS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The address of an empty store to copy into, one per backend."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "copy" / "news.db")
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    url = server.fresh_url()
-    try:
-        yield url
-    finally:
-        close_pools()
-        server.drop(url)
+    with empty_store(request, tmp_path / "copy" / "news.db") as address:
+        yield str(address)
 
 
 def copy_store(source: str, target: str) -> subprocess.CompletedProcess[str]:

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from lib.store import Store
-from lib.storedb import close_pools, is_postgres
+from lib.storedb import is_postgres
 from support.feeds import Item, rss
 from support.feedserver import FeedServer
 from support.pgserver import PgServer
 from support.servers import ROOT, app_server
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, empty_store
 from tests.test_browser import listed_titles
 from tests.test_refresher import wait_until, write_topics
 
@@ -43,16 +43,8 @@ ROUND_WORDS = {1: "amber", 2: "basalt", 3: "cobalt"}  # what tells the two perio
 @pytest.fixture(params=BACKENDS)
 def store_address(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The address of a new, empty store, one per backend."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "news.db")
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
-    url = server.fresh_url()
-    try:
-        yield url
-    finally:
-        close_pools()
-        server.drop(url)
+    with empty_store(request, tmp_path / "news.db") as address:
+        yield str(address)
 
 
 def title_of(feed: str, round_: int = 1) -> str:
