@@ -277,6 +277,23 @@ def serve_wire(feeds: FeedServer, now: datetime, folder: Path) -> Wire:
     return wire
 
 
+def store_env(
+    wire: Wire, folder: Path, size: int, now: datetime, log: Callable[[str], None]
+) -> dict[str, str]:
+    """Fill a store of `size` headlines of `wire`; the app's environment on it, with the
+    clock fixed."""
+    db = folder / f"news-{size}.db"
+    started = time.perf_counter()
+    fill_store(db, size, now, wire.url, wire.etag, wire.modified)
+    log(f"{size} headlines stored in {time.perf_counter() - started:.1f} s")
+    return {
+        "NEWS_TOPICS": str(wire.topics),
+        "NEWS_DB": str(db),
+        "NEWS_CLOCK": now.isoformat(),
+        "NEWS_CACHE_TTL": "3600",
+    }
+
+
 @contextmanager
 def app_on_store(
     wire: Wire,
@@ -287,15 +304,8 @@ def app_on_store(
     app: Path = APP,
 ) -> Iterator[Server]:
     """The real app on a store of `size` headlines of `wire`, with the clock fixed."""
-    db = folder / f"news-{size}.db"
-    started = time.perf_counter()
-    fill_store(db, size, now, wire.url, wire.etag, wire.modified)
-    log(f"{size} headlines stored in {time.perf_counter() - started:.1f} s")
     env = {
-        "NEWS_TOPICS": str(wire.topics),
-        "NEWS_DB": str(db),
-        "NEWS_CLOCK": now.isoformat(),
-        "NEWS_CACHE_TTL": "3600",
+        **store_env(wire, folder, size, now, log),
         # No refresher loop in the measured server: the trivial app has no such work, and
         # the store is filled (with the feed's validators) before the server starts.
         "NEWS_REFRESH": "external",

@@ -31,10 +31,10 @@ from bench.browser import (
     KEYWORDS,
     TIMEOUT_MS,
     chromium,
-    fill_store,
     marker,
     new_context,
     serve_wire,
+    store_env,
     trivial_output,
 )
 from support.feedserver import FeedServer
@@ -113,16 +113,7 @@ def run_fresh(sizes: FreshSizes, now: datetime, log: Callable[[str], None]) -> l
         floor.mkdir()
         for size in sizes.stored:
             figures = FreshFigures(size)
-            db = folder / f"news-{size}.db"
-            started = time.perf_counter()
-            fill_store(db, size, now, wire.url, wire.etag, wire.modified)
-            log(f"fresh: {size} headlines stored in {time.perf_counter() - started:.1f} s")
-            env = {
-                "NEWS_TOPICS": str(wire.topics),
-                "NEWS_DB": str(db),
-                "NEWS_CLOCK": now.isoformat(),
-                "NEWS_CACHE_TTL": "3600",
-            }
+            env = store_env(wire, folder, size, now, lambda said: log(f"fresh: {said}"))
             for repeat in range(sizes.repeats):
                 started = time.perf_counter()
                 with streamlit_server(APP, env, folder / f"app-{size}-{repeat}.log") as app:
