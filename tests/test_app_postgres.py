@@ -4,12 +4,10 @@ know the backend (the same page as tests/test_app.py's, with NEWS_DB a postgresq
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from lib.model import Headline
 from lib.store import Store
 from lib.storedb import shown
 from support.feedserver import FeedServer
@@ -23,6 +21,7 @@ from tests.test_app import (  # noqa: F401  (the fixtures are found by name)
     page_html,
     run,
     serve,
+    shows_what_another_process_stores,
     write_topics,
 )
 
@@ -49,17 +48,7 @@ def test_the_page_shows_a_postgresql_stores_headlines_and_follows_it(
     at = run()  # the refresher's round stores into PostgreSQL, the page reads it
     assert not at.exception
     assert bucket_titles(at)["In the last half-hour"] == ["Xi and Putin meet"]
-    aggregator = feed_server.url("/agg.xml")
-    arrived = Headline("Border crossing reopens", None, "TASS", None,
-                       NOW - timedelta(minutes=2), aggregator, "urn:new")  # fmt: skip
-    assert Store(pg_env).save([arrived], NOW) == 1  # another server's refresh
-    at.run()
-    assert not at.exception
-    assert bucket_titles(at)["In the last half-hour"] == [
-        "Border crossing reopens",
-        "Xi and Putin meet",
-    ]
-    assert "TASS (1)" in at.multiselect(key="pubs").options
+    shows_what_another_process_stores(at, feed_server, Store(pg_env))
 
 
 def test_a_refused_postgresql_login_is_one_line_on_the_page_without_the_password(
