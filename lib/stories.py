@@ -850,9 +850,21 @@ class StoryAssigner:
         for word in keys:
             if counts[word] <= common and (entries := self._by_word.get(word)):
                 found.update(_nearest(entries, moment, span))
-        words = profile.words
+        words, size, equal_key = profile.words, len(profile.words), profile.equal_key
         stories = self._stories
-        viable = [stories[n] for n in found if len(words & stories[n].lead.words) >= MIN_SHARED]
+        # Most candidates share too few words with the lead for even the normal test (the
+        # strong one asks for more): ruled out here, on the shared count alone, before the
+        # full test. The same as `_fits` returning None for them.
+        viable = []
+        for n in found:
+            held = stories[n]
+            lead = held.lead
+            shared = len(words & lead.words)
+            if shared >= MIN_SHARED and (
+                (equal_key is not None and equal_key == lead.equal_key)
+                or _normal(shared, size, len(lead.words))
+            ):
+                viable.append(held)
         if profile.equal_key is not None and (same := self._by_title.get(profile.equal_key)):
             viable.extend(stories[n] for n in _nearest(same, moment, span) if n not in found)
         best: _Held | None = None

@@ -531,6 +531,27 @@ def news(guid: str, title: str, minutes: int, pub: str = "Pub") -> Headline:
     return Headline(title, None, pub, None, NOW - timedelta(minutes=minutes), "s", guid)
 
 
+def test_the_row_taken_from_a_batch_is_the_one_assigned(store_address: Address) -> None:
+    """Of two batch items with one guid, the first repeats a stored article (its link) and
+    is left out; the second is stored, and it is the one put into a story."""
+    store = Store(store_address)
+    grain = "Kazakhstan grain exports to China rise again"
+    stored = replace(news("old", grain, 90), link="https://x.test/1")
+    store.save([stored], NOW)
+    batch = [
+        replace(news("g", grain, 60), link="https://x.test/1"),
+        replace(
+            news("g", "Putin and Xi open a new bridge over the Amur", 50), link="https://x.test/2"
+        ),
+    ]
+    assert store.save(batch, NOW) == 1
+    [kept] = [h for h in store.headlines(NOW - timedelta(days=1)) if h.guid == "g"]
+    assert kept.link == "https://x.test/2"
+    stories = stored_stories(store)
+    assert stories["g"] != stories["old"]  # the bridge is not the grain story
+    assert first_reports(store_address)[stories["g"]] == "g"
+
+
 def test_two_writers_never_give_one_story_id_twice(store_address: Address) -> None:
     path = store_address
     one, two = Store(path), Store(path)
