@@ -31,7 +31,7 @@ from lib.fetch import FetchLimits, FetchResult, FetchStatus, Validators, fetch_a
 from lib.model import Source, Topic
 from lib.parse import ParsedFeed, parse_feed
 from lib.parse import pool as parsepool
-from lib.store import FeedFailure, FeedState, FeedSuccess, Store, scope_of
+from lib.store import FeedFailure, FeedsDone, FeedState, FeedSuccess, Store, scope_of
 
 MAX_RETRY_AFTER = timedelta(hours=6)  # a server's Retry-After beyond this is not believed
 TOO_MANY_REQUESTS_PAUSE = timedelta(minutes=10)  # a 429 that does not say how long
@@ -221,8 +221,10 @@ class _Absorber:
     Everything that touches the store runs in the thread that calls `take` and `parsed`.
     A body of `POOL_MIN_BYTES` or more goes to the worker pool and its future is handed to
     `notify` when done, to come back through `parsed`; other bodies are parsed right away.
-    Headlines are saved at once (a viewer's feed in its own scope); the feed states wait in
-    `outcomes`, for one write when the refresh is over.
+    Headlines are saved at once (a viewer's feed in its own scope). The feed states (and
+    `owner`'s claims on the feeds) wait in `outcomes` and are written with the next save,
+    in its transaction, or in one write when the refresh is over: a loop killed midway
+    has recorded every feed whose headlines it stored.
     """
 
     def __init__(
@@ -234,7 +236,9 @@ class _Absorber:
         notify: Callable[[Future[ParsedFeed]], None],
         viewer_feeds: Collection[str] = (),
         real_now: datetime | None = None,
+        owner: str | None = None,
     ) -> None:
+        self._owner = owner
         self._sources = {source.url: source for source in sources}
         self._viewer_feeds = viewer_feeds
         self._real_now = real_now
@@ -298,22 +302,30 @@ class _Absorber:
         if isinstance(outcome, ParseError):
             self._done(*_fail(source, result, self._states[source.url], self._now, outcome))
             return
+        success = _success(source, result, FetchStatus.OK, job.digest, outcome)
+        new = self._store.save(
+            outcome.headlines,
+            self._now,
+            scope=scope_of(source.url, self._viewer_feeds),
+            real_now=self._real_now,
+            done=self.finished([*self.outcomes, success]),
+        )
+        self.outcomes.clear()  # written with the headlines
         report = SourceReport(
             source=source,
             status=FetchStatus.OK,
             http_status=result.http_status,
             items=len(outcome.headlines),
-            new=self._store.save(
-                outcome.headlines,
-                self._now,
-                scope=scope_of(source.url, self._viewer_feeds),
-                real_now=self._real_now,
-            ),
+            new=new,
             warning=outcome.problem,
             elapsed_ms=result.elapsed_ms,
             parsed=True,
         )
-        self._done(report, _success(source, result, FetchStatus.OK, job.digest, outcome))
+        self.reports[source.url] = report
+
+    def finished(self, outcomes: Sequence[FeedSuccess | FeedFailure]) -> FeedsDone:
+        """`outcomes` to record, with this refresh's viewer feeds and claims' owner."""
+        return FeedsDone(outcomes, self._now, self._viewer_feeds, self._owner)
 
     def _done(self, report: SourceReport, outcome: FeedSuccess | FeedFailure) -> None:
         self.reports[report.source.url] = report
@@ -337,6 +349,7 @@ def refresh_sources(
     untrusted: Collection[str] = (),
     allow_private: bool = False,
     real_now: datetime | None = None,
+    owner: str | None = None,
 ) -> RefreshReport:
     """Fetch `sources` concurrently, store what is new, prune the window, report per source.
 
@@ -346,7 +359,8 @@ def refresh_sources(
     URLs in `untrusted` (typed by a viewer) may not reach private or loopback addresses
     unless `allow_private`, and are stored apart from the topics files' feeds.
     `real_now` is the wall clock when `now` is a display clock (NEWS_CLOCK): nothing the
-    wall clock still keeps is pruned.
+    wall clock still keeps is pruned. `owner` names the refresher loop that claimed the
+    sources: each claim is given back as its feed is recorded.
     """
     states = store.feed_states([source.url for source in sources], untrusted)
     due = [s for s in sources if not _backing_off(states[s.url], now)]
@@ -360,7 +374,7 @@ def refresh_sources(
     # this thread stores each as soon as it is ready, whichever comes first.
     events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
     absorber = _Absorber(
-        due, store, states, now, notify=events.put, viewer_feeds=untrusted, real_now=real_now
+        due, store, states, now, events.put, untrusted, real_now=real_now, owner=owner
     )
 
     def fetch() -> None:
@@ -394,7 +408,7 @@ def refresh_sources(
                 absorber.take(event)
                 if on_done:
                     on_done(event)
-    store.record_feeds(absorber.outcomes, now, untrusted)
+    store.record_feeds(absorber.outcomes, now, untrusted, owner)  # not written with a save
     reports = tuple(absorber.reports.get(s.url) or _waiting(s, states[s.url]) for s in sources)
     store.prune(now, real_now=real_now)
     return RefreshReport(topic=topic_slug, finished_at=now, sources=reports)

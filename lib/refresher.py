@@ -130,9 +130,11 @@ def refresh_round(
             FetchLimits(deadline=config.fetch_deadline),
             session=session,
             real_now=now,
+            owner=owner,
         )
-        # Given back only once done: a batch that failed midway is taken up again when its
-        # claims expire.
+        # Each feed's claim went back as its feed was recorded; these are those not asked
+        # (backing off). A batch that failed midway is taken up again when the claims of
+        # the feeds it had not recorded expire.
         store.release_feeds(owner, claimed)
         reports.append(report)
         failed = len(report.failed)

@@ -124,6 +124,19 @@ class FeedFailure:
     data: Mapping[str, Any] | None = None  # the kind's data (None: only the words are known)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedsDone:
+    """Feeds a refresh is done with: how each fared (as `record_feeds` records it) and, for
+    a refresher loop, the claims it gives back (as `release_feeds`). Written in the same
+    transaction as a save, so a loop killed after storing a feed's headlines never has the
+    feed fetched again in the period."""
+
+    outcomes: Sequence[FeedSuccess | FeedFailure]
+    now: datetime
+    viewer_feeds: Collection[str] = ()
+    owner: str | None = None  # the refresher loop holding the claims, if any
+
+
 def canonical_link(link: str | None) -> str | None:
     """The link with tracking parameters, fragment, default port and case noise removed."""
     if not link:
@@ -343,12 +356,14 @@ class Store:
         *,
         scope: str = "",
         real_now: datetime | None = None,
+        done: FeedsDone | None = None,
     ) -> int:
         """Store the headlines not stored yet in `scope` and inside the window; return how
         many were new. `scope` is '' for a topics file's feed, the feed's URL for a viewer's.
 
         `real_now` is the wall clock when `now` is a display clock (NEWS_CLOCK): the window
-        starts at the earlier of the two (see `kept_since`).
+        starts at the earlier of the two (see `kept_since`). `done` is recorded in the same
+        transaction.
         """
         oldest = _epoch(kept_since(now, real_now, window))
         seen = _epoch(now)
@@ -371,9 +386,11 @@ class Store:
             if _epoch(h.published) >= oldest
         ]
         if not rows:
+            if done is not None:
+                self.record_feeds(done.outcomes, done.now, done.viewer_feeds, done.owner)
             return 0
         if scope == "":
-            return self._save_topics(rows, kept_since(now, real_now, STORIES_HELD))
+            return self._save_topics(rows, kept_since(now, real_now, STORIES_HELD), done)
         with self._connect() as db:
             db.begin_write()
             # The rows carry the version this save makes (under the write lock, so versions
@@ -386,10 +403,13 @@ class Store:
             added = db.executemany(_INSERT_HEADLINE, rows)
             if added:
                 self._bump_version(db)
+            _write_done(db, done)
             db.commit()
         return added
 
-    def _save_topics(self, rows: list[list[Any]], held_since: datetime) -> int:
+    def _save_topics(
+        self, rows: list[list[Any]], held_since: datetime, done: FeedsDone | None = None
+    ) -> int:
         """`save` for the topics' scope: each new headline gets its story in the same
         transaction, from this Store's assigner (`_assigner_in`)."""
         with self._stories_lock, self._connect() as db:
@@ -425,6 +445,7 @@ class Store:
                     _store_stories(db, assigner, inserted)
                     self._bump_version(db)
                     self._assigner_seen = stored
+                _write_done(db, done)
                 db.commit()
             except BaseException:
                 self._assigner = None  # it may hold what was rolled back: made again
@@ -675,9 +696,11 @@ class Store:
         outcomes: Iterable[FeedSuccess | FeedFailure],
         now: datetime,
         viewer_feeds: Collection[str] = (),
+        owner: str | None = None,
     ) -> None:
         """Remember how each feed fared at `now`, in order, all in one transaction; URLs in
-        `viewer_feeds` as a viewer's fetches of them (see `feed_states`).
+        `viewer_feeds` as a viewer's fetches of them (see `feed_states`). With `owner`, that
+        loop's claims on the feeds are given back too (see `release_feeds`).
 
         A success clears the failure count and any backoff. A failure keeps validators,
         hash and headlines as they were, and counts one more failure in a row.
@@ -685,17 +708,11 @@ class Store:
         in_order = list(outcomes)
         if not in_order:
             return
-        seconds = _epoch(now)
         with self._connect() as db:
             # One transaction (and connection) for a whole refresh, not one per feed: a
             # commit costs more than the row. Killed midway, none of it is written.
             db.begin_write()
-            for outcome in in_order:
-                scope = scope_of(outcome.url, viewer_feeds)
-                if isinstance(outcome, FeedSuccess):
-                    db.execute(_RECORD_SUCCESS, (scope, *_success_row(outcome, seconds)))
-                else:
-                    db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
+            _write_done(db, FeedsDone(in_order, now, viewer_feeds, owner))
             db.commit()
 
     # --- work shared by refresher loops -----------------------------------------------------
@@ -806,11 +823,7 @@ class Store:
             return
         with self._connect() as db:
             db.begin_write()
-            db.executemany(
-                "UPDATE feed_claim SET owner = NULL, claimed_until = NULL, "
-                "fetched_at = claimed_at WHERE scope = '' AND url = ? AND owner = ?",
-                [(url, owner) for url in urls],
-            )
+            db.executemany(_RELEASE_CLAIM, [(url, owner) for url in urls])
             db.commit()
 
     @staticmethod
@@ -1004,6 +1017,27 @@ def refresh_allowed(
     or request of the topic, whoever made it."""
     last = max((t for t in (state.asked_at, state.taken_at) if t is not None), default=None)
     return last is None or now - last >= min_interval
+
+
+_RELEASE_CLAIM = (
+    "UPDATE feed_claim SET owner = NULL, claimed_until = NULL, "
+    "fetched_at = claimed_at WHERE scope = '' AND url = ? AND owner = ?"
+)
+
+
+def _write_done(db: Connection, done: FeedsDone | None) -> None:
+    """Record `done` inside the caller's write transaction."""
+    if done is None or not done.outcomes:
+        return
+    seconds = _epoch(done.now)
+    for outcome in done.outcomes:
+        scope = scope_of(outcome.url, done.viewer_feeds)
+        if isinstance(outcome, FeedSuccess):
+            db.execute(_RECORD_SUCCESS, (scope, *_success_row(outcome, seconds)))
+        else:
+            db.execute(_RECORD_FAILURE, (scope, *_failure_row(outcome, seconds)))
+    if done.owner is not None:
+        db.executemany(_RELEASE_CLAIM, [(o.url, done.owner) for o in done.outcomes])
 
 
 _RECORD_SUCCESS = (

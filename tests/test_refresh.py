@@ -84,9 +84,12 @@ def test_new_unchanged_and_failing_sources(feed_server: FeedServer, store_addres
     assert state.last_success == NOW and state.failing_since == later
 
 
-def test_a_refresh_writes_its_feed_states_in_one_transaction(
+def test_a_refresh_writes_feed_states_with_its_saves(
     feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A feed's state goes into the transaction that stores its headlines (with those of
+    the feeds done before it), the rest into one at the end: never a commit per feed, and
+    a refresh killed midway has recorded every feed whose headlines it stored."""
     store = Store(tmp_path / "news.db")
     topic = topic_for(feed_server)
     feed_server.route("/etag.xml", rss([Item("One", NOW)]), etag='"v1"')
@@ -104,11 +107,19 @@ def test_a_refresh_writes_its_feed_states_in_one_transaction(
     monkeypatch.setattr(sqlite3, "connect", traced)
     report = refresh_topic(topic, store, NOW, LIMITS)
     assert [r.status for r in report.sources] == [FetchStatus.OK] * 2 + [FetchStatus.FAILED]
-    feed_writes = [(n, sql) for n, sql in statements if sql.startswith("INSERT INTO feed ")]
-    assert len(feed_writes) == 3
-    (connection,) = {n for n, _ in feed_writes}
-    on_it = [sql.split()[0] for n, sql in statements if n == connection and "PRAGMA" not in sql]
-    assert on_it == ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]
+    transactions: list[list[str]] = []  # each: the tables written, in order
+    open_on: dict[int, list[str]] = {}
+    for number, sql in statements:
+        if sql.startswith("BEGIN"):
+            open_on[number] = []
+        elif sql == "COMMIT":
+            transactions.append(open_on.pop(number))
+        elif sql.startswith("INSERT INTO "):
+            open_on[number].append(sql.split()[2])
+    with_feeds = [tables for tables in transactions if "feed" in tables]
+    assert sum(tables.count("feed") for tables in with_feeds) == 3  # each feed once
+    saves = [tables for tables in with_feeds if "headline" in tables]
+    assert len(saves) == 2 and len(with_feeds) <= 3  # the two saves, and one at the end
 
 
 def test_html_instead_of_a_feed_is_a_failure_in_words(feed_server, store_address: Address) -> None:
