@@ -64,7 +64,9 @@ def test_an_open_page_shows_what_arrives_and_keeps_the_view(browser, tmp_path: P
             wait_for_listed(page, 50, timeout=30_000)
             page.get_by_role("button", name="view more headlines (11 more)").click()
             wait_for_listed(page, 61)
-            story = page.locator(f"{LISTED}:has(> a:text('{STORY.title}')) details.np-more")
+            # The story's row is its newest report, the copy.
+            row = f"{LISTED}:has(> a:text('{COPY.title}'))"
+            story = page.locator(f"{row} details.np-more")
             story.locator("summary").click()
             assert story.evaluate("d => d.open")
             before = listed_titles(page)

@@ -155,7 +155,9 @@ def _template(coloured: bool = True) -> dict[str, Any]:
     the spec is made once. The tests validate it against Vega-Lite's schema; here Altair's
     debug validation is off, so the server never loads that schema.
     """
-    x_axis = alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7)
+    x_axis = alt.Axis(
+        title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7, labelFlush=True
+    )
     y_axis = alt.Axis(title="Headlines", tickMinStep=1)
     with alt.utils.schemapi.debug_mode(False):
         slot = alt.selection_point(
@@ -234,7 +236,7 @@ def _template(coloured: bool = True) -> dict[str, Any]:
         # Streamlit fits the whole chart, legend and axes included, into this height.
         # No bars, no spikes: the spike layer (and its empty legend's room) goes too.
         layers = [bars, spikes, frame] if coloured else [bars, frame]
-        return alt.layer(*layers).properties(height=230).to_dict(validate=False)
+        return alt.layer(*layers).properties(height=190).to_dict(validate=False)
 
 
 def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:

@@ -57,7 +57,7 @@ def chosen_range(event: object, zone: tzinfo) -> Range | None:
 def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
     """The density chart of `shown` over the window, and the range chosen on it (a click or
     a drag now, else the one chosen before or given by the link)."""
-    st.subheader("Headline Density")
+    st.header("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
@@ -157,16 +157,13 @@ def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[St
 
 # A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
 # and a rerun that changes the list draws the list anew, closed. This remembers, per tab,
-# which stories the viewer opened (by their lead: link and title) and opens them again
-# whenever the list is drawn, so a page that updates itself keeps them open.
+# which stories the viewer opened (by their first report's guid, `data-story`) and opens
+# them again whenever the list is drawn, so a page that updates itself keeps them open.
 KEEP_OPEN_SCRIPT = """
 (() => {
   if (window.npKeepOpen) return;
   const opened = window.npKeepOpen = new Set();
-  const keyOf = (details) => {
-    const lead = details.closest("li")?.firstElementChild;
-    return lead ? (lead.getAttribute("href") || "") + "|" + lead.textContent : null;
-  };
+  const keyOf = (details) => details.dataset.story ?? null;
   document.addEventListener("toggle", (event) => {
     const details = event.target;
     if (!details.matches?.("details.np-more")) return;

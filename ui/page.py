@@ -45,7 +45,7 @@ def setup(page_title: str) -> PageContext:
     link = raw_params() if not st.session_state.get("_session_seen") else {}
     st.session_state["_session_seen"] = True
     st.html(STYLE)
-    consent_notice()
+    consent_notice(page_title)
     try:
         config = data.settings()
         topics = data.topics(config)
