@@ -155,9 +155,7 @@ def _template(coloured: bool = True) -> dict[str, Any]:
     the spec is made once. The tests validate it against Vega-Lite's schema; here Altair's
     debug validation is off, so the server never loads that schema.
     """
-    x_axis = alt.Axis(
-        title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7, labelFlush=True
-    )
+    x_axis = alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7, labelFlush=True)
     y_axis = alt.Axis(title="Headlines", tickMinStep=1)
     with alt.utils.schemapi.debug_mode(False):
         slot = alt.selection_point(

@@ -12,6 +12,7 @@ the cookie and hides the bar at once. Scrolling and reading do not count.
 from __future__ import annotations
 
 import re
+from string import Template
 
 import streamlit as st
 
@@ -40,26 +41,26 @@ PRIVACY = (
 # Continuing to use the page: a trusted click on a control, a change or typing, outside the
 # bar, while the bar is shown. Sets the consent cookie (the next load has no bar) and hides
 # the bar now (the class on <html> outlives Streamlit's redraws of the page).
-CONTINUE_SCRIPT = """
+CONTINUE_SCRIPT = Template("""
 (() => {
   if (window.npConsentWatch) return;
   window.npConsentWatch = true;
   const controls = "a, button, input, select, textarea, label, summary, [role=button], " +
     "[role=option], [role=radio], [role=switch], [role=tab], [role=combobox], .vega-embed";
   const agree = (event) => {
-    if (!event.isTrusted || document.cookie.includes("%(cookie)s=1")) return;
+    if (!event.isTrusted || document.cookie.includes("${cookie}=1")) return;
     const target = event.target instanceof Element ? event.target : null;
-    if (!target || target.closest(".st-key-%(bar)s")) return;
+    if (!target || target.closest(".st-key-${bar}")) return;
     if (event.type === "click" && !target.closest(controls)) return;
-    if (!document.querySelector(".st-key-%(bar)s")) return;
-    document.cookie = "%(cookie)s=1; Max-Age=%(age)d; Path=/; SameSite=Lax";
+    if (!document.querySelector(".st-key-${bar}")) return;
+    document.cookie = "${cookie}=1; Max-Age=${age}; Path=/; SameSite=Lax";
     document.documentElement.classList.add("np-consented");
   };
   for (const type of ["click", "change", "input"]) {
     document.addEventListener(type, agree, true);
   }
 })();
-""" % {"cookie": COOKIE, "bar": BAR_KEY, "age": _ONE_YEAR}
+""").substitute(cookie=COOKIE, bar=BAR_KEY, age=_ONE_YEAR)
 
 
 def write_cookie(name: str, value: str) -> None:
