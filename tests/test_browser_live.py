@@ -62,7 +62,7 @@ def test_an_open_page_shows_what_arrives_and_keeps_the_view(browser, tmp_path: P
             page.goto(f"{base}/?{urlencode(link)}")
             # The story, and 60 of Wire's reports: 50 on the first page.
             wait_for_listed(page, 50, timeout=30_000)
-            page.get_by_role("button", name="view more headlines (11 more)").click()
+            page.get_by_role("button", name="view more headlines (11 more stories)").click()
             wait_for_listed(page, 61)
             # The story's row is its newest report, the copy.
             row = f"{LISTED}:has(> a:text('{COPY.title}'))"

@@ -110,11 +110,13 @@ def _view_more() -> None:
     st.session_state["page_limit"] = st.session_state.get("page_limit", PAGE_SIZE) + PAGE_SIZE
 
 
-def view_more(hidden: int) -> None:
-    """The "view more headlines" button, while `hidden` stories are left past the page.
-    Its click adds a page before the run it starts (one run, not a run and a rerun)."""
+def view_more(hidden: int, stories: bool = False) -> None:
+    """The "view more headlines" button, while `hidden` stories are left past the page;
+    it says "stories" when some hold several headlines (`stories`), as the downloads count
+    headlines. Its click adds a page before the run it starts (one run, not two)."""
     if hidden:
-        st.button(f"view more headlines ({hidden} more)", key="more", on_click=_view_more)
+        what = " stories" if stories else ""
+        st.button(f"view more headlines ({hidden} more{what})", key="more", on_click=_view_more)
 
 
 def by_bucket(entries: Sequence[Story], now: datetime, zone: tzinfo) -> list[Bucket]:
@@ -144,7 +146,7 @@ def headline_list(
     blocks = [(bucket.heading, items) for bucket, items in groups]
     st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
     keep_stories_open()
-    view_more(hidden)
+    view_more(hidden, any(story.others for _, items in buckets for story in items))
 
 
 def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
