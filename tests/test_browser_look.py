@@ -177,7 +177,7 @@ def test_no_serious_accessibility_finding(
 ) -> None:
     page = open_page(browser, app, size, path, consent)
     if path == "sources":
-        page.get_by_text(BROKEN).first.wait_for(timeout=30_000)
+        page.get_by_text(BROKEN).first.wait_for(state="attached", timeout=30_000)
     assert serious_findings(page) == []
     page.context.close()
 

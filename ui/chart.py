@@ -41,6 +41,11 @@ PALETTE = ("#1a3d7c", "#4c8fd6", "#e0892b", "#3a9a6a", "#9b5fb5", "#c9a227", "#2
 OTHER_COLOUR = "#b5bac2"
 SPIKE_COLOUR = "#c62828"
 SPIKE_LEGEND = "Spike"
+DESCRIPTION = (
+    "Headline Density: a bar chart of how many headlines were published in each time slot "
+    "of the last 7 days, each bar split by publication. The headline list below holds the same "
+    "headlines."
+)
 SPIKE_NOTE = "▼ marks a spike: a slot with far more headlines than is usual in this window."
 
 _EPOCH = datetime(1970, 1, 1)
@@ -234,7 +239,9 @@ def _template(coloured: bool = True) -> dict[str, Any]:
         # Streamlit fits the whole chart, legend and axes included, into this height.
         # No bars, no spikes: the spike layer (and its empty legend's room) goes too.
         layers = [bars, spikes, frame] if coloured else [bars, frame]
-        return alt.layer(*layers).properties(height=190).to_dict(validate=False)
+        # The description is the chart's text alternative: Vega puts it on the SVG.
+        chart = alt.layer(*layers).properties(height=190, description=DESCRIPTION)
+        return chart.to_dict(validate=False)
 
 
 def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:
