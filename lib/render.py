@@ -333,3 +333,34 @@ def bucket_html(
         f'<div class="np-bucket"><h3>{html.escape(heading)}</h3>'
         f'<ul class="np-list">{rows}</ul></div>'
     )
+
+
+# The Sources page's fields a phone shows under each source's name, in this order.
+SOURCE_FIELDS = ("Status", "What to do", "Last success", "Last error", "HTTP", "Kept for topic")
+
+
+def sources_html(rows: Sequence[dict[str, object]]) -> str:
+    """The Sources page's rows (`lib.diagnosis.source_health`) as a list of cards, one per
+    source, for a narrow screen where a table of ten columns cannot be read: its name, the
+    fields of `SOURCE_FIELDS` that have a value, and the feed's address (a link when it is
+    http/https). Every value is escaped."""
+    cards = []
+    for row in rows:
+        fields = "".join(
+            f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(row[name]))}</dd>"
+            for name in SOURCE_FIELDS
+            if row.get(name) not in (None, "")
+        )
+        feed = str(row.get("Feed") or "")
+        href = safe_href(feed)
+        address = (
+            f'<a href="{html.escape(href)}" rel="noopener noreferrer nofollow">'
+            f"{html.escape(feed)}</a>"
+            if href
+            else html.escape(feed)
+        )
+        cards.append(
+            f"<li><h2>{html.escape(str(row['Source']))}</h2><dl>{fields}"
+            f"<dt>Feed</dt><dd>{address}</dd></dl></li>"
+        )
+    return f'<ul class="np-sources">{"".join(cards)}</ul>'

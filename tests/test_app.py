@@ -332,11 +332,15 @@ def test_about_page(env: Path, feed_server, monkeypatch) -> None:
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)
     at = run()
+    assert any("By clicking" in m.value for m in at.markdown)  # the notice, on the first page
     at.switch_page("pages/about.py").run()
     assert not at.exception
     assert [viewer_text(t.value) for t in at.title] == ["About our China-Russia news"]
     assert "Test about text for $5 and **this**." in [t.value for t in at.text]
-    assert any("By clicking" in m.value for m in at.markdown)  # the notice is on every page
+    # Opening another page is continuing to use the site: the notice goes, the cookie stays.
+    assert not any("By clicking" in m.value for m in at.markdown)
+    assert "document.cookie = 'news_consent=1" in page_html(at)
+    assert any("news_last_visit" in m.value for m in at.markdown)  # the privacy section
     table = at.dataframe[0].value
     assert list(table["Source"]) == ["Aggregator", "World Desk", "Broken"]
 

@@ -154,6 +154,34 @@ def test_an_opened_story_stays_open_when_a_filter_reruns_the_page(browser, app: 
     page.context.close()
 
 
+def test_sources_lists_failing_feeds_first_and_fits_the_screen(browser, app: str) -> None:
+    page = open_page(browser, app, "desktop", "sources", consent=False)
+    grid = page.locator(".st-key-np-sources-table")
+    cells = grid.locator('[role="gridcell"]')
+    cells.filter(has_text=BROKEN).first.wait_for(state="attached", timeout=30_000)
+    first = grid.locator('[role="gridcell"][aria-colindex="1"]').first.inner_text()
+    assert first == BROKEN
+    # The columns that say what is wrong come first, and their widths (pages/sources.py:
+    # 170, 230, 60 and 420 px) fit in the table as drawn at 1280 px.
+    headers = grid.locator('[role="columnheader"]').all_inner_texts()
+    assert [h.strip() for h in headers[:4]] == ["Source", "Status", "HTTP", "What to do"]
+    drawn = box(page, ".st-key-np-sources-table [data-testid='stDataFrame']")
+    assert drawn["x"] + 170 + 230 + 60 + 420 <= min(drawn["x"] + drawn["width"], 1280)
+    assert page.get_by_text("The feed moved or is gone").first.is_visible()  # in words
+    assert not page.locator("ul.np-sources").is_visible()
+    page.context.close()
+    # A phone: one card a source, the failing one first, no squeezed table.
+    page = open_page(browser, app, "phone", "sources", consent=False)
+    cards = page.locator("ul.np-sources > li")
+    cards.first.wait_for(timeout=30_000)
+    assert cards.first.locator("h2").inner_text() == BROKEN
+    assert cards.count() == 6
+    assert not page.locator(".st-key-np-sources-table").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    page.context.close()
+
+
 AXE_IGNORED = ()  # rules checked by hand elsewhere: none
 
 
