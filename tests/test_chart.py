@@ -55,11 +55,13 @@ def wall_ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> 
 
 
 def items(n: int, publications: int = 9) -> list[Headline]:
+    # Unequal shares (P0 most, the last fewest), so the leaders stand out: no ties at the cut.
+    shares = [k for k in range(publications) for _ in range(publications - k)]
     return [
         Headline(
             f"t{i}",
             None,
-            f"P{i % publications}",
+            f"P{shares[i % len(shares)]}",
             None,
             NOW - timedelta(seconds=(i * 7919) % (7 * 86_400)),
             "s",
