@@ -14,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lib.buckets import Bucket as BucketName
 from lib.buckets import format_moment
-from lib.density import density
+from lib.density import Slot, density
 from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
@@ -23,7 +23,14 @@ from lib.render import buckets_html, literal_markdown
 from lib.selection import first_page, group_by_bucket, publication_counts
 from lib.stories import Grouping, Story
 from lib.times import WINDOW
-from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
+from ui.chart import (
+    SELECTION_MODE,
+    SPIKE_NOTE,
+    arrow_datasets,
+    density_spec,
+    selected_range,
+    snap_to_slots,
+)
 from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
 from ui.sidebar import ONLY
@@ -45,24 +52,37 @@ def chart_key() -> str:
     return f"density-{st.session_state.get('chart_generation', 0)}"
 
 
-def chosen_range(event: object, zone: tzinfo) -> Range | None:
-    """The range to list: a new click or brush on the chart, else the one chosen before."""
+def chosen_range(event: object, zone: tzinfo, slots: Sequence[Slot] = ()) -> Range | None:
+    """The range to list: a new click or brush on the chart (a drag widened to the edges of
+    the `slots` it touches), else the one chosen before."""
     picked = selected_range(event, zone)
+    if picked is not None and slots:
+        picked = snap_to_slots(picked, slots)
     if picked != st.session_state.get("last_pick"):
         st.session_state["last_pick"] = picked
         st.session_state["range"] = picked
     return st.session_state.get("range")
 
 
+NO_MATCH = "No headline matches these filters, so there is nothing to chart."
+
+
 def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
     """The density chart of `shown` over the window, and the range chosen on it (a click or
-    a drag now, else the one chosen before or given by the link)."""
+    a drag now, else the one chosen before or given by the link). No headline: one line,
+    not empty axes."""
     st.header("Headline Density")
+    if not shown:
+        st.caption(NO_MATCH)
+        return st.session_state.get("range")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
+    # The range in force is shaded on the chart: a pick made just now (the chart's state
+    # from the browser, read before it is drawn) or the one kept from before or a link.
+    in_force = chosen_range(st.session_state.get(chart_key()), zone, slots)
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
     event = st.vega_lite_chart(
-        arrow_datasets(density_spec(slots, zone)),
+        arrow_datasets(density_spec(slots, zone, in_force)),
         width="stretch",
         key=chart_key(),
         on_select="rerun",
@@ -73,7 +93,7 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone)
+    return chosen_range(event, zone, slots)
 
 
 def _reset_range() -> None:
