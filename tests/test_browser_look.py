@@ -182,6 +182,96 @@ def test_sources_lists_failing_feeds_first_and_fits_the_screen(browser, app: str
     page.context.close()
 
 
+CHART = ".vega-embed"
+# The chart's layers in drawing order (ui/chart.py): the range in force first, then bars.
+SHADE = f"{CHART} g.mark-rect.layer_0_marks path"
+
+
+def shade_box(page) -> dict[str, float] | None:
+    """The drawn box of the range in force, None when nothing is shaded."""
+    page.locator(f"{CHART} svg").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    if not page.locator(SHADE).count():
+        return None
+    return page.locator(SHADE).first.bounding_box()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_range_from_a_link_is_shaded_on_the_chart(browser, app: str, size: str) -> None:
+    link = "?from=2024-09-16T05:00:00Z&to=2024-09-16T11:00:00Z"
+    page = open_page(browser, app, size, link, consent=False)
+    page.get_by_text("chosen on the chart").wait_for(timeout=30_000)
+    shaded = shade_box(page)
+    assert shaded and shaded["width"] > 2 and shaded["height"] > 20, shaded
+    chart = box(page, f"{CHART} svg")
+    assert (
+        chart["x"] <= shaded["x"] and shaded["x"] + shaded["width"] <= chart["x"] + chart["width"]
+    )
+    page.get_by_role("button", name="Show all").click()
+    page.get_by_text("chosen on the chart").wait_for(state="detached", timeout=15_000)
+    assert shade_box(page) is None
+    page.context.close()
+
+
+def test_a_drag_lists_whole_slots(browser, app: str) -> None:
+    from datetime import datetime
+    from urllib.parse import parse_qs, urlsplit
+
+    page = open_page(browser, app, "desktop", consent=False)
+    bars = f'{CHART} g.mark-rect path[aria-label*="Slot:"]'
+    page.locator(bars).first.wait_for(timeout=30_000)
+    plot = page.locator(f"{CHART} svg").first.bounding_box()
+    assert plot
+    tops = page.locator(bars).evaluate_all("ps => ps.map(p => p.getBoundingClientRect().bottom)")
+    y = max(tops) - 2  # just above the axis: inside every bar's slot
+    # From a third of the way to a half: anywhere inside two slots, not on their edges.
+    left, right = plot["x"] + plot["width"] * 0.37, plot["x"] + plot["width"] * 0.53
+    page.mouse.move(left, y)
+    page.mouse.down()
+    page.mouse.move((left + right) / 2, y, steps=5)
+    page.mouse.move(right, y, steps=5)
+    page.mouse.up()
+    page.get_by_text("chosen on the chart").wait_for(timeout=15_000)
+    page.wait_for_function("location.search.includes('from=')", timeout=15_000)
+    params = parse_qs(urlsplit(page.url).query)
+    for bound in (params["from"][0], params["to"][0]):
+        moment = datetime.fromisoformat(bound.replace("Z", "+00:00"))
+        # Slots are six hours of London time (BST: UTC+1): their edges are 05, 11, 17, 23 UTC.
+        assert (moment.hour % 6, moment.minute, moment.second) == (5, 0, 0), bound
+    page.context.close()
+
+
+def test_no_match_draws_no_empty_axes(browser, app: str) -> None:
+    from ui.explore import NO_MATCH
+
+    page = open_page(browser, app, "desktop", "?q=zzyzx", consent=False)
+    page.get_by_text(NO_MATCH).wait_for(timeout=30_000)
+    assert page.locator(CHART).count() == 0
+    page.context.close()
+
+
+def test_legend_and_axis_labels_fit_on_a_phone(browser, app: str) -> None:
+    page = open_page(browser, app, "phone", consent=False)
+    page.locator(f"{CHART} svg").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    frame = box(page, f"{CHART}")
+    # Every label drawn (Vega hides a label that would not fit with opacity 0).
+    labels = page.locator(f"{CHART} g.role-legend text, {CHART} g.role-axis-label text")
+    drawn = labels.evaluate_all(
+        """els => els.filter(e => e.getAttribute("opacity") !== "0").map(e => {
+          const b = e.getBoundingClientRect();
+          return [e.textContent, b.left, b.right];
+        })"""
+    )
+    assert len(drawn) > 8
+    names = {text for text, _, _ in drawn}
+    assert {"Other", "Analysis"} <= names, names
+    right = min(frame["x"] + frame["width"], 390)
+    outside = [text for text, left, end in drawn if left < frame["x"] - 1 or end > right + 1]
+    assert outside == []
+    page.context.close()
+
+
 AXE_IGNORED = ()  # rules checked by hand elsewhere: none
 
 

@@ -162,7 +162,16 @@ def _template(coloured: bool = True) -> dict[str, Any]:
     the spec is made once. The tests validate it against Vega-Lite's schema; here Altair's
     debug validation is off, so the server never loads that schema.
     """
-    x_axis = alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7, labelFlush=True)
+    # Day and hour; the day alone on a phone's narrow plot, and no label past its edges.
+    x_axis = alt.Axis(
+        title=None,
+        format="%d %b %H:%M",
+        labelExpr="width < 420 ? utcFormat(datum.value, '%d %b') : datum.label",
+        labelAngle=0,
+        tickCount=7,
+        labelFlush=True,
+        labelBound=True,
+    )
     y_axis = alt.Axis(title="Headlines", tickMinStep=1)
     with alt.utils.schemapi.debug_mode(False):
         slot = alt.selection_point(
