@@ -285,6 +285,8 @@ def test_offline_shows_the_seed_page(env: Path, monkeypatch) -> None:
     assert not at.exception
     assert any("bundled snapshot" in viewer_text(i.value) for i in at.info)
     assert "18 Sep 04:22" in texts(at)
+    # The snapshot's time is not shown as if it were now.
+    assert any(m.value.startswith("Snapshot of **18 Sep 04:22**") for m in at.markdown)
     buckets = bucket_titles(at)
     for title, publication, time, heading in SEED:
         assert title in buckets[heading], title

@@ -272,6 +272,16 @@ def test_legend_and_axis_labels_fit_on_a_phone(browser, app: str) -> None:
     page.context.close()
 
 
+def test_the_opml_uploader_says_the_real_limit(browser, app: str) -> None:
+    page = open_page(browser, app, "desktop", consent=False)
+    page.get_by_test_id("stSidebar").get_by_text("Your feeds").click()
+    uploader = page.get_by_test_id("stFileUploaderDropzone")
+    uploader.wait_for(timeout=15_000)
+    said = uploader.inner_text()
+    assert "1MB per file" in said and "200MB" not in said, said
+    page.context.close()
+
+
 AXE_IGNORED = ()  # rules checked by hand elsewhere: none
 
 
