@@ -7,6 +7,7 @@ any page; and the README's screenshots."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -279,6 +280,18 @@ def test_the_opml_uploader_says_the_real_limit(browser, app: str) -> None:
     uploader.wait_for(timeout=15_000)
     said = uploader.inner_text()
     assert "1MB per file" in said and "200MB" not in said, said
+    page.context.close()
+
+
+def test_the_rss_download_links_back_to_this_app(browser, app: str) -> None:
+    import feedparser
+
+    page = open_page(browser, app, "desktop", consent=False)
+    page.get_by_text("Download the").first.scroll_into_view_if_needed()
+    with page.expect_download() as got:
+        page.get_by_role("button", name="RSS").click()
+    feed = feedparser.parse(Path(got.value.path()).read_bytes())
+    assert feed.feed.link == f"{app}/", feed.feed.link  # not example.invalid
     page.context.close()
 
 
