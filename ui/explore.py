@@ -72,10 +72,10 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
     a drag now, else the one chosen before or given by the link). No headline: one line,
     not empty axes."""
     st.header("Headline Density")
+    slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
     if not shown:
         st.caption(NO_MATCH)
         return st.session_state.get("range")
-    slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
     # The range in force is shaded on the chart: a pick made just now (the chart's state
     # from the browser, read before it is drawn) or the one kept from before or a link.
     in_force = chosen_range(st.session_state.get(chart_key()), zone, slots)
