@@ -51,7 +51,7 @@ KEYWORDS = (
 PUBLICATION = "Bench Desk"
 TIMEOUT_MS = 180_000
 ALL_PUBLICATIONS, ALL_BUT = "All publications", "All but the selected"
-MORE = re.compile(r"view more headlines \((\d+) more\)")
+MORE = re.compile(r"view more headlines \((\d+) more( stories)?\)")
 PAGE_SIZE = 50  # ui.explore.PAGE_SIZE (bench does not import the app's ui)
 
 # Every WebSocket message the page receives is timed (performance.now()), so a rerun can be
@@ -232,7 +232,7 @@ def view_more(page: Page) -> Rerun:
     if found is None:
         raise RuntimeError("the view more button says no count")
     left = int(found.group(1))
-    want = f"view more headlines ({left - PAGE_SIZE} more)"
+    want = f"view more headlines ({left - PAGE_SIZE} more{found.group(2) or ''})"
     if left <= PAGE_SIZE:  # the last page: the button goes
         want = "Download the"
     return rerun(page, button.click, want, found.group(0))

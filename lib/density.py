@@ -188,13 +188,21 @@ def density(
 
 
 def top_publications(slots: Iterable[Slot], top: int = TOP_PUBLICATIONS) -> list[str]:
-    """The `top` publications with most headlines over the slots, most first, then by name."""
+    """At most `top` publications with most headlines over the slots, most first, then by
+    name: those that stand out, so no colour goes to a pick among equals. A publication is
+    left out (to OTHER) when it has a single headline, or when one left out has as many
+    (a tie at the cut: all of the tied go)."""
     totals: Counter[str] = Counter()
     for slot in slots:
         for name, count in slot.publications:
             totals[name] += count
     ranked = sorted(totals.items(), key=lambda pair: (-pair[1], pair[0].casefold(), pair[0]))
-    return [name for name, _ in ranked[: max(top, 0)]]
+    cut = max(top, 0)
+    if cut < len(ranked):
+        tied = ranked[cut][1]
+        while cut and ranked[cut - 1][1] == tied:
+            cut -= 1
+    return [name for name, count in ranked[:cut] if count > 1]
 
 
 def other_label(top: Sequence[str]) -> str:

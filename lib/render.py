@@ -262,30 +262,40 @@ def story_html(
     new_since: datetime | None = None,
     new_guids: Collection[str] = frozenset(),
 ) -> str:
-    """A story: its first headline, then "+N more: Publication, …" to open, earliest first.
+    """A story as one row: its newest report (the one that places it in its bucket and in
+    the list's order, so the row's one time is that), "first reported by X at HH:MM DD-Mon"
+    when X is another publication, then "+N more: Publication, …" to open, earliest first.
 
     A story with a headline published after `new_since`, or one of `new_guids` (headlines
-    stored while the page was open, whenever published), is marked new.
+    stored while the page was open, whenever published), is marked new. The opened part
+    carries the story's first report's guid (`data-story`), so the page can keep it open
+    when the list is drawn again, even after a newer report took the row.
     """
     new = (new_since is not None and story.newest > new_since) or any(
         item.guid in new_guids for item in story.headlines
     )
     if not story.others:
         return headline_html(story.lead, zone, highlight, new=new)
+    row = story.others[-1]  # the newest report (`others` go earliest first)
     lead = story.lead
-    names = [p for p in story.publications if p != lead.publication] or [lead.publication]
+    rest = story.headlines[:-1]
+    names = list(dict.fromkeys(item.publication for item in rest))
     shown = ", ".join(html.escape(name) for name in names[:4])
     more = f" and {len(names) - 4} other{'s' if len(names) > 5 else ''}" if len(names) > 4 else ""
-    first = (
-        f'<span class="np-first">first reported by {html.escape(lead.publication)} at '
-        f"{html.escape(format_headline_time(lead.published, zone)[:5])}</span>"
-    )
-    rows = "".join(headline_html(item, zone, highlight) for item in story.others)
+    first = ""
+    if lead.publication != row.publication:
+        when = format_headline_time(lead.published, zone)[:-3]  # "HH:MM DD-Mon"
+        first = (
+            f'<span class="np-first">first reported by {html.escape(lead.publication)} at '
+            f'<time datetime="{iso_z(lead.published)}">{html.escape(when)}</time></span>'
+        )
+    rows = "".join(headline_html(item, zone, highlight) for item in rest)
     details = (
-        f'<details class="np-more"><summary>+{len(story.others)} more: {shown}{more}</summary>'
+        f'<details class="np-more" data-story="{html.escape(lead.guid)}">'
+        f"<summary>+{len(rest)} more: {shown}{more}</summary>"
         f'<ul class="np-list np-sub">{rows}</ul></details>'
     )
-    return headline_html(lead, zone, highlight, extra=f"{first}{details}", new=new)
+    return headline_html(row, zone, highlight, extra=f"{first}{details}", new=new)
 
 
 def buckets_html(
@@ -323,3 +333,34 @@ def bucket_html(
         f'<div class="np-bucket"><h3>{html.escape(heading)}</h3>'
         f'<ul class="np-list">{rows}</ul></div>'
     )
+
+
+# The Sources page's fields a phone shows under each source's name, in this order.
+SOURCE_FIELDS = ("Status", "What to do", "Last success", "Last error", "HTTP", "Kept for topic")
+
+
+def sources_html(rows: Sequence[dict[str, object]]) -> str:
+    """The Sources page's rows (`lib.diagnosis.source_health`) as a list of cards, one per
+    source, for a narrow screen where a table of ten columns cannot be read: its name, the
+    fields of `SOURCE_FIELDS` that have a value, and the feed's address (a link when it is
+    http/https). Every value is escaped."""
+    cards = []
+    for row in rows:
+        fields = "".join(
+            f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(row[name]))}</dd>"
+            for name in SOURCE_FIELDS
+            if row.get(name) not in (None, "")
+        )
+        feed = str(row.get("Feed") or "")
+        href = safe_href(feed)
+        address = (
+            f'<a href="{html.escape(href)}" rel="noopener noreferrer nofollow">'
+            f"{html.escape(feed)}</a>"
+            if href
+            else html.escape(feed)
+        )
+        cards.append(
+            f"<li><h2>{html.escape(str(row['Source']))}</h2><dl>{fields}"
+            f"<dt>Feed</dt><dd>{address}</dd></dl></li>"
+        )
+    return f'<ul class="np-sources">{"".join(cards)}</ul>'

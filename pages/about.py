@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.render import literal_markdown
+from ui.consent import PRIVACY
 from ui.page import setup
 
 ctx = setup("About")
@@ -51,3 +52,6 @@ st.markdown(
 - Without a network the page shows a bundled snapshot and says so.
 """
 )
+
+st.header("Cookies and privacy")
+st.markdown(PRIVACY)

@@ -27,8 +27,10 @@ EMPTY = "Sorry, no headlines or news topics were found. Please try different key
 ctx = setup("China-Russia news")
 config = ctx.settings
 st.title(literal_markdown(ctx.topic.title))
-clock = st.empty()
-status = st.container()  # the freshness line and failure summary, above the headlines
+# The clock, when the feeds were last fetched and "Refresh now": one line (ui/freshness.py).
+clock_row = st.container(horizontal=True, vertical_alignment="center", key="np-clock")
+clock = clock_row.empty()
+status = st.container()  # failing sources, above the headlines
 
 # The topic's feeds are fetched by the refresher loop, never in this run: the page shows
 # what is stored (with the viewer's own feeds, fetched at the end), or its fallback.
@@ -40,7 +42,7 @@ notices = [*ctx.notices, *seed_headlines_link(ctx.link, [n for n, _ in index.pub
 filters = sidebar_filters(index.publications, source.topic.timezone)
 zone = filters.zone
 notices += explore.range_from_link(ctx.link, now, zone)  # the chart's window, in `zone`
-clock.markdown(clock_line(now, zone))
+clock.markdown(clock_line(now, zone, snapshot=bool(source.offline_reason and source.has_snapshot)))
 offline_notice(source, zone)
 if filters.zone_note:
     st.caption(literal_markdown(filters.zone_note))
@@ -86,7 +88,7 @@ else:
 report, moved = None, False
 if source.live:
     report, moved = status_lines(
-        status, config, source.topic, source.states, zone, now, index.version
+        status, config, source.topic, source.states, zone, now, index.version, clock_row
     )
 user_feeds_panel(config, ctx.topic, report, enabled=not source.offline_reason)
 if moved:

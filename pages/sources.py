@@ -10,12 +10,14 @@ import streamlit as st
 from lib.buckets import format_moment
 from lib.diagnosis import is_failing, source_health
 from lib.errors import StoreError
-from lib.render import literal_markdown
+from lib.render import literal_markdown, sources_html
 from ui import data
 from ui.clock import now as clock_now
 from ui.page import setup
 from ui.sidebar import chosen_zone
 from ui.user_feeds import user_feeds
+
+FAILING_WORDS = ("Source", "Last error", "What to do")  # a failing feed's line, in order
 
 ctx = setup("Sources")
 config, topic = ctx.settings, ctx.topic
@@ -27,7 +29,7 @@ st.title("Sources")
 st.caption(
     literal_markdown(
         f"The {len(topic.sources)} feeds of {topic.title}, as of their last refresh. "
-        "Click a column heading to sort. A failing feed keeps the headlines it gave before."
+        "Failing feeds first. A failing feed keeps the headlines it gave before."
     )
 )
 mine = [replace(feed, name=f"{feed.name} (yours)") for feed in user_feeds()]
@@ -41,6 +43,9 @@ except StoreError as exc:
     st.stop()
 kept = Counter(item.source for item in index.headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
+# What needs doing first: failing feeds, then the others, each in the topic's order.
+order = {source.url: is_failing(states[source.url]) for source in shown.sources}
+rows.sort(key=lambda row: not order.get(str(row["Feed"]), False))
 failing = sum(1 for source in shown.sources if is_failing(states[source.url]))
 if config.offline:
     st.info("Offline (NEWS_OFFLINE is set): no feed is fetched; the page shows the snapshot.")
@@ -51,9 +56,13 @@ if unfetched and not config.offline:
         f"feed every {config.refresh_every / 60:g} minutes, new ones within seconds "
         "(or `python -m lib refresh`, when the refresher runs elsewhere)."
     )
-if failing:
-    st.warning(f"{failing} of {len(rows)} sources are failing: see “What to do”.")
-st.dataframe(
+if failing:  # what to do, in words that wrap (a table cell cuts a long text)
+    st.warning(f"{failing} of {len(rows)} sources are failing:", icon=":material/warning:")
+    for row in rows[:failing]:
+        name, error, advice = (literal_markdown(str(row[k])) for k in FAILING_WORDS)
+        st.markdown(f"- **{name}** ({error}): {advice}")
+table = st.container(key="np-sources-table")  # on a phone, cards instead (ui/page.css)
+table.dataframe(
     rows,
     hide_index=True,
     width="stretch",
@@ -62,20 +71,26 @@ st.dataframe(
     column_order=[
         "Source",
         "Status",
+        "HTTP",
         "What to do",
         "Last success",
         "Last error",
-        "HTTP",
         "Response ms",
         "Items in feed",
         "Kept for topic",
         "Feed",
     ],
+    # Source, Status, HTTP and What to do within 1280 px; the figures scroll into view.
     column_config={
+        "Source": st.column_config.TextColumn("Source", width=170),
+        "Status": st.column_config.TextColumn("Status", width=230),
+        "What to do": st.column_config.TextColumn("What to do", width=420),
         "Feed": st.column_config.LinkColumn("Feed", help="The feed's address"),
-        "HTTP": st.column_config.NumberColumn("HTTP", format="%d"),
-        "What to do": st.column_config.TextColumn("What to do", width="medium"),
+        "HTTP": st.column_config.NumberColumn("HTTP", format="%d", width=60),
         "Last error": st.column_config.TextColumn("Last error", width="medium"),
     },
+    alt=f"The {len(rows)} feeds of {topic.title}, failing ones first, and their state.",
     key="sources",
 )
+# On a phone the table gives way to one card a source (ui/page.css).
+st.html(sources_html(rows))

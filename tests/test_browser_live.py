@@ -62,9 +62,11 @@ def test_an_open_page_shows_what_arrives_and_keeps_the_view(browser, tmp_path: P
             page.goto(f"{base}/?{urlencode(link)}")
             # The story, and 60 of Wire's reports: 50 on the first page.
             wait_for_listed(page, 50, timeout=30_000)
-            page.get_by_role("button", name="view more headlines (11 more)").click()
+            page.get_by_role("button", name="view more headlines (11 more stories)").click()
             wait_for_listed(page, 61)
-            story = page.locator(f"{LISTED}:has(> a:text('{STORY.title}')) details.np-more")
+            # The story's row is its newest report, the copy.
+            row = f"{LISTED}:has(> a:text('{COPY.title}'))"
+            story = page.locator(f"{row} details.np-more")
             story.locator("summary").click()
             assert story.evaluate("d => d.open")
             before = listed_titles(page)

@@ -30,6 +30,7 @@ from lib.times import usable
 from ui.chart import (
     BARS,
     BRUSH,
+    CHOSEN,
     FRAME,
     OTHER_COLOUR,
     PALETTE,
@@ -55,11 +56,13 @@ def wall_ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> 
 
 
 def items(n: int, publications: int = 9) -> list[Headline]:
+    # Unequal shares (P0 most, the last fewest), so the leaders stand out: no ties at the cut.
+    shares = [k for k in range(publications) for _ in range(publications - k)]
     return [
         Headline(
             f"t{i}",
             None,
-            f"P{i % publications}",
+            f"P{shares[i % len(shares)]}",
             None,
             NOW - timedelta(seconds=(i * 7919) % (7 * 86_400)),
             "s",
@@ -196,11 +199,17 @@ def test_any_state_never_raises(value: object, key: str) -> None:
 # --- the chart -----------------------------------------------------------------------------
 
 
-def spec(data: object) -> dict:
+def spec(data: object, chosen: tuple[datetime, datetime] | None = None) -> dict:
     """The spec the page draws for `data`, after checking it against Vega-Lite's schema."""
-    out = density_spec(data, LONDON)  # type: ignore[arg-type]
+    out = density_spec(data, LONDON, chosen)  # type: ignore[arg-type]
     alt.LayerChart.from_dict(json.loads(json.dumps(out)))  # raises when the spec is invalid
     return out
+
+
+def layer(out: dict, name: str) -> dict:
+    """The layer of the spec that draws the dataset `name`."""
+    (found,) = [item for item in out["layer"] if item["data"] == {"name": name}]
+    return found
 
 
 def data(out: dict, name: str) -> list[dict]:
@@ -231,7 +240,7 @@ def test_bars_stack_by_publication_with_other_last_in_grey() -> None:
         stack = sorted((v for v in bars if v["slot_start"] == slot_start), key=lambda v: v["base"])
         assert stack[0]["base"] == 0 and stack[-1]["top"] == stack[0]["slot_total"]
         assert all(a["top"] == b["base"] for a, b in pairwise(stack))
-    encoding = out["layer"][0]["encoding"]
+    encoding = layer(out, BARS)["encoding"]
     tooltips = {t["title"] for t in encoding["tooltip"]}
     assert {"Slot", "Headlines", "Top publications", "This colour"} <= tooltips
     assert encoding["color"]["scale"]["range"] == {"field": "colour"}
@@ -259,7 +268,7 @@ def test_spikes_are_marked_with_a_legend() -> None:
         Headline("t", None, "P", None, NOW - timedelta(hours=30), "s", str(i)) for i in range(9)
     ]
     out = spec(density(items(40) + burst, NOW, LONDON, timedelta(days=7)))
-    marks = out["layer"][1]
+    marks = layer(out, SPIKES)
     assert marks["mark"]["type"] == "point" and marks["mark"]["color"] == SPIKE_COLOUR
     assert marks["encoding"]["shape"]["scale"]["range"] == ["triangle-down"]
     assert marks["transform"] == [{"calculate": "'Spike'", "as": "marker"}]
@@ -292,11 +301,12 @@ def test_the_spec_is_the_same_for_any_data() -> None:
 
 def test_a_chart_without_bars_has_no_colour_legend() -> None:
     empty = spec(density([], NOW, LONDON, timedelta(days=7)))
-    assert empty["layer"][0]["encoding"]["color"] == {"value": PALETTE[0]}
+    assert layer(empty, BARS)["encoding"]["color"] == {"value": PALETTE[0]}
     some = spec(density(items(3), NOW, LONDON, timedelta(days=7)))
-    assert [layer["data"] for layer in empty["layer"]] == [{"name": BARS}, {"name": FRAME}]
+    names = [{"name": CHOSEN}, {"name": BARS}, {"name": FRAME}]
+    assert [item["data"] for item in empty["layer"]] == names
     assert empty["layer"][-1] == some["layer"][-1]
-    assert set(empty["datasets"]) == {BARS, FRAME}
+    assert set(empty["datasets"]) == {BARS, FRAME, CHOSEN}
 
 
 def test_the_datasets_go_to_streamlit_as_arrow_with_fixed_columns() -> None:
@@ -346,3 +356,34 @@ def test_streamlit_accepts_the_selections() -> None:
     assert app.text[0].value in ("{'slot': {}, 'brush': {}}", "{'brush': {}, 'slot': {}}")
     assert app.text[1].value == "None"
     assert set(SELECTION_MODE) == {SLOT, BRUSH}
+
+
+def test_the_range_in_force_is_shaded_and_the_spec_stays_the_same() -> None:
+    slots = density(items(300), NOW, LONDON, timedelta(days=7))
+    chosen = (datetime(2024, 9, 16, 5, tzinfo=UTC), datetime(2024, 9, 16, 11, tzinfo=UTC))
+    shaded, plain = spec(slots, chosen), spec(slots)
+    # 06:00–12:00 BST as wall-clock ms (the chart's axis reads in the display zone).
+    wall = datetime(2024, 9, 16, 6) - datetime(1970, 1, 1)
+    start = wall // timedelta(milliseconds=1)
+    assert data(shaded, CHOSEN) == [{"start": start, "end": start + 6 * 3600 * 1000}]
+    assert data(plain, CHOSEN) == []
+    assert layer(shaded, CHOSEN)["mark"]["type"] == "rect"
+    assert {k: v for k, v in shaded.items() if k != "datasets"} == {
+        k: v for k, v in plain.items() if k != "datasets"
+    }
+
+
+def test_a_drag_is_widened_to_the_slots_it_touches() -> None:
+    from ui.chart import snap_to_slots
+
+    slots = density(items(300), NOW, LONDON, timedelta(days=7))
+    dragged = (datetime(2024, 9, 16, 5, 17, tzinfo=UTC), datetime(2024, 9, 16, 13, 59, tzinfo=UTC))
+    start, end = snap_to_slots(dragged, slots)
+    # Slots are six hours of London time: 06:00–12:00 and 12:00–18:00 BST are touched.
+    assert (start, end) == (
+        datetime(2024, 9, 16, 5, tzinfo=UTC),
+        datetime(2024, 9, 16, 17, tzinfo=UTC),
+    )
+    assert snap_to_slots((start, end), slots) == (start, end)  # slot edges stay
+    outside = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC))
+    assert snap_to_slots(outside, slots) == outside

@@ -92,17 +92,35 @@ def test_slots_count_per_publication() -> None:
     assert newest.publications == (("Reuters", 3), ("AP", 1))
 
 
+def test_no_colour_goes_to_a_pick_among_equals() -> None:
+    from lib.density import top_publications
+
+    hour = NOW - timedelta(hours=2)
+    # Every publication once: none stands out, none gets a colour.
+    singles = [item for n in range(9) for item in by(f"P{n}", hour)]
+    assert top_publications(density(singles, NOW, LONDON, timedelta(days=1)), 5) == []
+    # Two stand out; the next three tie with two more left out: the tie goes to Other.
+    items = by("A", hour, 9) + by("B", hour, 6)
+    for name in ("C", "D", "E", "F", "G"):
+        items += by(name, hour, 2)
+    slots = density(items, NOW, LONDON, timedelta(days=1))
+    assert top_publications(slots, 5) == ["A", "B"]
+    assert top_publications(slots, 7) == ["A", "B", "C", "D", "E", "F", "G"]
+
+
 def test_rows_stack_the_top_publications_and_the_rest_as_other() -> None:
     hour = NOW - timedelta(minutes=30)
     items: list[Headline] = []
     for n, name in enumerate(["A", "B", "C", "D", "E", "F", "G"], start=1):
         items += by(name, hour - timedelta(hours=2), 10 - n)  # A 9 ... G 3 in an earlier slot
     items += by("G", hour) + by("A", hour, 2) + by("F", hour)
+    # Over the window: A 11, B 8, C 7, D 6, E 5, F 5, G 4. E and F tie at the cut of 5:
+    # neither gets a colour the other would not, so both go to Other.
     rows = density_rows(items, NOW, LONDON, timedelta(days=1), top=5)
     newest = [r for r in rows if r["start"] <= hour < r["end"]]
     assert [(r["publication"], r["count"], r["rank"]) for r in newest] == [
         ("A", 2, 0),
-        ("Other", 2, 5),
+        ("Other", 2, 4),
     ]
     assert newest[-1]["is_other"] and not newest[0]["is_other"]
     assert all(r["slot_total"] == 4 for r in newest)
@@ -110,8 +128,8 @@ def test_rows_stack_the_top_publications_and_the_rest_as_other() -> None:
     assert newest[0]["label"] == "03:00–04:00, 18 Sep"  # London wall-clock time (BST)
     assert newest[0]["start"] == datetime(2024, 9, 18, 2, tzinfo=UTC)
     earlier = [r for r in rows if r["slot_total"] == 42]
-    assert [r["publication"] for r in earlier] == ["A", "B", "C", "D", "E", "Other"]
-    assert earlier[-1]["count"] == 4 + 3
+    assert [r["publication"] for r in earlier] == ["A", "B", "C", "D", "Other"]
+    assert earlier[-1]["count"] == 5 + 4 + 3
     assert earlier[0]["top_publications"] == "A 9, B 8, C 7 and 4 more"
 
 
@@ -174,8 +192,9 @@ def test_counts_agree_with_the_list(
 
 
 def test_ten_thousand_headlines() -> None:
+    shares = [k for k in range(37) for _ in range(37 - k)]  # P0 most: the leaders stand out
     items = [
-        by(f"P{i % 37}", NOW - timedelta(seconds=(i * 7919) % (8 * 86_400)))[0]
+        by(f"P{shares[i % len(shares)]}", NOW - timedelta(seconds=(i * 7919) % (8 * 86_400)))[0]
         for i in range(10_000)
     ]
     rows = density_rows(items, NOW, LONDON, timedelta(days=7))

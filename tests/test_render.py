@@ -271,7 +271,7 @@ def test_any_text_renders_as_text(title: str, publication: str, link: str) -> No
         assert not any(name.startswith("on") for name in attrs)
 
 
-def test_a_story_shows_its_first_report_and_the_others_to_open() -> None:
+def test_a_story_row_is_its_newest_report_and_the_first_is_named_with_its_date() -> None:
     from lib.stories import Story
 
     first = make(title="Deal signed", publication="Reuters", guid="a")
@@ -282,12 +282,27 @@ def test_a_story_shows_its_first_report_and_the_others_to_open() -> None:
     assert {tag for tag, _ in out.tags} <= {"div", "h3", "ul", "li", "a", "span", "time",
                                             "details", "summary"}  # fmt: skip
     text = "".join(out.text)
-    assert "first reported by Reuters at 15:21" in text
-    assert "+1 more: AP" in text
+    # One time on the row: the newest report's, which placed the story (16:00 BST).
+    row = text.split("first reported")[0]
+    assert row == "YesterdayDeal <b>signed</b> $5AP16:00 17-Sep-24"
+    assert "first reported by Reuters at 15:21 17-Sep" in text
+    assert "+1 more: Reuters" in text
     assert "Deal <b>signed</b> $5" in text  # the other report's title stays text too
+    assert 'data-story="a"' in fragment  # kept open by the first report's guid
     new = bucket_html("Yesterday", [Story(first, (later,))], LONDON,
                       new_since=datetime(2024, 9, 17, 14, 30, tzinfo=UTC))  # fmt: skip
     assert new.count('class="np-new"') == 1  # the story, once
+
+
+def test_first_reported_by_is_left_out_when_the_row_is_the_same_publication() -> None:
+    from lib.stories import Story
+
+    first = make(title="Deal signed", publication="Reuters", guid="a")
+    update = make(title="Deal signed, update", publication="Reuters", guid="b",
+                  published=datetime(2024, 9, 17, 15, 0, tzinfo=UTC))  # fmt: skip
+    text = "".join(parsed(bucket_html("Yesterday", [Story(first, (update,))], LONDON)).text)
+    assert "first reported" not in text
+    assert "+1 more: Reuters" in text
 
 
 def test_a_story_stored_while_the_page_was_open_is_marked_new_whenever_published() -> None:

@@ -41,6 +41,11 @@ PALETTE = ("#1a3d7c", "#4c8fd6", "#e0892b", "#3a9a6a", "#9b5fb5", "#c9a227", "#2
 OTHER_COLOUR = "#b5bac2"
 SPIKE_COLOUR = "#c62828"
 SPIKE_LEGEND = "Spike"
+DESCRIPTION = (
+    "Headline Density: a bar chart of how many headlines were published in each time slot "
+    "of the last 7 days, each bar split by publication. The headline list below holds the same "
+    "headlines."
+)
 SPIKE_NOTE = "▼ marks a spike: a slot with far more headlines than is usual in this window."
 
 _EPOCH = datetime(1970, 1, 1)
@@ -118,7 +123,7 @@ def _colours(rows: Sequence[DensityRow]) -> tuple[list[str], list[str]]:
 
 
 # The chart's data, by dataset name (`density_spec`); the spec itself never changes.
-BARS, SPIKES, FRAME = "bars", "spikes", "frame"
+BARS, SPIKES, FRAME, CHOSEN = "bars", "spikes", "frame", "chosen"
 # Each dataset's columns, in order, and their Arrow kinds (fixed, so an empty dataset has
 # them too).
 SCHEMAS: dict[str, dict[str, Kind]] = {
@@ -130,7 +135,9 @@ SCHEMAS: dict[str, dict[str, Kind]] = {
     },
     SPIKES: {"mid": "float", "label": "text", "slot_total": "int", "top_publications": "text"},
     FRAME: {"start": "float", "top": "int"},
+    CHOSEN: {"start": "float", "end": "float"},
 }  # fmt: skip
+CHOSEN_COLOUR = "#2f6fde"  # the range in force, shaded behind the bars
 # The colour field is the publication behind an invisible mark of its rank: Vega-Lite sorts
 # a legend (and the colours taken from the data) by that text, so these marks, in rising
 # code point order, put the legend in rank order, OTHER last. They are default-ignorable
@@ -155,7 +162,16 @@ def _template(coloured: bool = True) -> dict[str, Any]:
     the spec is made once. The tests validate it against Vega-Lite's schema; here Altair's
     debug validation is off, so the server never loads that schema.
     """
-    x_axis = alt.Axis(title=None, format="%d %b %H:%M", labelAngle=0, tickCount=7)
+    # Day and hour; the day alone on a phone's narrow plot, and no label past its edges.
+    x_axis = alt.Axis(
+        title=None,
+        format="%d %b %H:%M",
+        labelExpr="width < 420 ? utcFormat(datum.value, '%d %b') : datum.label",
+        labelAngle=0,
+        tickCount=7,
+        labelFlush=True,
+        labelBound=True,
+    )
     y_axis = alt.Axis(title="Headlines", tickMinStep=1)
     with alt.utils.schemapi.debug_mode(False):
         slot = alt.selection_point(
@@ -168,12 +184,14 @@ def _template(coloured: bool = True) -> dict[str, Any]:
                 "publication:N",
                 scale=alt.Scale(range=alt.FieldRange(field="colour")),
                 # Two or three rows rather than one that runs off the right edge.
+                # Four columns, two on a phone's narrow plot, names cut short with "…"
+                # there rather than past the chart's edge.
                 legend=alt.Legend(
                     title=None,
                     orient="top",
                     symbolType="square",
-                    columns=3,
-                    labelLimit=220,
+                    columns={"expr": "width < 420 ? 2 : 4"},
+                    labelLimit={"expr": "width < 420 ? 125 : 200"},
                     labelExpr="substring(datum.label, 1)",
                 ),
             )
@@ -231,13 +249,26 @@ def _template(coloured: bool = True) -> dict[str, Any]:
                 y=alt.Y("top:Q", scale=alt.Scale(nice=True), axis=y_axis),
             )
         )
+        # The range in force (chosen on the chart or given by a link), shaded behind the
+        # bars: a link's range is seen, not only a range the viewer dragged just now.
+        chosen = (
+            alt.Chart(alt.NamedData(name=CHOSEN))
+            .mark_rect(color=CHOSEN_COLOUR, opacity=0.12)
+            .encode(x=alt.X("start:T", scale=alt.Scale(type="utc"), axis=x_axis), x2="end:T")
+        )
         # Streamlit fits the whole chart, legend and axes included, into this height.
         # No bars, no spikes: the spike layer (and its empty legend's room) goes too.
-        layers = [bars, spikes, frame] if coloured else [bars, frame]
-        return alt.layer(*layers).properties(height=230).to_dict(validate=False)
+        layers = [chosen, bars, spikes, frame] if coloured else [chosen, bars, frame]
+        # The description is the chart's text alternative: Vega puts it on the SVG.
+        chart = alt.layer(*layers).properties(height=190, description=DESCRIPTION)
+        return chart.to_dict(validate=False)
 
 
-def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> dict[str, Any]:
+def density_spec(
+    data: Sequence[Slot] | Sequence[DensityRow],
+    zone: tzinfo,
+    chosen: tuple[datetime, datetime] | None = None,
+) -> dict[str, Any]:
     """Bars per slot stacked by publication, spikes marked, times wall-clock in `zone`.
 
     `data` is `lib.density.density(...)` slots or `density_rows(...)` rows; the result is a
@@ -247,7 +278,7 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     has the point selection `SLOT` (fields `slot_start`, `slot_end`: the slot's UTC bounds
     as ISO text) and the interval selection `BRUSH` (on x, in wall-clock epoch ms); read
     them with `selected_range`. Spike slots get a red triangle above the bar, with its own
-    legend entry.
+    legend entry. `chosen`, the UTC range in force, is shaded (dataset CHOSEN).
 
     Publication names go in as they are: Vega draws legend and axis labels as SVG text and
     its tooltip escapes HTML, so they are plain text there (`literal_markdown`'s escapes
@@ -282,6 +313,11 @@ def density_spec(data: Sequence[Slot] | Sequence[DensityRow], zone: tzinfo) -> d
     spec["datasets"] = {
         BARS: bars,
         **({SPIKES: list(spikes.values())} if bars else {}),
+        CHOSEN: (
+            [{"start": _wall_ms(chosen[0], zone), "end": _wall_ms(chosen[1], zone)}]
+            if chosen
+            else []
+        ),
         # Room above the highest bar for its spike mark; an empty window still draws its axes.
         FRAME: [
             {"start": first, "top": 0},
@@ -355,6 +391,19 @@ def _slot_range(points: object) -> tuple[datetime, datetime] | None:
     if not starts:
         return None
     return min(starts), max(ends)
+
+
+def snap_to_slots(
+    picked: tuple[datetime, datetime], slots: Sequence[Slot]
+) -> tuple[datetime, datetime]:
+    """A dragged range widened to the edges of the slots it touches (the bars it covers,
+    wholly or in part), so its bounds read as the chart's own ("12:00 16 Sep", not
+    "16:17"). A range outside every slot is kept as it is."""
+    start, end = picked
+    touched = [slot for slot in slots if slot.start < end and start < slot.end]
+    if not touched:
+        return picked
+    return min(slot.start for slot in touched), max(slot.end for slot in touched)
 
 
 def selected_range(state: object, zone: tzinfo) -> tuple[datetime, datetime] | None:

@@ -20,8 +20,11 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
-def clock_line(moment: datetime, zone: ZoneInfo) -> str:
-    """The page clock as Markdown: "**18 Sep 04:22** · BST (Europe/London)"."""
+def clock_line(moment: datetime, zone: ZoneInfo, snapshot: bool = False) -> str:
+    """The page clock as Markdown: "**18 Sep 04:22** · BST (Europe/London)"; with
+    `snapshot` (the page shows the bundled snapshot, `moment` its time) it says so, as the
+    snapshot's time is not now: "Snapshot of **18 Sep 04:22** · BST (Europe/London)"."""
     abbreviation = moment.astimezone(zone).tzname()
     name = zone.key if abbreviation == zone.key else f"{abbreviation} ({zone.key})"
-    return f"**{format_clock(moment, zone)}** · {literal_markdown(name)}"
+    lead = "Snapshot of " if snapshot else ""
+    return f"{lead}**{format_clock(moment, zone)}** · {literal_markdown(name)}"

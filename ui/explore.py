@@ -14,7 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from lib.buckets import Bucket as BucketName
 from lib.buckets import format_moment
-from lib.density import density
+from lib.density import Slot, density
 from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
@@ -23,7 +23,14 @@ from lib.render import buckets_html, literal_markdown
 from lib.selection import first_page, group_by_bucket, publication_counts
 from lib.stories import Grouping, Story
 from lib.times import WINDOW
-from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
+from ui.chart import (
+    SELECTION_MODE,
+    SPIKE_NOTE,
+    arrow_datasets,
+    density_spec,
+    selected_range,
+    snap_to_slots,
+)
 from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
 from ui.sidebar import ONLY
@@ -45,24 +52,37 @@ def chart_key() -> str:
     return f"density-{st.session_state.get('chart_generation', 0)}"
 
 
-def chosen_range(event: object, zone: tzinfo) -> Range | None:
-    """The range to list: a new click or brush on the chart, else the one chosen before."""
+def chosen_range(event: object, zone: tzinfo, slots: Sequence[Slot] = ()) -> Range | None:
+    """The range to list: a new click or brush on the chart (a drag widened to the edges of
+    the `slots` it touches), else the one chosen before."""
     picked = selected_range(event, zone)
+    if picked is not None and slots:
+        picked = snap_to_slots(picked, slots)
     if picked != st.session_state.get("last_pick"):
         st.session_state["last_pick"] = picked
         st.session_state["range"] = picked
     return st.session_state.get("range")
 
 
+NO_MATCH = "No headline matches these filters, so there is nothing to chart."
+
+
 def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
     """The density chart of `shown` over the window, and the range chosen on it (a click or
-    a drag now, else the one chosen before or given by the link)."""
-    st.subheader("Headline Density")
+    a drag now, else the one chosen before or given by the link). No headline: one line,
+    not empty axes."""
+    st.header("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
+    if not shown:
+        st.caption(NO_MATCH)
+        return st.session_state.get("range")
+    # The range in force is shaded on the chart: a pick made just now (the chart's state
+    # from the browser, read before it is drawn) or the one kept from before or a link.
+    in_force = chosen_range(st.session_state.get(chart_key()), zone, slots)
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
     event = st.vega_lite_chart(
-        arrow_datasets(density_spec(slots, zone)),
+        arrow_datasets(density_spec(slots, zone, in_force)),
         width="stretch",
         key=chart_key(),
         on_select="rerun",
@@ -73,7 +93,7 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone)
+    return chosen_range(event, zone, slots)
 
 
 def _reset_range() -> None:
@@ -110,11 +130,13 @@ def _view_more() -> None:
     st.session_state["page_limit"] = st.session_state.get("page_limit", PAGE_SIZE) + PAGE_SIZE
 
 
-def view_more(hidden: int) -> None:
-    """The "view more headlines" button, while `hidden` stories are left past the page.
-    Its click adds a page before the run it starts (one run, not a run and a rerun)."""
+def view_more(hidden: int, stories: bool = False) -> None:
+    """The "view more headlines" button, while `hidden` stories are left past the page;
+    it says "stories" when some hold several headlines (`stories`), as the downloads count
+    headlines. Its click adds a page before the run it starts (one run, not two)."""
     if hidden:
-        st.button(f"view more headlines ({hidden} more)", key="more", on_click=_view_more)
+        what = " stories" if stories else ""
+        st.button(f"view more headlines ({hidden} more{what})", key="more", on_click=_view_more)
 
 
 def by_bucket(entries: Sequence[Story], now: datetime, zone: tzinfo) -> list[Bucket]:
@@ -144,7 +166,7 @@ def headline_list(
     blocks = [(bucket.heading, items) for bucket, items in groups]
     st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
     keep_stories_open()
-    view_more(hidden)
+    view_more(hidden, any(story.others for _, items in buckets for story in items))
 
 
 def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
@@ -157,16 +179,13 @@ def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[St
 
 # A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
 # and a rerun that changes the list draws the list anew, closed. This remembers, per tab,
-# which stories the viewer opened (by their lead: link and title) and opens them again
-# whenever the list is drawn, so a page that updates itself keeps them open.
+# which stories the viewer opened (by their first report's guid, `data-story`) and opens
+# them again whenever the list is drawn, so a page that updates itself keeps them open.
 KEEP_OPEN_SCRIPT = """
 (() => {
   if (window.npKeepOpen) return;
   const opened = window.npKeepOpen = new Set();
-  const keyOf = (details) => {
-    const lead = details.closest("li")?.firstElementChild;
-    return lead ? (lead.getAttribute("href") || "") + "|" + lead.textContent : null;
-  };
+  const keyOf = (details) => details.dataset.story ?? null;
   document.addEventListener("toggle", (event) => {
     const details = event.target;
     if (!details.matches?.("details.np-more")) return;

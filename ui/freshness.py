@@ -76,10 +76,13 @@ def freshness_line(
     states: dict[str, FeedState],
     zone: tzinfo,
     now: datetime,
+    line: st.delta_generator.DeltaGenerator | None = None,
 ) -> None:
-    """When the feeds were last fetched, a refresh button, and which sources fail and since
-    when. Raises StoreError."""
-    left, right = status.columns([5, 1], vertical_alignment="center")
+    """Which sources fail and since when (in `status`), and when the feeds were last
+    fetched with a refresh button (on `line`, a horizontal container: the page's clock
+    line, so it takes one line, not three). Raises StoreError."""
+    left = status
+    line = line or status.container(horizontal=True, vertical_alignment="center")
     sources = topic.sources
     total = len(sources)
     failed = [s for s in sources if states[s.url].last_status == "failed"]
@@ -100,13 +103,13 @@ def freshness_line(
             stale = f"showing headlines from {format_moment(since, zone)}; " if since else ""
             wait = state.retry_at
             later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
-            line = f"{source.name}: {stale}last attempt failed: {state.last_error}{later}"
-            left.caption(literal_markdown(line))
+            said = f"{source.name}: {stale}last attempt failed: {state.last_error}{later}"
+            left.caption(literal_markdown(said))
         left.page_link("pages/sources.py", label="See Sources for details and what to do")
     noun = "source" if total == 1 else "sources"
     attempts = [state.last_attempt for state in states.values() if state.last_attempt]
     updated = f"Updated {format_moment(max(attempts), zone)}" if attempts else "Not fetched yet"
-    left.caption(f"{updated} · {total} {noun}")
+    line.caption(f"{updated} · {total} {noun}")
     wall = real_now()
     urls = [source.url for source in sources]
     refresh = data.store(str(config.db_path)).refresh_state(topic.slug, urls, wall)
@@ -116,7 +119,7 @@ def freshness_line(
         no_refresher_notice(left)
     elif refresh.waiting:
         left.caption(ASKED)
-    right.button(
+    line.button(
         "Refresh now",
         key="refresh",
         disabled=not refresh_allowed(refresh, wall),
@@ -184,6 +187,7 @@ def status_lines(
     zone: tzinfo,
     now: datetime,
     version: int,
+    line: st.delta_generator.DeltaGenerator | None = None,
 ) -> tuple[RefreshReport | None, bool]:
     """The status above the headlines of a live page, drawn last: the viewer's own feeds
     fetched (with their progress), a refresher that cannot store, and the freshness line.
@@ -194,7 +198,7 @@ def status_lines(
         fault = refresher_fault()  # this server's refresher cannot store what it fetches
         if fault is not None:
             status.error(str(fault), icon=":material/error:")
-        freshness_line(status, config, topic, states, zone, now)
+        freshness_line(status, config, topic, states, zone, now, line)
         return report, data.store(str(config.db_path)).version() != version
     except StoreError as exc:  # the headlines read before stay on screen
         status.error(str(exc), icon=":material/error:")

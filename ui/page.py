@@ -16,6 +16,7 @@ from lib.errors import ConfigError, NewsError
 from lib.model import Topic
 from lib.render import literal_markdown
 from ui import data
+from ui.a11y import hide_unnamed_chart_marks
 from ui.consent import consent_notice
 from ui.keys import TOPIC
 from ui.links import raw_params, seed_from_link, unknown_params
@@ -45,7 +46,8 @@ def setup(page_title: str) -> PageContext:
     link = raw_params() if not st.session_state.get("_session_seen") else {}
     st.session_state["_session_seen"] = True
     st.html(STYLE)
-    consent_notice()
+    hide_unnamed_chart_marks()
+    consent_notice(page_title)
     try:
         config = data.settings()
         topics = data.topics(config)

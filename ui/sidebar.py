@@ -128,7 +128,8 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         key=GROUP,
         persist_state="session",
         help="Headlines about the same story from several publications become one entry: "
-        "the first report, then the others. See docs/STORIES.md for the rule.",
+        "its newest report, then the others to open. Two headlines are one story when they "
+        "were published within 48 hours of each other and most of their words are the same.",
     )
     return Filters(
         keyword=keyword,
