@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -69,7 +68,6 @@ def test_offline_default_consent_and_reload(browser, tmp_path: Path) -> None:
         # The page loads nothing from anywhere but the app itself.
         assert external == []
         context.close()
-    shutil.copy(ARTIFACTS / "offline.png", ARTIFACTS / "readme-screenshot.png")
 
 
 HOSTILE = [
