@@ -13,7 +13,6 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from lib.buckets import Bucket as BucketName
-from lib.buckets import format_moment
 from lib.density import density
 from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
@@ -32,10 +31,15 @@ Range = tuple[datetime, datetime]
 Bucket = tuple[BucketName, list[Story]]  # a bucket of the page and its stories
 
 
-def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
-    """On a session's first run, take the time range a link carries; notices for bad ones."""
+def range_from_link(
+    link: dict[str, list[str]], now: datetime, zone: tzinfo, *, restore: bool = False
+) -> list[str]:
+    """On a session's first run, take the time range a link carries; notices for bad ones.
+    `restore` (Back or Forward): the link's range, or none, replaces the chart's."""
     chosen, notices = link_range(link, now, zone)
-    if chosen is not None:
+    if restore and chosen != st.session_state.get("range"):
+        reset_range()  # a new chart, without the selection drawn on the old one
+    if chosen is not None or restore:
         st.session_state["range"] = chosen
     return notices
 
@@ -45,9 +49,13 @@ def chart_key() -> str:
     return f"density-{st.session_state.get('chart_generation', 0)}"
 
 
-def chosen_range(event: object, zone: tzinfo) -> Range | None:
-    """The range to list: a new click or brush on the chart, else the one chosen before."""
+def chosen_range(event: object, zone: tzinfo, *, fresh: bool = False) -> Range | None:
+    """The range to list: a new click or brush on the chart, else the one chosen before.
+    A `fresh` chart (just drawn again, e.g. back from another page) has no selection of its
+    own yet: its empty one does not clear the range chosen before."""
     picked = selected_range(event, zone)
+    if fresh:
+        st.session_state["last_pick"] = picked
     if picked != st.session_state.get("last_pick"):
         st.session_state["last_pick"] = picked
         st.session_state["range"] = picked
@@ -59,6 +67,7 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
     a drag now, else the one chosen before or given by the link)."""
     st.subheader("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
+    fresh = chart_key() not in st.session_state  # first drawn, or back from another page
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
     event = st.vega_lite_chart(
@@ -73,25 +82,14 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone)
+    return chosen_range(event, zone, fresh=fresh)
 
 
-def _reset_range() -> None:
+def reset_range() -> None:
+    """Clear the range chosen on the chart (and the chart's own selection)."""
     st.session_state["range"] = None
     st.session_state["last_pick"] = None
     st.session_state["chart_generation"] = st.session_state.get("chart_generation", 0) + 1
-
-
-def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
-    """A visible chip for the active range, with a one-click reset."""
-    text, button = st.columns([6, 1], vertical_alignment="center")
-    start, end = chosen
-    text.info(
-        f"Showing {count} headlines from {format_moment(start, zone)} "
-        f"to {format_moment(end, zone)}, chosen on the chart.",
-        icon=":material/filter_alt:",
-    )
-    button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
 
 
 PAGE_SIZE = 50  # headlines (stories) a page shows first, and each "view more" adds
