@@ -66,7 +66,7 @@ chips = st.container()  # the active filters, above the chart; known once it is 
 chosen = explore.density_chart(shown, now, zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
 with chips:
-    chips_line(active_chips(filters, chosen, zone))
+    chips_line(active_chips(filters, chosen, zone, len(listed)))
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
 explore.alternate_links(addresses, ctx.topic.title)

@@ -45,9 +45,10 @@ def _names(names: Sequence[str], most: int = 3) -> str:
 
 
 def active_chips(
-    filters: Filters, chosen: tuple[datetime, datetime] | None, zone: tzinfo
+    filters: Filters, chosen: tuple[datetime, datetime] | None, zone: tzinfo, listed: int
 ) -> list[Chip]:
-    """The chips for what narrows or changes the view now (nothing at its default)."""
+    """The chips for what narrows or changes the view now (nothing at its default);
+    `listed`: how many headlines the range leaves."""
     chips = []
     text = str(st.session_state.get(KEYWORD) or "").strip()
     if filters.keyword_problem:
@@ -63,9 +64,9 @@ def active_chips(
         chips.append(Chip("pubs", f"Hiding: {_names(filters.exclude)}",
                           "Remove the publication filter", _clear_publications))  # fmt: skip
     if chosen:
-        start, end = chosen
-        chips.append(Chip("range", f"{format_moment(start, zone)} to {format_moment(end, zone)}",
-                          "The time chosen on the chart: remove it to list all",
+        start, end = (format_moment(moment, zone) for moment in chosen)
+        label = f"{listed} headlines from {start} to {end}"
+        chips.append(Chip("range", label, "Chosen on the chart: remove it to list all",
                           reset_range))  # fmt: skip
     zone_choice = st.session_state.get(ZONE, TOPIC_ZONE)
     if zone_choice in (BROWSER_ZONE, UTC_ZONE):

@@ -8,6 +8,7 @@ a fixed string, never feed content.
 from __future__ import annotations
 
 import re
+import secrets
 
 import streamlit as st
 
@@ -18,7 +19,8 @@ _COOKIE_VALUE = re.compile(r"[A-Za-z0-9:._-]+")
 
 NOTICE = (
     'By clicking "OK" or continuing to use this page, you agree to the two cookies it sets. '
-    f"**What this page stores:** `{COOKIE}`, so that this notice does not come back, and "
+    f"**What this page stores:** `{COOKIE}`, a random number so that this notice does not "
+    "come back and the feeds you add stay listed (the server keeps them under it), and "
     "`news_last_visit`, the time of your last visit, to mark the headlines that are new "
     "since; no other cookies, no advertising, no tracking. "
     "**What it sends:** nothing about you: usage statistics are switched off, and your "
@@ -39,9 +41,33 @@ def write_cookie(name: str, value: str) -> None:
     )
 
 
+# The consent cookie holds a random id of the browser (what keeps a viewer's own feeds,
+# ui/user_feeds.py); "1" is what releases before it wrote.
+_BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _cookie_id() -> str | None:
+    """The browser id the consent cookie carries, if it is one (any other text is ignored)."""
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) and _BROWSER_ID.fullmatch(value) else None
+
+
+def browser_id() -> str:
+    """This browser's id: the consent cookie's, else one made for this session (written
+    into the cookie by `remember_browser`)."""
+    found = _cookie_id() or st.session_state.get("browser_id")
+    if found is None:
+        found = st.session_state["browser_id"] = secrets.token_urlsafe(16)  # 22 characters
+    return found
+
+
 def accepted() -> bool:
     """Whether this browser has accepted the notice (this session or an earlier one)."""
-    return bool(st.session_state.get("consent_ok")) or st.context.cookies.get(COOKIE) == "1"
+    return (
+        bool(st.session_state.get("consent_ok"))
+        or st.context.cookies.get(COOKIE) == "1"
+        or _cookie_id() is not None
+    )
 
 
 def _accept() -> None:
@@ -49,10 +75,18 @@ def _accept() -> None:
     st.session_state["consent_write_cookie"] = True
 
 
+def remember_browser() -> None:
+    """Keep this browser's id in the consent cookie (on the next run), if it is not there:
+    a viewer who adds a feed has continued, which the notice counts as agreeing."""
+    if _cookie_id() is None and not st.session_state.get("browser_cookie_written"):
+        _accept()
+
+
 def consent_notice() -> None:
     """Show the notice until OK is clicked; after the click, write the cookie once."""
     if st.session_state.pop("consent_write_cookie", False):
-        write_cookie(COOKIE, "1")
+        write_cookie(COOKIE, browser_id())
+        st.session_state["browser_cookie_written"] = True
     if accepted():
         return
     with st.container(border=True, key="consent-notice"):
