@@ -450,6 +450,28 @@ url = "{feed_server.url("/world.xml")}"
     assert [t.value for t in linked.title] == ["Second topic"]
 
 
+def test_a_topic_switch_drops_what_the_new_topic_cannot_use(env, feed_server, monkeypatch):
+    """The keyword and publications the new topic lacks go, and one line says so; the
+    zone stays (a way of looking, not a filter)."""
+    test_the_topic_switcher(env, feed_server, monkeypatch)
+    at = run_with({"q": "treaty", "pub_mode": "except", "pubs": "AP", "tz": "utc"})
+    assert len(bucket_titles(at)) >= 1
+    at.selectbox(key="topic").set_value("second").run()
+    (line,) = [viewer_text(c.value) for c in at.caption if "Topic switched" in c.value]
+    assert line == (
+        "Topic switched, so the keyword “treaty” and the publication filter's AP "
+        "(not in this topic) were cleared."
+    )
+    assert [t for titles in bucket_titles(at).values() for t in titles] == ["Football results"]
+    assert dict(at.query_params) == {"topic": "second", "tz": "utc"}
+    assert at.radio(key="pub_mode").value == "all" and at.multiselect(key="pubs").value == []
+    at.run()  # said once
+    assert not [c for c in at.caption if "Topic switched" in c.value]
+    # A link to another topic (not a switch) keeps what it asks for.
+    linked = run_with({"topic": "second", "q": "results"})
+    assert [t for titles in bucket_titles(linked).values() for t in titles] == ["Football results"]
+
+
 def test_the_url_follows_the_view_with_short_codes(env, feed_server, monkeypatch) -> None:
     write_topics(env, feed_server, monkeypatch)
     serve(feed_server)

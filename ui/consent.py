@@ -76,17 +76,21 @@ def _accept() -> None:
 
 
 def remember_browser() -> None:
-    """Keep this browser's id in the consent cookie (on the next run), if it is not there:
-    a viewer who adds a feed has continued, which the notice counts as agreeing."""
-    if _cookie_id() is None and not st.session_state.get("browser_cookie_written"):
+    """Keep this browser's id in the consent cookie (from the next run on): a viewer who
+    adds a feed has continued, which the notice counts as agreeing."""
+    if _cookie_id() is None:
         _accept()
 
 
 def consent_notice() -> None:
-    """Show the notice until OK is clicked; after the click, write the cookie once."""
-    if st.session_state.pop("consent_write_cookie", False):
+    """Show the notice until OK is clicked; after the click, write the cookie.
+
+    The cookie the server sees is the one the page was opened with, so it is written on
+    every run after the click until a reload brings it back (a script of a run cut short
+    by the next one may never run)."""
+    write = st.session_state.pop("consent_write_cookie", False)
+    if write or (st.session_state.get("consent_ok") and _cookie_id() != browser_id()):
         write_cookie(COOKIE, browser_id())
-        st.session_state["browser_cookie_written"] = True
     if accepted():
         return
     with st.container(border=True, key="consent-notice"):

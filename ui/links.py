@@ -245,7 +245,12 @@ def settle_topic_switch(publications: Collection[str]) -> str | None:
         st.session_state[PUB_MODE] = ALL
     if not dropped:
         return None
-    return "Switched topic: cleared " + " and ".join(dropped) + "."
+    return (
+        "Topic switched, so "
+        + " and ".join(dropped)
+        + (" were" if len(dropped) > 1 else " was")
+        + " cleared."
+    )
 
 
 def show_switch_note(note: str | None) -> None:

@@ -48,8 +48,19 @@ class Filters:
 # "All but the selected": the chosen publications are the hidden ones; their chips are
 # struck out on a grey ground (Streamlit draws the widget; it has no style option for it).
 EXCEPT_STYLE = """<style>
-.st-key-pubs [data-baseweb="tag"] {background-color: #5f6368 !important;}
-.st-key-pubs [data-baseweb="tag"] span {text-decoration: line-through;}
+.st-key-pubs [data-tag] {background-color: #5f6368 !important; color: #fff !important;}
+.st-key-pubs [data-tag] > span {text-decoration: line-through;}
+</style>"""
+# The publications' dropdown is as wide as the sidebar's box, which cuts long names: it is
+# made wider (within the screen) and a name wraps onto a second line of its row.
+PUBS_STYLE = """<style>
+[data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="Publications"]) {
+  width: min(34rem, calc(100vw - 2rem)) !important;
+}
+[role="listbox"][aria-label^="Publications"] [role="presentation"] {width: 100% !important;}
+[role="listbox"][aria-label^="Publications"] [role="option"] > div {
+  white-space: normal; line-height: 1.2; overflow-wrap: anywhere;
+}
 </style>"""
 
 
@@ -95,8 +106,8 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         label_visibility="collapsed",
         on_change=_mode_changed,
     )
-    if mode == EXCEPT:  # hidden ones look struck out, not like the ones shown
-        bar.html(EXCEPT_STYLE)
+    # Hidden ones look struck out, not like the ones shown.
+    bar.html(PUBS_STYLE + (EXCEPT_STYLE if mode == EXCEPT else ""))
     picked = bar.multiselect(
         "Publications to hide" if mode == EXCEPT else "Publications to show",
         options,
