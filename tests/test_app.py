@@ -515,6 +515,7 @@ def test_a_viewer_adds_a_feed_for_their_session(env, feed_server, monkeypatch) -
     assert sidebar_errors(at) == []
     html = page_html(at)
     assert "China and Russia open a bridge" in html  # matches the topic query
+    assert "My Feed" in html  # its publication: the feed's own title, not the address's host
     assert "Local weather" not in html
     assert any(c.value.endswith("— ok") for c in at.sidebar.caption)
     # Another viewer's session does not see it.

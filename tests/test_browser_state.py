@@ -314,7 +314,8 @@ def test_own_feeds_survive_a_reload_and_are_removed(browser, site, size: str) ->
     expect(icon).to_be_visible()
     box = icon.bounding_box()
     assert box and box["width"] >= 12 and box["height"] >= 12
-    page.screenshot(path=str(ARTIFACTS / f"own-feeds-{size}.png"))
+    remove.scroll_into_view_if_needed()
+    bar.get_by_test_id("stExpander").screenshot(path=str(ARTIFACTS / f"own-feeds-{size}.png"))
     remove.click()
     expect(bar.get_by_text("Your feeds (1 of 5)")).to_be_visible(timeout=15_000)
     page.reload()

@@ -10,6 +10,7 @@ file is read only up to 1 MB and 1,000 feeds, and what its import did is said in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ MAX_USER_FEEDS = 5
 MAX_OPML_FEEDS = 1000
 MAX_OPML_REFUSALS = 10
 _KEY = "user_feeds"
+_NAMED = "user_feeds_named"  # url: the name an OPML file gave it
 
 
 def shown_name(feed: ViewerFeed) -> str:
@@ -47,6 +49,7 @@ def _load() -> list[Source]:
         kept = data.store(str(data.settings().db_path)).viewer_feeds(browser_id())
     except StoreError:
         return []
+    st.session_state[_NAMED] = {f.url: f.name for f in kept if f.name}
     return [Source(name=shown_name(f), url=f.url, topical=False, label=None) for f in kept]
 
 
@@ -135,7 +138,10 @@ def refresh_user_feeds(
     config: Settings, status: st.delta_generator.DeltaGenerator
 ) -> RefreshReport | None:
     """Fetch this session's own feeds (cached like the topic's); None when it has none."""
-    feeds = tuple(user_feeds())
+    named = st.session_state.get(_NAMED, {})
+    # Fetched under the name an OPML file gave, else none: the feed's own title then names
+    # its headlines' publication (lib/parse/feed.py), not the address's host shown meanwhile.
+    feeds = tuple(replace(feed, name=named.get(feed.url, "")) for feed in user_feeds())
     if not feeds:
         return None
     mine = Topic(slug="user-feeds", title="Your feeds", about="", query="x", timezone="UTC",
