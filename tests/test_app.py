@@ -489,6 +489,33 @@ def test_the_url_follows_the_view_with_short_codes(env, feed_server, monkeypatch
     assert [t for titles in bucket_titles(again).values() for t in titles] == shown
 
 
+def test_publication_filter_edges(env, feed_server, monkeypatch) -> None:
+    """ "Only the selected" with none chosen lists everything and says so; back to "All
+    publications", the old choice leaves the box and the link; chips say what is in force."""
+    write_topics(env, feed_server, monkeypatch)
+    serve(feed_server)
+    at = run()
+    every = sum(len(t) for t in bucket_titles(at).values())
+    at.radio(key="pub_mode").set_value("only").run()
+    assert sum(len(t) for t in bucket_titles(at).values()) == every
+    assert "None chosen yet: every publication is shown." in sidebar_captions(at)
+    assert "pub_mode" not in dict(at.query_params)  # nothing chosen: the view is unfiltered
+    at.multiselect(key="pubs").select("AP").run()
+    assert dict(at.query_params) == {"pub_mode": "only", "pubs": "AP"}
+    assert viewer_text(at.button(key="chip-pubs").label) == "Only: AP"
+    at.radio(key="pub_mode").set_value("except").run()
+    assert viewer_text(at.button(key="chip-pubs").label) == "Hiding: AP"
+    at.radio(key="pub_mode").set_value("all").run()
+    assert at.multiselect(key="pubs").value == [] and dict(at.query_params) == {}
+    assert not [b for b in at.button if (b.key or "").startswith("chip-")]
+    # A keyword with a syntax error: its chip says it is not used, and why.
+    at.text_input(key="q").input("(treaty").run()
+    label = viewer_text(at.button(key="chip-keyword").label)
+    assert label.startswith("Keyword not used: “(treaty” (")
+    at.button(key="chip-keyword").click().run()
+    assert at.text_input(key="q").value == "" and dict(at.query_params) == {}
+
+
 def add_feed(at: AppTest, url: str) -> AppTest:
     at.text_input(key="feed_url").input(url)
     (submit,) = [b for b in at.button if b.label == "Add feed"]

@@ -219,7 +219,7 @@ def test_active_filters_show_as_chips_that_remove_them(browser, site, size: str)
     expected = {
         "keyword": "Keyword: pipeline",
         "pubs": "Only: Wire A",
-        "range": "1 headlines from 00:00 18 Sep 2024 to 03:00 18 Sep 2024",
+        "range": "1 headline from 00:00 18 Sep 2024 to 03:00 18 Sep 2024",
         "zone": "Times in UTC",
         "group": "Copies of a story listed apart",
     }

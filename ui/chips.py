@@ -65,7 +65,7 @@ def active_chips(
                           "Remove the publication filter", _clear_publications))  # fmt: skip
     if chosen:
         start, end = (format_moment(moment, zone) for moment in chosen)
-        label = f"{listed} headlines from {start} to {end}"
+        label = f"{listed} headline{'' if listed == 1 else 's'} from {start} to {end}"
         chips.append(Chip("range", label, "Chosen on the chart: remove it to list all",
                           reset_range))  # fmt: skip
     zone_choice = st.session_state.get(ZONE, TOPIC_ZONE)
