@@ -48,7 +48,7 @@ switched = settle_topic_switch(names)  # before the sidebar: it drops the old to
 notices = [*ctx.notices, *seed_headlines_link(ctx.link, names, restore=ctx.restore)]
 filters = sidebar_filters(index.publications, source.topic.timezone)
 zone = filters.zone
-# the chart's window, in `zone`
+# The chart's range from the link, in `zone` (Back or Forward: the entry's, or none).
 notices += explore.range_from_link(ctx.link, now, zone, restore=ctx.restore)
 clock.markdown(clock_line(now, zone))
 offline_notice(source, zone)
