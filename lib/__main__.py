@@ -174,7 +174,8 @@ def open_store(address: str) -> Store:
 
 # How the summary line names each table's rows.
 _COPIED_NAMES = {"headline": "headlines", "story": "stories", "feed": "feed states",
-                 "feed_claim": "feed claims", "refresh_request": "refresh requests"}  # fmt: skip
+                 "feed_claim": "feed claims", "refresh_request": "refresh requests",
+                 "viewer_feed": "viewer feeds"}  # fmt: skip
 
 
 def cmd_copy_store(source: str, target: str) -> int:

@@ -159,9 +159,23 @@ _STEP_7 = (
     "ALTER TABLE feed ADD COLUMN error_data TEXT",
 )
 
+# 8 (issue 13): the feeds a viewer added, kept per browser (a random id in the consent
+# cookie, ui/consent.py) so they survive a reload and any server process. `name` is the
+# title an OPML file gave the feed; NULL shows the feed's own title once fetched.
+_STEP_8 = (
+    """CREATE TABLE viewer_feed (
+    browser TEXT NOT NULL,
+    url TEXT NOT NULL,
+    name TEXT,
+    place INTEGER NOT NULL,  -- the list's order: the browser's next place when added
+    added_at INTEGER NOT NULL,  -- seconds since the epoch, UTC
+    PRIMARY KEY (browser, url)
+)""",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
 MIGRATIONS: tuple[Sequence[str], ...] = (
-    _STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6, _STEP_7,
+    _STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6, _STEP_7, _STEP_8,
 )  # fmt: skip
 STORIES = 6  # the first version whose headlines have stories
 ERROR_KINDS = 7  # the first version whose feed failures keep their kind

@@ -816,6 +816,52 @@ class Store:
         due += [(-asked_of.get(url, 0), 0, url, False) for url in urls - known]
         return due
 
+    # --- viewers' own feeds -------------------------------------------------------------------
+
+    def viewer_feeds(self, browser: str) -> list[ViewerFeed]:
+        """The feeds `browser` added, in the order added, each with its fetched title."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT v.url, v.name, f.feed_title FROM viewer_feed v "
+                "LEFT JOIN feed f ON f.scope = v.url AND f.url = v.url "
+                "WHERE v.browser = ? ORDER BY v.place",
+                (browser,),
+            ).fetchall()
+        return [ViewerFeed(url=url, name=name, title=title) for url, name, title in rows]
+
+    def add_viewer_feeds(
+        self, browser: str, feeds: Sequence[tuple[str, str | None]], now: datetime, limit: int
+    ) -> int:
+        """Keep `feeds` (url, name) for `browser`, in order, while it has fewer than `limit`
+        (checked in the same transaction: two tabs adding at once stay within it); a URL it
+        has already is left as it is. Returns how many were added."""
+        with self._connect() as db:
+            db.begin_write()
+            have, last = db.execute(
+                "SELECT COUNT(*), COALESCE(MAX(place), 0) FROM viewer_feed WHERE browser = ?",
+                (browser,),
+            ).fetchone()
+            room = max(0, limit - have)
+            added = 0
+            for url, name in feeds:
+                if added >= room:
+                    break
+                cursor = db.execute(
+                    "INSERT INTO viewer_feed (browser, url, name, place, added_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (browser, url) DO NOTHING",
+                    (browser, url, name, last + added + 1, _epoch(now)),
+                )
+                added += max(0, cursor.rowcount)
+            db.commit()
+        return added
+
+    def remove_viewer_feed(self, browser: str, url: str) -> None:
+        """Forget `url` among `browser`'s feeds (its headlines age out like any)."""
+        with self._connect() as db:
+            db.begin_write()
+            db.execute("DELETE FROM viewer_feed WHERE browser = ? AND url = ?", (browser, url))
+            db.commit()
+
     def release_feeds(self, owner: str, urls: Sequence[str]) -> None:
         """Give back `owner`'s claims on `urls`, their fetch done: each counts as fetched
         when it was claimed. A claim that expired and went to another loop is left alone."""
@@ -986,7 +1032,18 @@ COPIED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "feed_claim": (("scope", "url", "claimed_at", "fetched_at"), ("scope", "url")),
     "refresh_request": (("topic", "asked_at"), ("topic",)),
+    "viewer_feed": (("browser", "url", "name", "place", "added_at"), ("browser", "url")),
 }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerFeed:
+    """A feed a viewer's browser added: its address, the name it was given (an OPML file's
+    title) and the title the feed itself gives (once fetched)."""
+
+    url: str
+    name: str | None
+    title: str | None
 
 
 @dataclass(frozen=True, slots=True)

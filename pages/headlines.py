@@ -12,19 +12,26 @@ from lib.density import headlines_in
 from lib.render import literal_markdown
 from lib.selection import filter_headlines
 from ui import data, explore
+from ui.chips import active_chips, chips_line
 from ui.clock import clock_line
 from ui.clock import now as clock_now
 from ui.fallback import offline_notice, read_page
 from ui.freshness import first_fetch_notice, follow_store, status_lines
-from ui.links import mirror_headlines_view, seed_headlines_link, show_notices
-from ui.page import setup
+from ui.links import (
+    mirror_headlines_view,
+    seed_headlines_link,
+    settle_topic_switch,
+    show_notices,
+    show_switch_note,
+)
+from ui.page import HEADLINES, setup
 from ui.sidebar import sidebar_filters
 from ui.user_feeds import user_feeds, user_feeds_panel
 from ui.visits import arrived_while_open, mark_new
 
 EMPTY = "Sorry, no headlines or news topics were found. Please try different keywords."
 
-ctx = setup("China-Russia news")
+ctx = setup(HEADLINES)
 config = ctx.settings
 st.title(literal_markdown(ctx.topic.title))
 # The clock, when the feeds were last fetched and "Refresh now": one line (ui/freshness.py).
@@ -38,25 +45,30 @@ own_feeds = user_feeds()
 source = read_page(config, ctx.topic, own_feeds, clock_now(config))
 index, now, db_path = source.index, source.now, source.db_path
 
-notices = [*ctx.notices, *seed_headlines_link(ctx.link, [n for n, _ in index.publications])]
+names = [n for n, _ in index.publications]
+switched = settle_topic_switch(names)  # before the sidebar: it drops the old topic's filters
+notices = [*ctx.notices, *seed_headlines_link(ctx.link, names, restore=ctx.restore)]
 filters = sidebar_filters(index.publications, source.topic.timezone)
 zone = filters.zone
-notices += explore.range_from_link(ctx.link, now, zone)  # the chart's window, in `zone`
+# The chart's range from the link, in `zone` (Back or Forward: the entry's, or none).
+notices += explore.range_from_link(ctx.link, now, zone, restore=ctx.restore)
 clock.markdown(clock_line(now, zone, snapshot=bool(source.offline_reason and source.has_snapshot)))
 offline_notice(source, zone)
 if filters.zone_note:
     st.caption(literal_markdown(filters.zone_note))
 show_notices(notices)
+show_switch_note(switched)
 if source.first_time:
     first_fetch_notice(config, ctx.topic, index.version)
     st.stop()
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
+chips = st.container()  # the active filters, above the chart; known once it is drawn
 chosen = explore.density_chart(shown, now, zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
-if chosen:
-    explore.range_chip(chosen, zone, len(listed))
+with chips:
+    chips_line(active_chips(filters, chosen, zone, len(listed)))
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
 explore.alternate_links(addresses, ctx.topic.title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def test_offline_default_consent_and_reload(browser, tmp_path: Path) -> None:
 
         page.get_by_role("button", name="OK").click()
         notice.wait_for(state="detached", timeout=15_000)
-        page.wait_for_function("document.cookie.includes('news_consent=1')", timeout=15_000)
+        # The cookie holds a random id of the browser (what keeps its own feeds).
+        page.wait_for_function(
+            "document.cookie.match(/news_consent=[A-Za-z0-9_-]{22}/)", timeout=15_000
+        )
         page.reload()
         page.get_by_text(SEED_TITLES[0]).wait_for(timeout=30_000)
         page.wait_for_timeout(500)
@@ -204,7 +208,11 @@ def test_stored_headlines_stay_while_the_refresher_fetches(browser, tmp_path: Pa
             context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
             page = context.new_page()
             page.goto(base)
-            fetching = page.get_by_text("Refreshing: 2 of 2 sources being fetched now")
+            # Both claimed, or only the slow one left once the fast one is stored: a feed's
+            # claim goes back in the transaction that stores it.
+            fetching = page.get_by_text(
+                re.compile(r"Refreshing: [12] of 2 sources being fetched now")
+            )
             for _ in range(10):  # the refresher claims its feeds as the server starts
                 page.get_by_role("link", name="Stored earlier").wait_for(timeout=30_000)
                 if fetching.count():
@@ -266,11 +274,10 @@ def test_clicking_a_density_bar_narrows_the_list(browser, tmp_path: Path) -> Non
         assert box and box["width"] > 0 and box["height"] > 0
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
-        chip = page.get_by_text("chosen on the chart")
+        chip = page.locator(".st-key-chip-range button:visible").first
         chip.wait_for(timeout=15_000)
         wait_for_listed(page, in_slot)
-        assert chip.inner_text().startswith(f"Showing {in_slot} headlines from ")
-        page.get_by_role("button", name="Show all").wait_for(state="visible", timeout=15_000)
+        assert f"{in_slot} headlines from " in chip.inner_text()
         page.wait_for_function(
             "location.search.includes('from=') && location.search.includes('to=')",
             timeout=15_000,
@@ -296,7 +303,7 @@ def test_clicking_a_density_bar_narrows_the_list(browser, tmp_path: Path) -> Non
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "drilldown.png"), full_page=True)
 
-        page.get_by_role("button", name="Show all").click()
+        chip.click()  # the chip's remove
         wait_for_listed(page, len(SEED_TITLES))
         chip.wait_for(state="detached", timeout=15_000)
         assert sorted(listed_titles(page)) == sorted(SEED_TITLES)

@@ -77,6 +77,7 @@ def filled(path: Path) -> Store:
     taken = store.claim_feeds("loop-1", {"t": FEEDS}, NOW - timedelta(minutes=2), every, lease, 10)
     store.release_feeds("loop-1", taken)
     assert store.request_refresh("other", [FEEDS[0]], NOW - timedelta(minutes=1))
+    assert store.add_viewer_feeds("b" * 22, [("https://mine.test/feed", None)], NOW, 5) == 1
     return store
 
 
@@ -91,11 +92,12 @@ def test_a_store_is_copied_whole_and_the_copy_goes_on(tmp_path: Path, target: st
     done = copy_store(str(tmp_path / "news.db"), target)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        f"Copied 5 headlines, 3 stories, 3 feed states, 3 feed claims, 1 refresh requests "
-        f"from {tmp_path / 'news.db'} to {target}"
+        f"Copied 5 headlines, 3 stories, 3 feed states, 3 feed claims, 1 refresh requests, "
+        f"1 viewer feeds from {tmp_path / 'news.db'} to {target}"
     )
     copy = Store(target)
     assert everything(copy) == everything(source)
+    assert [f.url for f in copy.viewer_feeds("b" * 22)] == ["https://mine.test/feed"]
     # What the pages and the loops read agrees.
     since = NOW - timedelta(days=7)
     assert copy.headlines_after(None, since) == source.headlines_after(None, since)

@@ -2,16 +2,19 @@
 clicks OK or continues to use the page (which the notice says counts as agreeing).
 
 Either way one first-party cookie is set, so the notice stays gone on reload in the same
-browser. The cookie is read back from the request (`st.context.cookies`); the scripts that
-set it are fixed strings, never feed content. Continuing is seen in two places: the server
-sees the viewer open another page of the app; the page itself (`CONTINUE_SCRIPT`) sees a
-click, a change or typing in any control outside the bar (a filter, a link, the chart), sets
-the cookie and hides the bar at once. Scrolling and reading do not count.
+browser. It holds a random id of the browser (`browser_id`), under which the server keeps
+the feeds a viewer adds (ui/user_feeds.py). The cookie is read back from the request
+(`st.context.cookies`); the scripts that set it are fixed strings and a checked id, never
+feed content. Continuing is seen in two places: the server sees the viewer open another
+page of the app; the page itself (`continue_script`) sees a click, a change or typing in any
+control outside the bar (a filter, a link, the chart), sets the cookie and hides the bar at
+once. Scrolling and reading do not count.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from string import Template
 
 import streamlit as st
@@ -29,8 +32,9 @@ NOTICE = (
 )
 # The whole story, on the About page: what is stored, what is sent.
 PRIVACY = (
-    f"**What this page stores:** `{COOKIE}`, so that the cookie notice does not come back, "
-    "and `news_last_visit`, the time of your last visit, to mark the headlines that are new "
+    f"**What this page stores:** `{COOKIE}`, a random number so that this notice does not "
+    "come back and the feeds you add stay listed (the server keeps them under it), and "
+    "`news_last_visit`, the time of your last visit, to mark the headlines that are new "
     "since; no other cookies, no advertising, no tracking. "
     "**What it sends:** nothing about you: usage statistics are switched off, and your "
     "keyword and filter choices stay in this browser tab and its link. The server fetches "
@@ -41,26 +45,33 @@ PRIVACY = (
 # Continuing to use the page: a trusted click on a control, a change or typing, outside the
 # bar, while the bar is shown. Sets the consent cookie (the next load has no bar) and hides
 # the bar now (the class on <html> outlives Streamlit's redraws of the page).
-CONTINUE_SCRIPT = Template("""
+_CONTINUE_SCRIPT = Template("""
 (() => {
   if (window.npConsentWatch) return;
   window.npConsentWatch = true;
   const controls = "a, button, input, select, textarea, label, summary, [role=button], " +
     "[role=option], [role=radio], [role=switch], [role=tab], [role=combobox], .vega-embed";
   const agree = (event) => {
-    if (!event.isTrusted || document.cookie.includes("${cookie}=1")) return;
+    if (!event.isTrusted || document.cookie.includes("${cookie}=")) return;
     const target = event.target instanceof Element ? event.target : null;
     if (!target || target.closest(".st-key-${bar}")) return;
     if (event.type === "click" && !target.closest(controls)) return;
     if (!document.querySelector(".st-key-${bar}")) return;
-    document.cookie = "${cookie}=1; Max-Age=${age}; Path=/; SameSite=Lax";
+    document.cookie = "${cookie}=${browser}; Max-Age=${age}; Path=/; SameSite=Lax";
     document.documentElement.classList.add("np-consented");
   };
   for (const type of ["click", "change", "input"]) {
     document.addEventListener(type, agree, true);
   }
 })();
-""").substitute(cookie=COOKIE, bar=BAR_KEY, age=_ONE_YEAR)
+""")
+
+
+def continue_script(browser: str) -> str:
+    """`_CONTINUE_SCRIPT` writing `browser` (an id `browser_id` made: checked again here)."""
+    if not _BROWSER_ID.fullmatch(browser):
+        raise ValueError(f"not a browser id: {browser!r}")
+    return _CONTINUE_SCRIPT.substitute(cookie=COOKIE, bar=BAR_KEY, age=_ONE_YEAR, browser=browser)
 
 
 def write_cookie(name: str, value: str) -> None:
@@ -74,14 +85,45 @@ def write_cookie(name: str, value: str) -> None:
     )
 
 
+# The consent cookie holds a random id of the browser (what keeps a viewer's own feeds,
+# ui/user_feeds.py); "1" is what releases before it wrote.
+_BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _cookie_id() -> str | None:
+    """The browser id the consent cookie carries, if it is one (any other text is ignored)."""
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) and _BROWSER_ID.fullmatch(value) else None
+
+
+def browser_id() -> str:
+    """This browser's id: the consent cookie's, else one made for this session (written
+    into the cookie once the viewer agrees)."""
+    found = _cookie_id() or st.session_state.get("browser_id")
+    if found is None:
+        found = st.session_state["browser_id"] = secrets.token_urlsafe(16)  # 22 characters
+    return found
+
+
 def accepted() -> bool:
     """Whether this browser has accepted the notice (this session or an earlier one)."""
-    return bool(st.session_state.get("consent_ok")) or st.context.cookies.get(COOKIE) == "1"
+    return (
+        bool(st.session_state.get("consent_ok"))
+        or st.context.cookies.get(COOKIE) == "1"
+        or _cookie_id() is not None
+    )
 
 
 def _accept() -> None:
     st.session_state["consent_ok"] = True
     st.session_state["consent_write_cookie"] = True
+
+
+def remember_browser() -> None:
+    """Keep this browser's id in the consent cookie (from the next run on): a viewer who
+    adds a feed has continued, which the notice counts as agreeing."""
+    if _cookie_id() is None:
+        _accept()
 
 
 def consent_notice(page: str) -> None:
@@ -94,11 +136,16 @@ def consent_notice(page: str) -> None:
         shown_on = st.session_state.setdefault("consent_page", page)
         if shown_on != page:
             _accept()
-    if st.session_state.pop("consent_write_cookie", False):
-        write_cookie(COOKIE, "1")
+    # The cookie the server sees is the one the page was opened with, so it is written on
+    # every run after agreeing until a reload brings it back (a script of a run cut short
+    # by the next one may never run).
+    write = st.session_state.pop("consent_write_cookie", False)
+    if write or (st.session_state.get("consent_ok") and _cookie_id() != browser_id()):
+        write_cookie(COOKIE, browser_id())
     if accepted():
         return
     with st.container(key=BAR_KEY, horizontal=True, vertical_alignment="center"):
         st.markdown(NOTICE)
         st.button("OK", key="consent-ok", type="primary", on_click=_accept)
-        st.html(f"<script>{CONTINUE_SCRIPT}</script>", unsafe_allow_javascript=True)
+        script = continue_script(browser_id())
+        st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)

@@ -13,7 +13,6 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from lib.buckets import Bucket as BucketName
-from lib.buckets import format_moment
 from lib.density import Slot, density
 from lib.export import to_csv, to_json, to_rss
 from lib.feedview import FEED_ITEMS
@@ -39,10 +38,15 @@ Range = tuple[datetime, datetime]
 Bucket = tuple[BucketName, list[Story]]  # a bucket of the page and its stories
 
 
-def range_from_link(link: dict[str, list[str]], now: datetime, zone: tzinfo) -> list[str]:
-    """On a session's first run, take the time range a link carries; notices for bad ones."""
+def range_from_link(
+    link: dict[str, list[str]], now: datetime, zone: tzinfo, *, restore: bool = False
+) -> list[str]:
+    """On a session's first run, take the time range a link carries; notices for bad ones.
+    `restore` (Back or Forward): the link's range, or none, replaces the chart's."""
     chosen, notices = link_range(link, now, zone)
-    if chosen is not None:
+    if restore and chosen != st.session_state.get("range"):
+        reset_range()  # a new chart, without the selection drawn on the old one
+    if chosen is not None or restore:
         st.session_state["range"] = chosen
     return notices
 
@@ -52,12 +56,18 @@ def chart_key() -> str:
     return f"density-{st.session_state.get('chart_generation', 0)}"
 
 
-def chosen_range(event: object, zone: tzinfo, slots: Sequence[Slot] = ()) -> Range | None:
+def chosen_range(
+    event: object, zone: tzinfo, slots: Sequence[Slot] = (), *, fresh: bool = False
+) -> Range | None:
     """The range to list: a new click or brush on the chart (a drag widened to the edges of
-    the `slots` it touches), else the one chosen before."""
+    the `slots` it touches), else the one chosen before. A `fresh` chart (just drawn again,
+    e.g. back from another page) has no selection of its own yet: its empty one does not
+    clear the range chosen before."""
     picked = selected_range(event, zone)
     if picked is not None and slots:
         picked = snap_to_slots(picked, slots)
+    if fresh:
+        st.session_state["last_pick"] = picked
     if picked != st.session_state.get("last_pick"):
         st.session_state["last_pick"] = picked
         st.session_state["range"] = picked
@@ -76,9 +86,10 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
     if not shown:
         st.caption(NO_MATCH)
         return st.session_state.get("range")
+    fresh = chart_key() not in st.session_state  # first drawn, or back from another page
     # The range in force is shaded on the chart: a pick made just now (the chart's state
     # from the browser, read before it is drawn) or the one kept from before or a link.
-    in_force = chosen_range(st.session_state.get(chart_key()), zone, slots)
+    in_force = chosen_range(st.session_state.get(chart_key()), zone, slots, fresh=fresh)
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
     event = st.vega_lite_chart(
@@ -93,25 +104,14 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone, slots)
+    return chosen_range(event, zone, slots, fresh=fresh)
 
 
-def _reset_range() -> None:
+def reset_range() -> None:
+    """Clear the range chosen on the chart (and the chart's own selection)."""
     st.session_state["range"] = None
     st.session_state["last_pick"] = None
     st.session_state["chart_generation"] = st.session_state.get("chart_generation", 0) + 1
-
-
-def range_chip(chosen: Range, zone: tzinfo, count: int) -> None:
-    """A visible chip for the active range, with a one-click reset."""
-    text, button = st.columns([6, 1], vertical_alignment="center")
-    start, end = chosen
-    text.info(
-        f"Showing {count} headlines from {format_moment(start, zone)} "
-        f"to {format_moment(end, zone)}, chosen on the chart.",
-        icon=":material/filter_alt:",
-    )
-    button.button("Show all", key="range-reset", on_click=_reset_range, help="Clear the range")
 
 
 PAGE_SIZE = 50  # headlines (stories) a page shows first, and each "view more" adds

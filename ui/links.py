@@ -16,12 +16,29 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from lib.density import range_in_window
 from lib.render import literal_markdown
 from lib.times import WINDOW, iso_z, read_iso_time
 from ui.keys import END, GROUP, GROUPINGS, KEYWORD, KNOWN, PUB_MODE, PUBS, START, TOPIC, ZONE
-from ui.sidebar import PUB_MODES, ZONES
+from ui.sidebar import ALL, PUB_MODES, TOPIC_ZONE, ZONES
+
+# Set by the topic switcher when the viewer picks another topic (not when a link or Back
+# does): the Headlines page then drops what belonged to the old topic (`settle_topic_switch`).
+SWITCHED = "topic_switched"
+
+
+def history_navigation() -> bool:
+    """Whether this run comes from the browser's Back or Forward button.
+
+    Streamlit 1.67 listens to `popstate` itself: it reruns the page with the history
+    entry's query string and flags the run (`ScriptRunContext.is_history_navigation`, read
+    here as there is no public API for it). Widgets bound with `bind="query-params"` take
+    the URL's values then; this page binds its widgets itself, so it reads the link again
+    on such a run (`ui.page.setup`)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.is_history_navigation)
 
 
 def raw_params() -> dict[str, list[str]]:
@@ -140,12 +157,23 @@ def show_notices(notices: Sequence[str]) -> None:
         )
 
 
+# What each Headlines setting is when the link leaves it out.
+DEFAULTS: dict[str, object] = {KEYWORD: "", PUB_MODE: ALL, PUBS: [], ZONE: TOPIC_ZONE, GROUP: True}
+
+
 def seed_headlines_link(
-    link: Mapping[str, Sequence[str]], publications: Collection[str]
+    link: Mapping[str, Sequence[str]], publications: Collection[str], *, restore: bool = False
 ) -> list[str]:
     """Put the Headlines page's settings from a link into its sidebar widgets (before they
     are drawn); notices for what is not valid now. The time range is seeded once the zone
-    is known (`ui.explore.range_from_link`)."""
+    is known (`ui.explore.range_from_link`).
+
+    `restore` (Back or Forward): a setting the link leaves out goes back to its default, as
+    the history entry shows the view it had then."""
+    if restore:
+        for key, default in DEFAULTS.items():
+            if key not in link:
+                st.session_state[key] = list(default) if isinstance(default, list) else default
     grouping, notices = link_values(link, GROUP, GROUPINGS, "Grouping")
     if grouping:
         st.session_state[GROUP] = grouping[0] == "on"  # the toggle holds a bool
@@ -163,12 +191,15 @@ def headlines_view(
 ) -> dict[str, str | list[str]]:
     """The Headlines page's view as link parameters: `topic`, the sidebar's widgets and the
     range `chosen` on the chart (`first_topic` is the default topic, left out)."""
+    mode = st.session_state.get(PUB_MODE)
+    picked = st.session_state.get(PUBS) if mode not in (None, ALL) else None
     return link_query(
         {
             TOPIC: topic,
             KEYWORD: st.session_state.get(KEYWORD),
-            PUB_MODE: st.session_state.get(PUB_MODE),
-            PUBS: st.session_state.get(PUBS),
+            # A publication list is in the link only with the mode it is used in.
+            PUB_MODE: mode if picked else None,
+            PUBS: picked,
             ZONE: st.session_state.get(ZONE),
             START: iso_z(chosen[0]) if chosen else None,
             END: iso_z(chosen[1]) if chosen else None,
@@ -185,3 +216,44 @@ def mirror_headlines_view(
     wanted = headlines_view(topic, first_topic, chosen)
     write_link(wanted, {})
     return wanted
+
+
+def settle_topic_switch(publications: Collection[str]) -> str | None:
+    """After the viewer switched topic, drop what belonged to the old one (call before the
+    sidebar is drawn); one line saying what was dropped, or None.
+
+    The keyword goes: it was typed to narrow the old topic's list, and kept it mostly
+    narrows the new one to nothing ("no headlines" on a topic just opened). Publications
+    the new topic does not have go (the others stay); the chart range, time zone and
+    grouping are about how to look, not what, and stay.
+    """
+    if not st.session_state.pop(SWITCHED, False):
+        return None
+    dropped = []
+    keyword = str(st.session_state.get(KEYWORD) or "").strip()
+    if keyword:
+        st.session_state[KEYWORD] = ""
+        dropped.append(f"the keyword “{keyword}”")
+    picked = list(st.session_state.get(PUBS) or [])
+    kept = [name for name in picked if name in publications]
+    gone = [name for name in picked if name not in publications]
+    if gone:
+        st.session_state[PUBS] = kept
+        names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+        dropped.append(f"the publication filter's {names} (not in this topic)")
+    if not kept and st.session_state.get(PUB_MODE, ALL) != ALL:
+        st.session_state[PUB_MODE] = ALL
+    if not dropped:
+        return None
+    return (
+        "Topic switched, so "
+        + " and ".join(dropped)
+        + (" were" if len(dropped) > 1 else " was")
+        + " cleared."
+    )
+
+
+def show_switch_note(note: str | None) -> None:
+    """The one line saying what a topic switch dropped."""
+    if note:
+        st.caption(literal_markdown(note))

@@ -45,6 +45,31 @@ class Filters:
         return (str(self.keyword), self.include, self.exclude)
 
 
+# "All but the selected": the chosen publications are the hidden ones; their chips are
+# struck out on a grey ground (Streamlit draws the widget; it has no style option for it).
+EXCEPT_STYLE = """<style>
+.st-key-pubs [data-tag] {background-color: #5f6368 !important; color: #fff !important;}
+.st-key-pubs [data-tag] > span {text-decoration: line-through;}
+</style>"""
+# The publications' dropdown is as wide as the sidebar's box, which cuts long names: it is
+# made wider (within the screen) and a name wraps onto a second line of its row.
+PUBS_STYLE = """<style>
+[data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="Publications"]) {
+  width: min(34rem, calc(100vw - 2rem)) !important;
+}
+[role="listbox"][aria-label^="Publications"] [role="presentation"] {width: 100% !important;}
+[role="listbox"][aria-label^="Publications"] [role="option"] > div {
+  white-space: normal; line-height: 1.2; overflow-wrap: anywhere;
+}
+</style>"""
+
+
+def _mode_changed() -> None:
+    # Back to "All publications": the old choice goes, from the box and from the link.
+    if st.session_state.get(PUB_MODE) == ALL:
+        st.session_state[PUBS] = []
+
+
 def chosen_zone(topic_zone: str) -> tuple[ZoneInfo, str | None]:
     """The display zone chosen in the sidebar (kept across pages), and a note if it fell back."""
     return _zone(st.session_state.get(ZONE, TOPIC_ZONE), topic_zone)
@@ -79,23 +104,30 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         key=PUB_MODE,
         persist_state="session",
         label_visibility="collapsed",
+        on_change=_mode_changed,
     )
+    # Hidden ones look struck out, not like the ones shown.
+    bar.html(PUBS_STYLE + (EXCEPT_STYLE if mode == EXCEPT else ""))
     picked = bar.multiselect(
-        "Publications",
+        "Publications to hide" if mode == EXCEPT else "Publications to show",
         options,
         key=PUBS,
         persist_state="session",
         format_func=lambda name: f"{name} ({counts.get(name, 0)})",
         placeholder="Choose publications",
         disabled=mode == ALL,
+        label_visibility="collapsed",
     )
-    bar.header("Keyword")
+    if mode != ALL and not picked:
+        # Switching the mode is the first of two clicks: the page keeps every headline (not
+        # an empty page between the clicks) and says so.
+        bar.caption("None chosen yet: every publication is shown.")
+    bar.header("Keyword", help=KEYWORD_HELP)
     text = bar.text_input(
         "Keyword",
         key=KEYWORD,
         persist_state="session",
         placeholder='e.g. trade OR "gas pipeline"',
-        help=KEYWORD_HELP,
         label_visibility="collapsed",
     )
     keyword: Query | None = None

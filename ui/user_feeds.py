@@ -1,24 +1,31 @@
-"""Feeds a viewer adds for their own session: by URL or from an OPML file; OPML export.
+"""Feeds a viewer adds for their browser: by URL or from an OPML file; OPML export.
 
 A URL a viewer types is untrusted: only http/https, never to loopback, private, link-local
 or metadata addresses (checked after DNS and on every redirect, see lib/netguard.py), and a
-few per session. Their headlines are stored like any feed's, but only the sessions that
-added the feed show them. An OPML file is read only up to 1 MB and 1,000 feeds, and what
-its import did is said in one line.
+few per browser. The list is kept in the store under the browser's id (the consent
+cookie's, ui/consent.py), so it survives a reload and any server process; their headlines
+are stored like any feed's, but only the browsers that added the feed show them. An OPML
+file is read only up to 1 MB and 1,000 feeds, and what its import did is said in one line.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
 import streamlit as st
 
 from lib.config import Settings
-from lib.errors import FetchError, ParseError
+from lib.errors import FetchError, ParseError, StoreError
 from lib.model import Source, Topic
 from lib.netguard import check_url
 from lib.opml import MAX_OPML_BYTES, check_size, parse_opml, to_opml
 from lib.refresh import RefreshReport
 from lib.render import literal_markdown
+from lib.store import ViewerFeed
 from ui import data
+from ui.consent import browser_id, remember_browser
 
 MAX_USER_FEEDS = 5
 # An OPML import reads at most this many feeds of a file, and checks addresses (a DNS lookup
@@ -26,11 +33,41 @@ MAX_USER_FEEDS = 5
 MAX_OPML_FEEDS = 1000
 MAX_OPML_REFUSALS = 10
 _KEY = "user_feeds"
+_NAMED = "user_feeds_named"  # url: the name an OPML file gave it
+
+
+def shown_name(feed: ViewerFeed) -> str:
+    """How a viewer's feed is listed: the name its OPML file gave it, else the feed's own
+    title once fetched, else its address's host (never the whole address)."""
+    return feed.name or feed.title or urlsplit(feed.url).hostname or feed.url
+
+
+def _load() -> list[Source]:
+    """The browser's feeds as the store keeps them (none when the store cannot be read:
+    the page goes on with the topic's feeds)."""
+    try:
+        kept = data.store(str(data.settings().db_path)).viewer_feeds(browser_id())
+    except StoreError:
+        return []
+    st.session_state[_NAMED] = {f.url: f.name for f in kept if f.name}
+    return [Source(name=shown_name(f), url=f.url, topical=False, label=None) for f in kept]
 
 
 def user_feeds() -> list[Source]:
-    """The feeds this session added."""
-    return list(st.session_state.get(_KEY, []))
+    """The feeds this browser added: read from the store once per session (and again after
+    each change), so a reload or another server process shows them too."""
+    if _KEY not in st.session_state:
+        st.session_state[_KEY] = _load()
+    return list(st.session_state[_KEY])
+
+
+def _keep(feeds: list[tuple[str, str | None]]) -> int:
+    """Keep `feeds` (url, name) for this browser in the store; how many were kept."""
+    remember_browser()  # the id goes into the consent cookie, for the next visit
+    store = data.store(str(data.settings().db_path))
+    added = store.add_viewer_feeds(browser_id(), feeds, datetime.now(UTC), MAX_USER_FEEDS)
+    st.session_state[_KEY] = _load()
+    return added
 
 
 def _add(config: Settings, topic: Topic, url: str, name: str | None = None) -> str | None:
@@ -45,8 +82,11 @@ def _add(config: Settings, topic: Topic, url: str, name: str | None = None) -> s
         check_url(url, config.allow_private_hosts)
     except FetchError as exc:
         return f"Not added: {exc.problem}."
-    feeds.append(Source(name=name or url, url=url, topical=False, label=None))
-    st.session_state[_KEY] = feeds
+    try:
+        if not _keep([(url, name)]):
+            return f"At most {MAX_USER_FEEDS} feeds of your own: remove one first."
+    except StoreError as exc:
+        return f"Not added: {exc}"
     return None
 
 
@@ -57,6 +97,7 @@ def _import(config: Settings, topic: Topic, document: bytes) -> str:
     more = len(outlines) > MAX_OPML_FEEDS
     outlines = outlines[:MAX_OPML_FEEDS]
     feeds = user_feeds()
+    had = len(feeds)
     on_page = {s.url for s in (*topic.sources, *feeds)}
     duplicates = over = untried = 0
     refusals: list[str] = []
@@ -76,13 +117,12 @@ def _import(config: Settings, topic: Topic, document: bytes) -> str:
                 continue
             feeds.append(Source(name=title, url=url, topical=False, label=None))
             on_page.add(url)
-    added = len(feeds) - len(user_feeds())
-    st.session_state[_KEY] = feeds
+    added = _keep([(s.url, s.name or None) for s in feeds[had:]]) if len(feeds) > had else 0
     of = f"the first {MAX_OPML_FEEDS:,}" if more else f"{len(outlines)}"
     parts = [
         f"{len(refusals)} refused (the first: {refusals[0]})" if refusals else "",
         f"{duplicates} already on the page" if duplicates else "",
-        f"{over} over the limit of {MAX_USER_FEEDS} per session" if over else "",
+        f"{over} over the limit of {MAX_USER_FEEDS} per browser" if over else "",
         f"{untried} not tried after {MAX_OPML_REFUSALS} refusals" if untried else "",
     ]
     reasons = ", ".join(part for part in parts if part)
@@ -90,19 +130,25 @@ def _import(config: Settings, topic: Topic, document: bytes) -> str:
 
 
 def _remove(url: str) -> None:
-    st.session_state[_KEY] = [s for s in user_feeds() if s.url != url]
+    data.store(str(data.settings().db_path)).remove_viewer_feed(browser_id(), url)
+    st.session_state[_KEY] = _load()
 
 
 def refresh_user_feeds(
     config: Settings, status: st.delta_generator.DeltaGenerator
 ) -> RefreshReport | None:
     """Fetch this session's own feeds (cached like the topic's); None when it has none."""
-    feeds = tuple(user_feeds())
+    named = st.session_state.get(_NAMED, {})
+    # Fetched under the name an OPML file gave, else none: the feed's own title then names
+    # its headlines' publication (lib/parse/feed.py), not the address's host shown meanwhile.
+    feeds = tuple(replace(feed, name=named.get(feed.url, "")) for feed in user_feeds())
     if not feeds:
         return None
     mine = Topic(slug="user-feeds", title="Your feeds", about="", query="x", timezone="UTC",
                  sources=feeds)  # fmt: skip
-    return data.refresh(config, mine, status, untrusted=True)
+    report = data.refresh(config, mine, status, untrusted=True)
+    st.session_state.pop(_KEY, None)  # read again: a feed fetched now is listed by its title
+    return report
 
 
 def user_feeds_panel(
@@ -115,7 +161,7 @@ def user_feeds_panel(
     ):
         st.caption(
             "Add a feed to see its headlines that match this topic beside the others, "
-            "for you only, until you close the page."
+            "for you only, in this browser (kept when you come back)."
         )
         if not enabled:
             st.caption("Offline: feeds cannot be added now.")
@@ -140,17 +186,30 @@ def user_feeds_panel(
             st.session_state["opml_done"] = upload.file_id
             try:
                 check_size(upload.size)  # before the bytes are read: the server's check
-                st.caption(literal_markdown(_import(config, topic, upload.getvalue())))
+                st.session_state["opml_said"] = _import(config, topic, upload.getvalue())
+                st.rerun()  # the panel lists the imported feeds at once (its count too)
             except ParseError as exc:
                 st.error(literal_markdown(f"Not imported: {exc.problem}."))
+            except StoreError as exc:
+                st.error(literal_markdown(f"Not imported: {exc}"))
+        said = st.session_state.pop("opml_said", None)
+        if said:
+            st.caption(literal_markdown(said))
         states = {r.source.url: r for r in report.sources} if report else {}
         for feed in feeds:
-            left, right = st.columns([5, 1], vertical_alignment="center")
+            left, right = st.columns([4, 1], vertical_alignment="center", gap="small")
             outcome = states.get(feed.url)
             status = "" if outcome is None else (" — ok" if outcome.ok else f" — {outcome.error}")
-            left.caption(literal_markdown(f"{feed.name}{status}"))
-            right.button("✕", key=f"remove-{feed.url}", on_click=_remove, args=(feed.url,),
-                         help="Remove this feed")  # fmt: skip
+            left.caption(literal_markdown(f"{feed.name}{status}"), help=feed.url)
+            right.button(
+                "",
+                icon=":material/delete:",
+                key=f"remove-{feed.url}",
+                on_click=_remove,
+                args=(feed.url,),
+                help=literal_markdown(f"Remove {feed.name}"),
+                type="tertiary",
+            )
         everything = [(s.name, s.url) for s in (*topic.sources, *feeds)]
         st.download_button(
             "Export sources as OPML",

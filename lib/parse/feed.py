@@ -163,9 +163,9 @@ def parse_feed(
 
     feed = result.get("feed") or {}
     feed_title = clean_field(feed, "title") or None
-    if source is not None:
+    if source is not None and source.name:
         default_publication = source.name
-    else:
+    else:  # a viewer's feed added by its address has no name: its own title names it
         default_publication = feed_title or urlsplit(url).hostname or url
 
     headlines = []
