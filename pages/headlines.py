@@ -51,10 +51,12 @@ if source.first_time:
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
-chosen = explore.density_chart(shown, now, zone)
+# Drawn in this order, shown top to bottom as placed: the list first (what a viewer came
+# for, so it is in the browser before the chart's scripts load and draw), then the chart
+# and the publication pills into their places above it, then the freshness work.
+chart_place, pills_place = st.container(), st.container()
+chosen = explore.range_to_list(zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
-if chosen:
-    explore.range_chip(chosen, zone, len(listed))
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
 explore.alternate_links(addresses, ctx.topic.title)
@@ -64,12 +66,13 @@ arrived = (  # marked new, like what was published since the last visit
     else frozenset()
 )
 
-explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
     explore.subscribe(st.columns([5, 1.3])[1], addresses)  # future matches still arrive
 else:
-    entries = explore.stories(index.grouping() if filters.grouped else None, listed)
+    # What chose `listed` from the index: the filters, the range, whether it reaches past now.
+    chose = (filters.signature, chosen, bool(chosen and chosen[1] > now))
+    entries = explore.stories(index if filters.grouped else None, chose, listed)
     since = mark_new(entries, now, zone, arrived, visits=not source.offline_reason)
     paging = (*filters.signature, chosen, filters.grouped)  # paging starts again when it changes
     buckets = explore.by_bucket(entries, now, zone)
@@ -82,6 +85,13 @@ else:
         lambda guids: data.store(db_path).summaries(guids, own_urls),
         addresses,
     )
+
+with chart_place:
+    explore.density_chart(shown, now, zone)
+    if chosen:
+        explore.range_chip(chosen, zone, len(listed))
+with pills_place:
+    explore.publication_pills(listed)
 
 report, moved = None, False
 if source.live:

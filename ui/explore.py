@@ -4,7 +4,7 @@ opened stories kept open), downloads of the view and its feed addresses."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from urllib.parse import urlencode, urlsplit
@@ -21,9 +21,10 @@ from lib.model import Headline, Topic
 from lib.query import Query
 from lib.render import buckets_html, literal_markdown
 from lib.selection import first_page, group_by_bucket, publication_counts
-from lib.stories import Grouping, Story
+from lib.stories import Story
 from lib.times import WINDOW
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
+from ui.data import TopicIndex
 from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
 from ui.sidebar import ONLY
@@ -54,14 +55,21 @@ def chosen_range(event: object, zone: tzinfo) -> Range | None:
     return st.session_state.get("range")
 
 
-def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
-    """The density chart of `shown` over the window, and the range chosen on it (a click or
-    a drag now, else the one chosen before or given by the link)."""
+def range_to_list(zone: tzinfo) -> Range | None:
+    """The range to list, known before the chart is drawn: the chart's selection as the
+    browser sent it with this run (its widget state, under `chart_key()`), else the range
+    chosen before or given by the link. So the list can be drawn ahead of the chart."""
+    return chosen_range(st.session_state.get(chart_key()), zone)
+
+
+def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> None:
+    """The density chart of `shown` over the window; a click or a drag on it reruns the page,
+    whose `range_to_list` then reads the range chosen."""
     st.subheader("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
-    event = st.vega_lite_chart(
+    st.vega_lite_chart(
         arrow_datasets(density_spec(slots, zone)),
         width="stretch",
         key=chart_key(),
@@ -73,7 +81,6 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone)
 
 
 def _reset_range() -> None:
@@ -147,12 +154,15 @@ def headline_list(
     view_more(hidden)
 
 
-def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
-    """The headlines as stories: the topic's grouping narrowed to them (`grouping` is
-    `TopicIndex.grouping()`), or one story per headline when grouping is off (None)."""
-    if grouping is None:
+def stories(
+    index: TopicIndex | None, view: Hashable, headlines: Sequence[Headline]
+) -> Sequence[Story]:
+    """The headlines as stories: the topic's grouping narrowed to them (`index` is the page's
+    `TopicIndex`, `view` what chose `headlines` from it: see `TopicIndex.stories`), or one
+    story per headline when grouping is off (None)."""
+    if index is None:
         return [Story(item, ()) for item in headlines]
-    return grouping.narrow(headlines)
+    return index.stories(view, headlines)
 
 
 # A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
