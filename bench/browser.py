@@ -69,11 +69,15 @@ _TIME_MESSAGES = """(() => {
   };
 })();"""
 
-# True once the text `want` is on the page, `unwanted` is not, no script is running and every
-# chart on the page has drawn itself (vega draws into a canvas, after its code has loaded).
+# True once the text `want` is on the page, `unwanted` is not, no script is running, no
+# element is still a skeleton (an element whose code is still loading: Streamlit draws each
+# kind's code on first use, and a new page's chart can still be one when the script is done)
+# and every chart on the page has drawn itself (vega draws into a canvas, after its code has
+# loaded).
 _READY = """([want, unwanted]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
   const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
   if (!charts.every((chart) => chart.querySelector('canvas, svg'))) return false;
   const text = document.body.textContent;

@@ -59,7 +59,6 @@ chosen = explore.range_to_list(zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
-explore.alternate_links(addresses, ctx.topic.title)
 arrived = (  # marked new, like what was published since the last visit
     arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
     if source.live
@@ -91,6 +90,7 @@ with chart_place:
     if chosen:
         explore.range_chip(chosen, zone, len(listed))
 with pills_place:
+    explore.alternate_links(addresses, ctx.topic.title)
     explore.publication_pills(listed)
 
 report, moved = None, False
