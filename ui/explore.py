@@ -20,7 +20,7 @@ from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
 from lib.query import Query
 from lib.render import buckets_html, literal_markdown
-from lib.selection import first_page, group_by_bucket, publication_counts
+from lib.selection import first_page, group_by_bucket, in_pages, publication_counts
 from lib.stories import Story
 from lib.times import WINDOW
 from ui.chart import SELECTION_MODE, SPIKE_NOTE, arrow_datasets, density_spec, selected_range
@@ -148,8 +148,17 @@ def headline_list(
     """
     limit = page_limit(view)
     groups, hidden = first_page(buckets, limit)
-    blocks = [(bucket.heading, items) for bucket, items in groups]
-    st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
+    # One element per page of `PAGE_SIZE`: "view more" adds an element, and the pages
+    # already shown are sent unchanged, so the browser neither sanitises nor lays them
+    # out again (at 10,000 headlines its part of a "view more" was mostly that).
+    # A later page's block is pulled up by the gap Streamlit leaves between elements
+    # (np-page in ui/page.css), so the list looks as one.
+    for number, page in enumerate(in_pages(groups, PAGE_SIZE)):
+        blocks = [(bucket.heading, items) for bucket, items, _ in page]
+        drawn = buckets_html(
+            blocks, zone, keyword, new_since=since, new_guids=arrived, continued=page[0][2]
+        )
+        st.html(f'<div class="np-page">{drawn}</div>' if number else drawn)
     keep_stories_open()
     view_more(hidden)
 
