@@ -51,20 +51,20 @@ if source.first_time:
 
 shown = filter_headlines(index.indexed, filters.keyword, filters.include, filters.exclude)
 
-# Drawn in this order, shown top to bottom as placed: the list first (what a viewer came
-# for, so it is in the browser before the chart's scripts load and draw), then the chart
-# and the publication pills into their places above it, then the freshness work.
-chart_place, pills_place = st.container(), st.container()
-chosen = explore.range_to_list(zone)
+chosen = explore.density_chart(shown, now, zone)
 listed = headlines_in(shown, *chosen, now) if chosen else shown
+if chosen:
+    explore.range_chip(chosen, zone, len(listed))
 view = mirror_headlines_view(ctx.topic.slug, ctx.topics[0].slug, chosen)
 addresses = explore.feed_addresses(explore.app_address(config.public_url), view)
+explore.alternate_links(addresses, ctx.topic.title)
 arrived = (  # marked new, like what was published since the last visit
     arrived_while_open(ctx.topic.slug, index.version, data.stored_after(db_path, source.topic, now))
     if source.live
     else frozenset()
 )
 
+explore.publication_pills(listed)
 if not listed:
     st.markdown(EMPTY)
     explore.subscribe(st.columns([5, 1.3])[1], addresses)  # future matches still arrive
@@ -84,14 +84,6 @@ else:
         lambda guids: data.store(db_path).summaries(guids, own_urls),
         addresses,
     )
-
-with chart_place:
-    explore.density_chart(shown, now, zone)
-    if chosen:
-        explore.range_chip(chosen, zone, len(listed))
-with pills_place:
-    explore.alternate_links(addresses, ctx.topic.title)
-    explore.publication_pills(listed)
 
 report, moved = None, False
 if source.live:

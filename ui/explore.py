@@ -55,21 +55,14 @@ def chosen_range(event: object, zone: tzinfo) -> Range | None:
     return st.session_state.get("range")
 
 
-def range_to_list(zone: tzinfo) -> Range | None:
-    """The range to list, known before the chart is drawn: the chart's selection as the
-    browser sent it with this run (its widget state, under `chart_key()`), else the range
-    chosen before or given by the link. So the list can be drawn ahead of the chart."""
-    return chosen_range(st.session_state.get(chart_key()), zone)
-
-
-def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> None:
-    """The density chart of `shown` over the window; a click or a drag on it reruns the page,
-    whose `range_to_list` then reads the range chosen."""
+def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Range | None:
+    """The density chart of `shown` over the window, and the range chosen on it (a click or
+    a drag now, else the one chosen before or given by the link)."""
     st.subheader("Headline Density")
     slots = density(shown, now, zone, WINDOW)  # the chart shows the whole filter
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
-    st.vega_lite_chart(
+    event = st.vega_lite_chart(
         arrow_datasets(density_spec(slots, zone)),
         width="stretch",
         key=chart_key(),
@@ -81,6 +74,7 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Non
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
+    return chosen_range(event, zone)
 
 
 def _reset_range() -> None:
