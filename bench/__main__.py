@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             more = (
                 f"; publication filter {_ms(f.picked)}, trivial {_ms(f.trivial_picked)}"
                 f"; page open {_ms(f.opened)}, trivial {_ms(f.trivial_opened)}"
+                f"; first headline drawn {_ms(f.seen)}, trivial's output {_ms(f.trivial_seen)}"
                 f"; view more {_ms(f.more)}, trivial {_ms(f.trivial_more)}"
                 if f.opened
                 else ""

@@ -9,10 +9,12 @@ interleaved, app then trivial app, so both share the machine's noise.
 `data-test-script-state` is `notRunning` (the attribute Streamlit's own tests use).
 
 Four interactions are timed at each full size, each against the trivial app in the same
-run: a warm page open (against the trivial app's open), and three reruns (each against the
-trivial app's rerun after its text box changed, the smallest rerun Streamlit does): a new
-keyword, the publication filter flipped between "All publications" and "All but the
-selected" (Bench Desk's 24 headlines), and "view more headlines" listing the next 50.
+run: a warm page open (against the trivial app's open; the same opens also give when the
+newest headline was first drawn, against when the trivial app's output was), and three
+reruns (each against the trivial app's rerun after its text box changed, the smallest
+rerun Streamlit does): a new keyword, the publication filter flipped between "All
+publications" and "All but the selected" (Bench Desk's 24 headlines), and "view more
+headlines" listing the next 50.
 For the reruns the page also records when the last WebSocket message of the rerun arrived,
 which splits each time into the server's part (script run and transfer) and the browser's
 (drawing after the last message).
@@ -32,7 +34,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
 from bench.apps import APP, TRIVIAL_APP, rss_mb
 from lib.model import Headline
@@ -67,11 +69,15 @@ _TIME_MESSAGES = """(() => {
   };
 })();"""
 
-# True once the text `want` is on the page, `unwanted` is not, no script is running and every
-# chart on the page has drawn itself (vega draws into a canvas, after its code has loaded).
+# True once the text `want` is on the page, `unwanted` is not, no script is running, no
+# element is still a skeleton (an element whose code is still loading: Streamlit draws each
+# kind's code on first use, and a new page's chart can still be one when the script is done)
+# and every chart on the page has drawn itself (vega draws into a canvas, after its code has
+# loaded).
 _READY = """([want, unwanted]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
   const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
   if (!charts.every((chart) => chart.querySelector('canvas, svg'))) return false;
   const text = document.body.textContent;
@@ -79,6 +85,15 @@ _READY = """([want, unwanted]) => {
   window.npDone = performance.now();
   return true;
 }"""
+
+
+# As _READY, and on the first animation frame in which `want` is on the page (the frame that
+# paints it) its time since navigation (the page's time origin) is kept in window.npSeen.
+# Polled with _READY from navigation on, so the first frame with `want` is caught.
+_SEEN = """
+  if (window.npSeen === undefined && document.body && document.body.textContent.includes(want))
+    window.npSeen = performance.now();"""
+_OPENED = _READY.replace("=> {", "=> {" + _SEEN, 1)
 
 
 def marker(keyword: str) -> str:
@@ -124,6 +139,8 @@ class SizeFigures:
     trivial_typed: list[float] = field(default_factory=list)
     opened: list[float] = field(default_factory=list)
     trivial_opened: list[float] = field(default_factory=list)
+    seen: list[float] = field(default_factory=list)  # navigation → newest headline drawn
+    trivial_seen: list[float] = field(default_factory=list)  # → the trivial app's output
     picked: list[float] = field(default_factory=list)  # publication filter changed
     trivial_picked: list[float] = field(default_factory=list)
     more: list[float] = field(default_factory=list)  # "view more headlines"
@@ -190,13 +207,30 @@ def _wait(page: Page, want: str, unwanted: str | None) -> None:
     page.wait_for_function(_READY, arg=[want, unwanted], polling="raf", timeout=TIMEOUT_MS)
 
 
-def open_page(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
-    """Seconds from navigation until `want` is shown and the app is idle; and the page."""
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A page opened: seconds from navigation until `want` was first drawn and until the
+    page was done (`want` shown, the app idle, every chart drawn); and the page."""
+
+    seen: float
+    done: float
+    page: Page
+
+
+def open_timed(context: BrowserContext, url: str, want: str) -> Opened:
+    """Open `url` in a new page of `context`: when `want` was first drawn, and when done."""
     page = context.new_page()
     started = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
-    _wait(page, want, None)
-    return time.perf_counter() - started, page
+    page.wait_for_function(_OPENED, arg=[want, None], polling="raf", timeout=TIMEOUT_MS)
+    done = time.perf_counter() - started
+    return Opened(page.evaluate("() => window.npSeen") / 1000, done, page)
+
+
+def open_page(context: BrowserContext, url: str, want: str) -> tuple[float, Page]:
+    """Seconds from navigation until `want` is shown and the app is idle; and the page."""
+    opened = open_timed(context, url, want)
+    return opened.done, opened.page
 
 
 def rerun(page: Page, act: Callable[[], None], want: str, unwanted: str | None) -> Rerun:
@@ -219,10 +253,18 @@ def type_keyword(page: Page, text: str, want: str, unwanted: str | None) -> Reru
     return rerun(page, lambda: box.press("Enter"), want, unwanted)
 
 
+def _clicker(locator: Locator) -> Callable[[], None]:
+    """A click on what `locator` finds, found now, made in the page when called: one round
+    trip, as the trivial app's key press. (Playwright's own click first waits for the
+    element to stay still over two animation frames, about 35 ms counted to the app.)"""
+    element = locator.element_handle(timeout=TIMEOUT_MS)
+    return lambda: element.evaluate("(element) => element.click()")
+
+
 def pick_mode(page: Page, mode: str, want: str, unwanted: str) -> Rerun:
     """Click the sidebar's publication filter `mode`: until `want` is shown."""
     choice = page.locator('[data-testid="stSidebar"]').get_by_text(mode, exact=True)
-    return rerun(page, choice.click, want, unwanted)
+    return rerun(page, _clicker(choice), want, unwanted)
 
 
 def view_more(page: Page) -> Rerun:
@@ -235,7 +277,7 @@ def view_more(page: Page) -> Rerun:
     want = f"view more headlines ({left - PAGE_SIZE} more{found.group(2) or ''})"
     if left <= PAGE_SIZE:  # the last page: the button goes
         want = "Download the"
-    return rerun(page, button.click, want, found.group(0))
+    return rerun(page, _clicker(button), want, found.group(0))
 
 
 @contextmanager
@@ -385,7 +427,7 @@ def _measure(
         # The first open fills the caches (store read, index, refresh): not timed as warm.
         figures.first_open, page = open_page(context, app.url, marker(KEYWORDS[0]))
         page.close()
-        seconds, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
+        _, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
         floor = _Trivial(trivial_page)
         floor.rerun()  # warm-up: the box's first use
         log(f"browser: {size}: first open {figures.first_open:.2f} s (cache cold)")
@@ -393,17 +435,23 @@ def _measure(
         if full:
             # Page opens; on each page opened, "view more headlines" once (50 → 100).
             for _ in range(sizes.repeats):
-                seconds, page = open_page(context, app.url, marker(KEYWORDS[0]))
-                figures.opened.append(seconds)
-                figures.note("more", view_more(page), figures.more)
-                page.close()
-                seconds, other = open_page(trivial_context, trivial.url, trivial_output(""))
-                figures.trivial_opened.append(seconds)
-                other.close()
+                opened = open_timed(context, app.url, marker(KEYWORDS[0]))
+                figures.opened.append(opened.done)
+                figures.seen.append(opened.seen)
+                figures.note("more", view_more(opened.page), figures.more)
+                opened.page.close()
+                other = open_timed(trivial_context, trivial.url, trivial_output(""))
+                figures.trivial_opened.append(other.done)
+                figures.trivial_seen.append(other.seen)
+                other.page.close()
                 figures.trivial_more.append(floor.rerun())
             log(
                 f"browser: {size}: page open {_ms(figures.opened)} ms; "
                 f"trivial {_ms(figures.trivial_opened)} ms"
+            )
+            log(
+                f"browser: {size}: first headline drawn {_ms(figures.seen)} ms; "
+                f"trivial's output {_ms(figures.trivial_seen)} ms"
             )
             log(
                 f"browser: {size}: view more {_ms(figures.more)} ms; "

@@ -26,6 +26,7 @@ ALL_304 = "refresh when every source answers 304"
 KEYWORD = "keyword typed → list updated"
 PUBLICATION_CHANGED = "publication filter changed → list updated"
 PAGE_OPEN = "page opened, warm cache"
+FIRST_HEADLINE = "navigation → first headline visible"
 VIEW_MORE = '"view more headlines" → next 50 shown'
 GROWTH = "growth of the keyword time"
 MEMORY = "server memory"
@@ -34,9 +35,9 @@ LOAD_OPEN = "page opened under load"
 LOAD_MEMORY = "server memory under load"
 LABELS = (
     COLD_VS_SLOWEST, COLD_VS_FEEDPARSER, ALL_304, KEYWORD, PUBLICATION_CHANGED, PAGE_OPEN,
-    VIEW_MORE, GROWTH, MEMORY, LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY, STORY_ASSIGNMENT,
-    PAGE_AFTER_REFRESH, FEED_REQUEST, FEED_304, FRESH_OPEN, PER_PERIOD, SPLIT, ROUND_TIME,
-    PG_KEYWORD, PG_OPEN, PG_ROUND,
+    FIRST_HEADLINE, VIEW_MORE, GROWTH, MEMORY, LOAD_KEYWORD, LOAD_OPEN, LOAD_MEMORY,
+    STORY_ASSIGNMENT, PAGE_AFTER_REFRESH, FEED_REQUEST, FEED_304, FRESH_OPEN, PER_PERIOD,
+    SPLIT, ROUND_TIME, PG_KEYWORD, PG_OPEN, PG_ROUND,
 )  # fmt: skip
 # Each session the crowd adds may cost the server this much memory (its session state, the
 # messages of its last run, its script thread).
@@ -94,9 +95,11 @@ def refresh_rows(f: RefreshFigures) -> list[Row]:
 
 
 def browser_rows(f: BrowserFigures) -> list[Row]:
-    """The browser rows: the four interactions at each full size, growth, memory."""
+    """The browser rows: the four interactions and the first headline drawn at each full
+    size, growth, memory."""
     median = BrowserFigures.median
     trivial = "the trivial Streamlit app, same browser"
+    painted = "the trivial app's output first drawn, same browser"
     rerun = "the trivial app's rerun (its text box), same browser"
     rows = []
     for size in f.full:
@@ -105,6 +108,7 @@ def browser_rows(f: BrowserFigures) -> list[Row]:
             (KEYWORD, s.typed, s.trivial_typed, trivial, 1.5),
             (PUBLICATION_CHANGED, s.picked, s.trivial_picked, rerun, 1.5),
             (PAGE_OPEN, s.opened, s.trivial_opened, trivial, 1.3),
+            (FIRST_HEADLINE, s.seen, s.trivial_seen, painted, 1.5),
             (VIEW_MORE, s.more, s.trivial_more, rerun, 1.5),
         ):
             ratio = median(times) / median(base)

@@ -304,12 +304,17 @@ def buckets_html(
     highlight: Query | None = None,
     new_since: datetime | None = None,
     new_guids: Collection[str] = frozenset(),
+    *,
+    continued: bool = False,
 ) -> str:
-    """Every bucket of the page as one HTML block: one element for the page to draw."""
+    """Every bucket of the page as one HTML block: one element for the page to draw.
+    `continued`: the first bucket's headlines began in an earlier block (a page of "view
+    more"), so it goes on without its heading."""
     return "".join(
-        bucket_html(heading, items, zone, highlight, new_since, new_guids)
-        for heading, items in groups
-    )
+        bucket_html(heading, items, zone, highlight, new_since, new_guids,
+                    continued=continued and not number)
+        for number, (heading, items) in enumerate(groups)
+    )  # fmt: skip
 
 
 def bucket_html(
@@ -319,8 +324,11 @@ def bucket_html(
     highlight: Query | None = None,
     new_since: datetime | None = None,
     new_guids: Collection[str] = frozenset(),
+    *,
+    continued: bool = False,
 ) -> str:
-    """A bucket heading and its headlines (or stories) as one HTML block."""
+    """A bucket heading and its headlines (or stories) as one HTML block; `continued`: the
+    rest of a bucket begun in an earlier block, without its heading (class np-cont)."""
     if not items:
         return f'<div class="np-bucket"><h3 class="np-empty">{html.escape(heading)}</h3></div>'
     rows = "".join(
@@ -329,6 +337,8 @@ def bucket_html(
         else headline_html(item, zone, highlight)
         for item in items
     )
+    if continued:
+        return f'<div class="np-bucket np-cont"><ul class="np-list">{rows}</ul></div>'
     return (
         f'<div class="np-bucket"><h3>{html.escape(heading)}</h3>'
         f'<ul class="np-list">{rows}</ul></div>'

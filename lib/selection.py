@@ -255,3 +255,26 @@ def first_page(
     while shown and not shown[-1][1]:
         shown.pop()
     return shown, hidden
+
+
+def in_pages(
+    groups: Sequence[tuple[Bucket, list[T]]], size: int
+) -> list[list[tuple[Bucket, list[T], bool]]]:
+    """The groups (`first_page`'s) cut into pages of `size` items in page order: each page
+    its groups as (bucket, items, continued), `continued` when the bucket's items began on
+    an earlier page. An empty bucket goes with the page of the next item."""
+    pages: list[list[tuple[Bucket, list[T], bool]]] = [[]]
+    room = size
+    for bucket, items in groups:
+        start = 0
+        while True:
+            if room == 0 and (start < len(items) or not items):
+                pages.append([])
+                room = size
+            taken = items[start : start + room]
+            pages[-1].append((bucket, taken, start > 0))
+            start += len(taken)
+            room -= len(taken)
+            if start >= len(items):
+                break
+    return pages if pages[0] else []

@@ -83,7 +83,9 @@ if not listed:
     st.markdown(EMPTY)
     explore.subscribe(st.columns([5, 1.3])[1], addresses)  # future matches still arrive
 else:
-    entries = explore.stories(index.grouping() if filters.grouped else None, listed)
+    # What chose `listed` from the index: the filters, the range, whether it reaches past now.
+    chose = (filters.signature, chosen, bool(chosen and chosen[1] > now))
+    entries = explore.stories(index if filters.grouped else None, chose, listed)
     since = mark_new(entries, now, zone, arrived, visits=not source.offline_reason)
     paging = (*filters.signature, chosen, filters.grouped)  # paging starts again when it changes
     buckets = explore.by_bucket(entries, now, zone)

@@ -937,6 +937,40 @@ def same_index(grown: data.TopicIndex, fresh: data.TopicIndex) -> None:
     assert grown.version == fresh.version
 
 
+def test_an_index_remembers_the_stories_of_its_last_views(tmp_path: Path) -> None:
+    db = str(tmp_path / "news.db")
+    store = data.store(db)
+    # Two reports of one story from two publications, and stories of one report each.
+    store.save(
+        [
+            news(
+                "Russia and China sign pipeline deal in Moscow", NOW - timedelta(hours=1), pub="P1"
+            ),
+            news("Russia, China sign pipeline deal in Moscow", NOW - timedelta(hours=2), pub="P2"),
+            *(news(f"Wire {n}", NOW - timedelta(hours=n * 5 + 3), pub="P1") for n in range(8)),
+        ],
+        NOW,
+    )
+    index = data.topic_index(db, grow_topic(), NOW)
+    headlines = [entry.headline for entry in index.indexed]
+    views = {
+        "all": headlines,
+        "not P2": [item for item in headlines if item.publication != "P2"],
+        "P2": [item for item in headlines if item.publication == "P2"],
+    }
+    for view, kept in views.items():
+        assert list(index.stories(view, kept)) == index.grouping().narrow(kept), view
+    # Going back to a view seen before gives what was made for it (the same objects).
+    first = index.stories("not P2", views["not P2"])
+    assert index.stories("not P2", list(views["not P2"])) is first
+    assert len(index.stories("all", headlines)[0].headlines) == 2  # one story of two
+    # Only the last few views are kept: the oldest is made again.
+    for n in range(data.TopicIndex.NARROWED_KEPT):
+        index.stories(("other", n), views["P2"])
+    again = index.stories("not P2", views["not P2"])
+    assert again is not first and again == first
+
+
 def test_the_topic_index_grows_to_what_a_full_read_gives(tmp_path: Path) -> None:
     db = str(tmp_path / "news.db")
     topic, store = grow_topic(), data.store(db)

@@ -110,6 +110,16 @@ def test_empty_bucket_is_a_heading_only() -> None:
     assert "li" not in {tag for tag, _ in out.tags}
 
 
+def test_a_continued_bucket_goes_on_without_its_heading() -> None:
+    groups = [("Today", [make(title="Xi meets Putin")]), ("Yesterday", [make(title="Talks")])]
+    whole = buckets_html(groups, LONDON)
+    going_on = buckets_html(groups, LONDON, continued=True)
+    assert whole.count("<h3>") == 2 and going_on.count("<h3>") == 1
+    assert ">Today<" not in going_on and ">Yesterday<" in going_on
+    assert going_on.startswith('<div class="np-bucket np-cont"><ul class="np-list"><li')
+    assert parsed(going_on).text == [t for t in parsed(whole).text if t != "Today"]
+
+
 class _Marks(HTMLParser):
     """The text inside <mark> elements, one string per mark."""
 

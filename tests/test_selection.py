@@ -16,6 +16,7 @@ from lib.selection import (
     filter_headlines,
     first_page,
     group_by_bucket,
+    in_pages,
     index_headlines,
     publication_counts,
     topic_headlines,
@@ -133,6 +134,27 @@ def test_groups_match_each_items_own_bucket_at_any_hour_and_zone() -> None:
                 if bucket is not None:
                     expected[bucket].append(item)
             assert group_by_bucket(shifted, now, zone) == list(expected.items())
+
+
+def test_pages_of_the_list_continue_buckets_and_keep_every_item_once() -> None:
+    groups = [("a", [1, 2, 3]), ("b", []), ("c", [4, 5, 6, 7])]
+    assert in_pages(groups, 2) == [
+        [("a", [1, 2], False)],
+        [("a", [3], True), ("b", [], False), ("c", [4], False)],  # an empty bucket: in place
+        [("c", [5, 6], True)],
+        [("c", [7], True)],
+    ]
+    assert in_pages(groups, 3) == [
+        [("a", [1, 2, 3], False)],
+        [("b", [], False), ("c", [4, 5, 6], False)],  # goes with the page of the next item
+        [("c", [7], True)],
+    ]
+    assert in_pages(groups, 50) == [[(b, items, False) for b, items in groups]]
+    assert in_pages([], 50) == []
+    for size in range(1, 9):
+        pages = in_pages(groups, size)
+        assert [i for page in pages for _, items, _ in page for i in items] == list(range(1, 8))
+        assert all(sum(len(items) for _, items, _ in page) <= size for page in pages)
 
 
 def test_first_page_cuts_across_buckets() -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import heapq
 import tempfile
 import threading
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -39,7 +39,7 @@ from lib.selection import (
 )
 from lib.snapshot import Snapshot, fill_store, load_snapshot
 from lib.store import Store
-from lib.stories import Grouping
+from lib.stories import Grouping, Story
 from lib.times import WINDOW
 from ui.clock import now as clock_now
 from ui.clock import real_now
@@ -283,6 +283,8 @@ class TopicIndex:
         self.since = since
         self.window = window  # what grows (None for an index made otherwise)
         self._stories = stories or _Stories(partial(_group, indexed))
+        self._narrowed: OrderedDict[Hashable, tuple[Story, ...]] = OrderedDict()
+        self._narrowed_lock = threading.Lock()
 
     @classmethod
     def of(cls, window: IndexedWindow, version: int, stories: _Stories | None = None) -> TopicIndex:
@@ -305,6 +307,26 @@ class TopicIndex:
         """The headlines grouped into stories, made once; a filter narrows it
         (`Grouping.narrow`) instead of grouping again."""
         return self._stories.grouping()
+
+    NARROWED_KEPT = 4  # views whose stories are remembered, per index
+
+    def stories(self, view: Hashable, kept: Sequence[Headline]) -> tuple[Story, ...]:
+        """The grouping narrowed to `kept` (`Grouping.narrow`), which the `view` (the filters
+        and range that chose `kept` from this index) gives: remembered for the last few views
+        of any viewer, so going back to one (a publication filter flipped back and forth)
+        skips the pass over every kept headline (100,000: ≈ 180 ms a run). What is kept is
+        mostly the grouping's own stories, shared: a view costs a list of references."""
+        with self._narrowed_lock:
+            found = self._narrowed.get(view)
+            if found is not None:
+                self._narrowed.move_to_end(view)
+                return found
+        made = tuple(self.grouping().narrow(kept))
+        with self._narrowed_lock:
+            self._narrowed[view] = made
+            while len(self._narrowed) > self.NARROWED_KEPT:
+                self._narrowed.popitem(last=False)
+        return made
 
 
 def _entries(

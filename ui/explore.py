@@ -4,7 +4,7 @@ opened stories kept open), downloads of the view and its feed addresses."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from urllib.parse import urlencode, urlsplit
@@ -19,8 +19,8 @@ from lib.feedview import FEED_ITEMS
 from lib.model import Headline, Topic
 from lib.query import Query
 from lib.render import buckets_html, literal_markdown
-from lib.selection import first_page, group_by_bucket, publication_counts
-from lib.stories import Grouping, Story
+from lib.selection import first_page, group_by_bucket, in_pages, publication_counts
+from lib.stories import Story
 from lib.times import WINDOW
 from ui.chart import (
     SELECTION_MODE,
@@ -30,6 +30,7 @@ from ui.chart import (
     selected_range,
     snap_to_slots,
 )
+from ui.data import TopicIndex
 from ui.keys import PUB_MODE, PUBS
 from ui.links import link_range
 from ui.sidebar import ONLY
@@ -163,18 +164,30 @@ def headline_list(
     """
     limit = page_limit(view)
     groups, hidden = first_page(buckets, limit)
-    blocks = [(bucket.heading, items) for bucket, items in groups]
-    st.html(buckets_html(blocks, zone, keyword, new_since=since, new_guids=arrived))
+    # One element per page of `PAGE_SIZE`: "view more" adds an element, and the pages
+    # already shown are sent unchanged, so the browser neither sanitises nor lays them
+    # out again (at 10,000 headlines its part of a "view more" was mostly that).
+    # A later page's block is pulled up by the gap Streamlit leaves between elements
+    # (np-page in ui/page.css), so the list looks as one.
+    for number, page in enumerate(in_pages(groups, PAGE_SIZE)):
+        blocks = [(bucket.heading, items) for bucket, items, _ in page]
+        drawn = buckets_html(
+            blocks, zone, keyword, new_since=since, new_guids=arrived, continued=page[0][2]
+        )
+        st.html(f'<div class="np-page">{drawn}</div>' if number else drawn)
     keep_stories_open()
     view_more(hidden, any(story.others for _, items in buckets for story in items))
 
 
-def stories(grouping: Grouping | None, headlines: Sequence[Headline]) -> list[Story]:
-    """The headlines as stories: the topic's grouping narrowed to them (`grouping` is
-    `TopicIndex.grouping()`), or one story per headline when grouping is off (None)."""
-    if grouping is None:
+def stories(
+    index: TopicIndex | None, view: Hashable, headlines: Sequence[Headline]
+) -> Sequence[Story]:
+    """The headlines as stories: the topic's grouping narrowed to them (`index` is the page's
+    `TopicIndex`, `view` what chose `headlines` from it: see `TopicIndex.stories`), or one
+    story per headline when grouping is off (None)."""
+    if index is None:
         return [Story(item, ()) for item in headlines]
-    return grouping.narrow(headlines)
+    return index.stories(view, headlines)
 
 
 # A story opened ("+N more") is a <details> the browser opens: the server never hears of it,
