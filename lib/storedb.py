@@ -29,6 +29,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -134,6 +135,26 @@ def _read_only(path: Path) -> bool:
     )
 
 
+# Seconds a new connection keeps asking for WAL mode while another process holds the lock.
+_WAL_PATIENCE = 30.0
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is). On a file just made, another process
+    may be switching it or migrating it: the switch then fails with SQLITE_BUSY at once,
+    without SQLite's busy timeout (it would be a deadlock otherwise), so it is asked again."""
+    waited = 0.0
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or waited >= _WAL_PATIENCE:
+                raise
+        time.sleep(0.05)
+        waited += 0.05
+
+
 class SqliteConnection:
     """A sqlite3 connection in autocommit mode, transactions begun by the store."""
 
@@ -188,7 +209,7 @@ class Sqlite:
         db = None
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _wal(db)
             # NORMAL in WAL mode survives an app crash (only an OS crash may lose the last commit).
             db.execute("PRAGMA synchronous=NORMAL")
             yield SqliteConnection(db)
