@@ -127,7 +127,7 @@ def remember_browser() -> None:
 
 
 def consent_notice(page: str) -> None:
-    """Show the bar until OK is clicked or the viewer continues; then write the cookie once.
+    """Show the bar until OK is clicked or the viewer continues; then write the cookie.
 
     `page` names the page being run: the first page the bar was shown on is remembered,
     and opening another one is continuing to use the site.
