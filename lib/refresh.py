@@ -308,7 +308,7 @@ class _Absorber:
             self._now,
             scope=scope_of(source.url, self._viewer_feeds),
             real_now=self._real_now,
-            done=self.finished([*self.outcomes, success]),
+            done=FeedsDone([*self.outcomes, success], self._now, self._viewer_feeds, self._owner),
         )
         self.outcomes.clear()  # written with the headlines
         report = SourceReport(
@@ -322,10 +322,6 @@ class _Absorber:
             parsed=True,
         )
         self.reports[source.url] = report
-
-    def finished(self, outcomes: Sequence[FeedSuccess | FeedFailure]) -> FeedsDone:
-        """`outcomes` to record, with this refresh's viewer feeds and claims' owner."""
-        return FeedsDone(outcomes, self._now, self._viewer_feeds, self._owner)
 
     def _done(self, report: SourceReport, outcome: FeedSuccess | FeedFailure) -> None:
         self.reports[report.source.url] = report

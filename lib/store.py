@@ -386,8 +386,7 @@ class Store:
             if _epoch(h.published) >= oldest
         ]
         if not rows:
-            if done is not None:
-                self.record_feeds(done.outcomes, done.now, done.viewer_feeds, done.owner)
+            self._record(done)
             return 0
         if scope == "":
             return self._save_topics(rows, kept_since(now, real_now, STORIES_HELD), done)
@@ -705,14 +704,17 @@ class Store:
         A success clears the failure count and any backoff. A failure keeps validators,
         hash and headlines as they were, and counts one more failure in a row.
         """
-        in_order = list(outcomes)
-        if not in_order:
+        self._record(FeedsDone(list(outcomes), now, viewer_feeds, owner))
+
+    def _record(self, done: FeedsDone | None) -> None:
+        """Write `done` in a transaction of its own (nothing when it holds no outcome)."""
+        if done is None or not done.outcomes:
             return
         with self._connect() as db:
             # One transaction (and connection) for a whole refresh, not one per feed: a
             # commit costs more than the row. Killed midway, none of it is written.
             db.begin_write()
-            _write_done(db, FeedsDone(in_order, now, viewer_feeds, owner))
+            _write_done(db, done)
             db.commit()
 
     # --- work shared by refresher loops -----------------------------------------------------
