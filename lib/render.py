@@ -51,6 +51,12 @@ _SYMBOL_PARTS = frozenset("-<>=~")  # the characters of Streamlit's typographic 
 _WHITESPACE = re.compile(r"\s+")
 
 
+def some_names(names: Sequence[str], most: int = 3) -> str:
+    """The first `most` names, then how many more: "A, B, C and 2 more"."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def literal_markdown(text: str) -> str:
     """Markdown source that Streamlit shows as exactly `text`, with runs of whitespace (line
     breaks too) as one space: no link, image, HTML, maths, colour, emoji or formatting."""

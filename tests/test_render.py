@@ -449,3 +449,11 @@ def test_literal_markdown_examples() -> None:
 )
 def test_any_text_stays_literal(text: str) -> None:
     assert_literal(text)
+
+
+def test_some_names_says_how_many_more() -> None:
+    from lib.render import some_names
+
+    assert some_names(["A"]) == "A"
+    assert some_names(["A", "B", "C"]) == "A, B, C"
+    assert some_names(["A", "B", "C", "D", "E"]) == "A, B, C and 2 more"

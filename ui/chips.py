@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from lib.buckets import format_moment
-from lib.render import literal_markdown
+from lib.render import literal_markdown, some_names
 from ui.explore import reset_range
 from ui.keys import GROUP, KEYWORD, PUB_MODE, PUBS, ZONE
 from ui.sidebar import ALL, BROWSER_ZONE, TOPIC_ZONE, UTC_ZONE, Filters
@@ -39,11 +39,6 @@ def _clear_publications() -> None:
     st.session_state[PUB_MODE] = ALL
 
 
-def _names(names: Sequence[str], most: int = 3) -> str:
-    shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
 def active_chips(
     filters: Filters, chosen: tuple[datetime, datetime] | None, zone: tzinfo, listed: int
 ) -> list[Chip]:
@@ -58,10 +53,10 @@ def active_chips(
     elif text:
         chips.append(Chip("keyword", f"Keyword: {text}", "Remove the keyword", _set(KEYWORD, "")))
     if filters.include:
-        chips.append(Chip("pubs", f"Only: {_names(filters.include)}",
+        chips.append(Chip("pubs", f"Only: {some_names(filters.include)}",
                           "Remove the publication filter", _clear_publications))  # fmt: skip
     elif filters.exclude:
-        chips.append(Chip("pubs", f"Hiding: {_names(filters.exclude)}",
+        chips.append(Chip("pubs", f"Hiding: {some_names(filters.exclude)}",
                           "Remove the publication filter", _clear_publications))  # fmt: skip
     if chosen:
         start, end = (format_moment(moment, zone) for moment in chosen)

@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from lib.density import range_in_window
-from lib.render import literal_markdown
+from lib.render import literal_markdown, some_names
 from lib.times import WINDOW, iso_z, read_iso_time
 from ui.keys import END, GROUP, GROUPINGS, KEYWORD, KNOWN, PUB_MODE, PUBS, START, TOPIC, ZONE
 from ui.sidebar import ALL, PUB_MODES, TOPIC_ZONE, ZONES
@@ -239,8 +239,7 @@ def settle_topic_switch(publications: Collection[str]) -> str | None:
     gone = [name for name in picked if name not in publications]
     if gone:
         st.session_state[PUBS] = kept
-        names = ", ".join(gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
-        dropped.append(f"the publication filter's {names} (not in this topic)")
+        dropped.append(f"the publication filter's {some_names(gone)} (not in this topic)")
     if not kept and st.session_state.get(PUB_MODE, ALL) != ALL:
         st.session_state[PUB_MODE] = ALL
     if not dropped:

@@ -11,7 +11,6 @@ file is read only up to 1 MB and 1,000 feeds, and what its import did is said in
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -25,6 +24,7 @@ from lib.refresh import RefreshReport
 from lib.render import literal_markdown
 from lib.store import ViewerFeed
 from ui import data
+from ui.clock import real_now
 from ui.consent import browser_id, remember_browser
 
 MAX_USER_FEEDS = 5
@@ -65,7 +65,7 @@ def _keep(feeds: list[tuple[str, str | None]]) -> int:
     """Keep `feeds` (url, name) for this browser in the store; how many were kept."""
     remember_browser()  # the id goes into the consent cookie, for the next visit
     store = data.store(str(data.settings().db_path))
-    added = store.add_viewer_feeds(browser_id(), feeds, datetime.now(UTC), MAX_USER_FEEDS)
+    added = store.add_viewer_feeds(browser_id(), feeds, real_now(), MAX_USER_FEEDS)
     st.session_state[_KEY] = _load()
     return added
 
