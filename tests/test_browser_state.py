@@ -241,6 +241,12 @@ def test_active_filters_show_as_chips_that_remove_them(browser, site, size: str)
     wait_for_url(page, "location.search === ''")
     expect(chips).to_have_count(0)
     wait_for_listed(page, len(EAST_A + EAST_B))
+    # The zone and grouping are drawn outside the view's fragment: clearing them reruns the
+    # whole page, so the sidebar's own widgets say so too.
+    bar = sidebar(page)
+    expect(bar.get_by_role("radio", name="Topic default (UTC)")).to_be_checked()
+    expect(bar.get_by_role("switch", name="Group copies of a story")).to_be_checked()
+    close_sidebar(page)
     # A keyword with a syntax error is shown as not used, with the reason; its help is there.
     type_keyword(page, "(pipeline")
     close_sidebar(page)
@@ -351,4 +357,47 @@ def test_the_range_survives_a_trip_to_sources(browser, site) -> None:
     wait_for_url(page, "location.search.includes('from=')")
     wait_for_listed(page, listed)
     assert page.locator(LISTED).count() == listed
+    context.close()
+
+
+def test_a_filter_change_reruns_only_the_view(browser, site) -> None:
+    """A keyword, a publication filter or a chart range reruns the Headlines page's view
+    fragment: the browser is sent the view again, not the clock, your feeds or the other
+    widgets (a whole page is about twice as many elements to draw)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: TID251 - its wire protocol
+
+    base, _ = site
+    context, page = open_page(browser, base, "desktop")
+    wait_for_listed(page, len(EAST_A + EAST_B), timeout=60_000)
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(frame)))
+    page.reload()  # the listener sees the page's own socket from its start
+    wait_for_listed(page, len(EAST_A + EAST_B), timeout=60_000)
+
+    def sent() -> tuple[list[str], list[int]]:
+        kinds, finished = [], []
+        for raw in frames:
+            if isinstance(raw, bytes):
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                if msg.WhichOneof("type") == "delta" and msg.delta.HasField("new_element"):
+                    kinds.append(msg.delta.new_element.WhichOneof("type"))
+                if msg.WhichOneof("type") == "script_finished":
+                    finished.append(msg.script_finished)
+        frames.clear()
+        return kinds, finished
+
+    whole, _ = sent()
+    assert {"file_uploader", "text_input", "vega_lite_chart", "checkbox"} <= set(whole)
+    type_keyword(page, "pipeline")
+    wait_for_listed(page, 2)
+    page.wait_for_function(
+        "document.querySelector('[data-testid=stApp]')"
+        ".getAttribute('data-test-script-state') === 'notRunning'"
+    )
+    kinds, finished = sent()
+    assert finished == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY]
+    assert "vega_lite_chart" in kinds and "text_input" in kinds  # the view, box included
+    assert "file_uploader" not in kinds and "checkbox" not in kinds  # your feeds, grouping
+    assert len(kinds) < len(whole) * 0.75
     context.close()

@@ -34,6 +34,27 @@ def _set(key: str, value: object) -> Callable[[], None]:
     return clear
 
 
+# The chips are drawn in the Headlines page's view fragment, whose reruns leave the rest of
+# the page as it was drawn. Removing the zone or the grouping changes that rest (the clock's
+# zone, the sidebar's own widgets): its callback asks for the whole page, which the view
+# does first thing (`rerun_page_if_asked`), as a callback itself cannot rerun the app.
+WHOLE_PAGE = "_chips_whole_page"
+
+
+def _whole_page(remove: Callable[[], None]) -> Callable[[], None]:
+    def removed() -> None:
+        remove()
+        st.session_state[WHOLE_PAGE] = True
+
+    return removed
+
+
+def rerun_page_if_asked() -> None:
+    """Rerun the whole page when a chip removed asked for it (call first in the view)."""
+    if st.session_state.pop(WHOLE_PAGE, False):
+        st.rerun(scope="app")
+
+
 def _clear_publications() -> None:
     st.session_state[PUBS] = []
     st.session_state[PUB_MODE] = ALL
@@ -67,10 +88,11 @@ def active_chips(
     if zone_choice in (BROWSER_ZONE, UTC_ZONE):
         label = "Times in UTC" if zone_choice == UTC_ZONE else "Times in your browser's zone"
         chips.append(Chip("zone", label, "Back to the topic's time zone",
-                          _set(ZONE, TOPIC_ZONE)))  # fmt: skip
+                          _whole_page(_set(ZONE, TOPIC_ZONE))))  # fmt: skip
     if not filters.grouped:
+        regroup = _whole_page(_set(GROUP, True))
         chips.append(Chip("group", "Copies of a story listed apart",
-                          "Group copies of a story again", _set(GROUP, True)))  # fmt: skip
+                          "Group copies of a story again", regroup))  # fmt: skip
     return chips
 
 

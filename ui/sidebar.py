@@ -89,8 +89,27 @@ def _zone(choice: str, topic_zone: str) -> tuple[ZoneInfo, str | None]:
     return ZoneInfo(topic_zone), None
 
 
-def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) -> Filters:
-    """Draw the sidebar and return the filters it sets."""
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How the list is shown (the sidebar's lower half): the zone and the grouping."""
+
+    zone: ZoneInfo
+    zone_note: str | None
+    grouped: bool
+
+
+def chosen_display(topic_zone: str) -> Display:
+    """The zone and grouping in force, read before their widgets are drawn (they are drawn
+    below the filters, which need them: see `display_options`)."""
+    zone, note = chosen_zone(topic_zone)
+    # On unless a link or the viewer turned it off (set here, not as the toggle's `value`,
+    # so a link's "group=off" put in the state does not draw Streamlit's default warning).
+    st.session_state.setdefault(GROUP, True)
+    return Display(zone, note, bool(st.session_state[GROUP]))
+
+
+def sidebar_filters(publications: Sequence[tuple[str, int]], display: Display) -> Filters:
+    """Draw the sidebar's filters (publications, keyword) and return them with `display`."""
     bar = st.sidebar
     bar.header("Publication filters")
     counts = dict(publications)
@@ -138,8 +157,23 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         except QuerySyntaxError as exc:
             problem = exc.problem
             bar.warning(literal_markdown(f"Keyword not used: {problem}"))
+    return Filters(
+        keyword=keyword,
+        keyword_problem=problem,
+        include=tuple(picked) if mode == ONLY else (),
+        exclude=tuple(picked) if mode == EXCEPT else (),
+        zone=display.zone,
+        zone_note=display.zone_note,
+        grouped=display.grouped,
+    )
+
+
+def display_options(topic_zone: str) -> None:
+    """Draw the sidebar's time zone and grouping (read by `chosen_display`; a change reruns
+    the whole page, as the clock and status lines show times too)."""
+    bar = st.sidebar
     bar.header("Time zone")
-    zone_choice = bar.radio(
+    bar.radio(
         "Show times in",
         [TOPIC_ZONE, BROWSER_ZONE, UTC_ZONE],
         format_func={
@@ -150,25 +184,12 @@ def sidebar_filters(publications: Sequence[tuple[str, int]], topic_zone: str) ->
         key=ZONE,
         persist_state="session",
     )
-    zone, note = _zone(zone_choice, topic_zone)
     bar.header("Stories")
-    # On unless a link or the viewer turned it off (set here, not as `value`, so a link's
-    # "group=off" put in the state does not draw Streamlit's default-value warning).
-    st.session_state.setdefault(GROUP, True)
-    grouped = bar.toggle(
+    bar.toggle(  # its state set by `chosen_display`, before
         "Group copies of a story",
         key=GROUP,
         persist_state="session",
         help="Headlines about the same story from several publications become one entry: "
         "its newest report, then the others to open. Two headlines are one story when they "
         "were published within 48 hours of each other and most of their words are the same.",
-    )
-    return Filters(
-        keyword=keyword,
-        keyword_problem=problem,
-        include=tuple(picked) if mode == ONLY else (),
-        exclude=tuple(picked) if mode == EXCEPT else (),
-        zone=zone,
-        zone_note=note,
-        grouped=grouped,
     )
