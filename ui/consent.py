@@ -30,6 +30,13 @@ NOTICE = (
     f"`{COOKIE}` (this notice stays away) and `news_last_visit` (to mark what is new). "
     "No other cookies, no ads, no tracking, no usage statistics; more on the About page."
 )
+# The same in a few words where the screen is narrow (a phone): the bar then covers less of
+# the first screen than the whole sentence would (about 70 px rather than 160), so the first
+# headline shows above it.
+NOTICE_SHORT = (
+    'Two cookies, no ads, no tracking: "OK" or continuing to use this page agrees. '
+    "More on the About page."
+)
 # The whole story, on the About page: what is stored, what is sent.
 PRIVACY = (
     f"**What this page stores:** `{COOKIE}`, a random number so that this notice does not "
@@ -145,7 +152,9 @@ def consent_notice(page: str) -> None:
     if accepted():
         return
     with st.container(key=BAR_KEY, horizontal=True, vertical_alignment="center"):
-        st.markdown(NOTICE)
+        with st.container(key="consent-words"):  # one of the two shows (ui/page.css)
+            st.markdown(NOTICE)
+            st.markdown(NOTICE_SHORT)
         st.button("OK", key="consent-ok", type="primary", on_click=_accept)
         script = continue_script(browser_id())
         st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
