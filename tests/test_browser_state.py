@@ -191,9 +191,12 @@ def test_a_topic_switch_drops_the_old_topics_filters_and_titles_follow(
     expect(tag).to_have_css("text-decoration-line", "line-through")
     bar.get_by_role("combobox", name="Topic").click()
     page.get_by_role("option", name="West news").click()
-    note = page.get_by_text("Topic switched, so the keyword “rail” and")
+    said = "Topic switched, so the keyword “rail” and"
+    note = page.get_by_test_id("stCaptionContainer").filter(has_text=said)
     note.wait_for(timeout=15_000)
     assert f"the publication filter's {LONG_NAME} (not in this topic) were" in note.inner_text()
+    # Said where it is seen with the sidebar still open too (a phone's sidebar covers the page).
+    expect(page.get_by_test_id("stToast").filter(has_text=said)).to_be_in_viewport()
     wait_for_url(page, "location.search === '?topic=west'")
     wait_for_listed(page, len(WEST))
     expect(page).to_have_title("West news")

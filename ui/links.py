@@ -253,6 +253,8 @@ def settle_topic_switch(publications: Collection[str]) -> str | None:
 
 
 def show_switch_note(note: str | None) -> None:
-    """The one line saying what a topic switch dropped."""
+    """The one line saying what a topic switch dropped, and the same as a toast: on a phone
+    the switch is made in the sidebar, which covers the page's line until it is closed."""
     if note:
         st.caption(literal_markdown(note))
+        st.toast(literal_markdown(note), icon=":material/filter_alt_off:")
