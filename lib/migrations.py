@@ -173,9 +173,17 @@ _STEP_8 = (
 )""",
 )
 
+# 9: when a browser's feeds were last read by its page (`seen_at`, seconds since the epoch,
+# UTC), so those of a browser gone for longer than its consent cookie lives are pruned
+# (`Store.prune`) instead of kept for ever.
+_STEP_9 = (
+    "ALTER TABLE viewer_feed ADD COLUMN seen_at INTEGER NOT NULL DEFAULT 0",
+    "UPDATE viewer_feed SET seen_at = added_at",
+)
+
 # The migrations in order: MIGRATIONS[n - 1] takes a store from version n - 1 to n.
 MIGRATIONS: tuple[Sequence[str], ...] = (
-    _STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6, _STEP_7, _STEP_8,
+    _STEP_1, _STEP_2, _STEP_3, _STEP_4, _STEP_5, _STEP_6, _STEP_7, _STEP_8, _STEP_9,
 )  # fmt: skip
 STORIES = 6  # the first version whose headlines have stories
 ERROR_KINDS = 7  # the first version whose feed failures keep their kind

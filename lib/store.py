@@ -491,13 +491,18 @@ class Store:
     def prune(
         self, now: datetime, window: timedelta = WINDOW, *, real_now: datetime | None = None
     ) -> int:
-        """Delete headlines older than the window; return how many went.
+        """Delete headlines older than the window; return how many went. The feeds of a
+        browser whose page has not read them for `VIEWER_FEEDS_KEPT` go too.
 
         With a display clock `now` ahead of the wall clock `real_now`, nothing the wall
         clock still keeps goes (see `kept_since`).
         """
         with self._connect() as db:
             db.begin_write()
+            db.execute(
+                "DELETE FROM viewer_feed WHERE seen_at < ?",
+                (_epoch(kept_since(now, real_now, VIEWER_FEEDS_KEPT)),),
+            )
             gone = db.execute(
                 "DELETE FROM headline WHERE published < ?",
                 (_epoch(kept_since(now, real_now, window)),),
@@ -820,16 +825,27 @@ class Store:
 
     # --- viewers' own feeds -------------------------------------------------------------------
 
-    def viewer_feeds(self, browser: str) -> list[ViewerFeed]:
-        """The feeds `browser` added, in the order added, each with its fetched title."""
+    def viewer_feeds(self, browser: str, seen: datetime | None = None) -> list[ViewerFeed]:
+        """The feeds `browser` added, in the order added, each with its fetched title.
+
+        `seen`: the browser's page reads them now, which keeps them from being pruned
+        (`prune`); written at most once a day per browser, so a page open stays a read."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT v.url, v.name, f.feed_title FROM viewer_feed v "
+                "SELECT v.url, v.name, f.feed_title, v.seen_at FROM viewer_feed v "
                 "LEFT JOIN feed f ON f.scope = v.url AND f.url = v.url "
                 "WHERE v.browser = ? ORDER BY v.place",
                 (browser,),
             ).fetchall()
-        return [ViewerFeed(url=url, name=name, title=title) for url, name, title in rows]
+        if seen is not None and rows and min(row[3] for row in rows) < _epoch(seen) - _DAY:
+            with self._connect() as db:
+                db.begin_write()
+                db.execute(
+                    "UPDATE viewer_feed SET seen_at = ? WHERE browser = ?",
+                    (_epoch(seen), browser),
+                )
+                db.commit()
+        return [ViewerFeed(url=url, name=name, title=title) for url, name, title, _ in rows]
 
     def add_viewer_feeds(
         self, browser: str, feeds: Sequence[tuple[str, str | None]], now: datetime, limit: int
@@ -849,9 +865,9 @@ class Store:
                 if added >= room:
                     break
                 cursor = db.execute(
-                    "INSERT INTO viewer_feed (browser, url, name, place, added_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (browser, url) DO NOTHING",
-                    (browser, url, name, last + added + 1, _epoch(now)),
+                    "INSERT INTO viewer_feed (browser, url, name, place, added_at, seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (browser, url) DO NOTHING",
+                    (browser, url, name, last + added + 1, _epoch(now), _epoch(now)),
                 )
                 added += max(0, cursor.rowcount)
             db.commit()
@@ -1034,8 +1050,16 @@ COPIED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "feed_claim": (("scope", "url", "claimed_at", "fetched_at"), ("scope", "url")),
     "refresh_request": (("topic", "asked_at"), ("topic",)),
-    "viewer_feed": (("browser", "url", "name", "place", "added_at"), ("browser", "url")),
+    "viewer_feed": (("browser", "url", "name", "place", "added_at", "seen_at"),
+                    ("browser", "url")),
 }  # fmt: skip
+
+
+# A browser's own feeds are kept while its page reads them, and as long again as the consent
+# cookie that names the browser lives (ui/consent.py: a year) once it stops: after that no
+# page can ask for them.
+VIEWER_FEEDS_KEPT = timedelta(days=365)
+_DAY = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def _load() -> list[Source]:
     """The browser's feeds as the store keeps them (none when the store cannot be read:
     the page goes on with the topic's feeds)."""
     try:
-        kept = data.store(str(data.settings().db_path)).viewer_feeds(browser_id())
+        kept = data.store(str(data.settings().db_path)).viewer_feeds(browser_id(), real_now())
     except StoreError:
         return []
     st.session_state[_NAMED] = {f.url: f.name for f in kept if f.name}
