@@ -396,8 +396,9 @@ def run_browser(
     return BrowserFigures(by_size=results, full=sizes.full)
 
 
-class _Trivial:
-    """The trivial app's page and its reruns: a new text in its box each time."""
+class BoxReruns:
+    """A page of the trivial app (or another app with its box and line of output:
+    bench/floor_app.py) and its reruns: a new text in its box each time."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -428,7 +429,7 @@ def _measure(
         figures.first_open, page = open_page(context, app.url, marker(KEYWORDS[0]))
         page.close()
         _, trivial_page = open_page(trivial_context, trivial.url, trivial_output(""))
-        floor = _Trivial(trivial_page)
+        floor = BoxReruns(trivial_page)
         floor.rerun()  # warm-up: the box's first use
         log(f"browser: {size}: first open {figures.first_open:.2f} s (cache cold)")
 
