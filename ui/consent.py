@@ -31,7 +31,7 @@ NOTICE = (
     "No other cookies, no ads, no tracking, no usage statistics; more on the About page."
 )
 # The same in a few words where the screen is narrow (a phone): the bar then covers less of
-# the first screen than the whole sentence would (about 70 px rather than 160), so the first
+# the first screen than the whole sentence would (about 60 px rather than 160), so the first
 # headline shows above it.
 NOTICE_SHORT = (
     'Two cookies, no ads, no tracking: "OK" or continuing to use this page agrees. '

@@ -185,7 +185,7 @@ def display_options(topic_zone: str) -> None:
         persist_state="session",
     )
     bar.header("Stories")
-    bar.toggle(  # its state set by `chosen_display`, before
+    bar.toggle(  # its state (on unless a link or the viewer said off): `chosen_display`
         "Group copies of a story",
         key=GROUP,
         persist_state="session",
