@@ -39,6 +39,7 @@ from bench.shared import SharedSizes, run_shared, shared_rows
 from bench.shared import describe as describe_shared
 from bench.stories import describe, run_stories, story_rows
 from bench.subscribe import SubscribeSizes, run_subscribe, subscribe_rows
+from bench.units import ms
 from support.servers import ROOT
 
 # The fixed clock: the seed page's (18 Sep 2024 04:22 in London).
@@ -157,10 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += browser_rows(browser)
         for size, f in sorted(browser.by_size.items()):
             more = (
-                f"; publication filter {_ms(f.picked)}, trivial {_ms(f.trivial_picked)}"
-                f"; page open {_ms(f.opened)}, trivial {_ms(f.trivial_opened)}"
-                f"; first headline drawn {_ms(f.seen)}, trivial's output {_ms(f.trivial_seen)}"
-                f"; view more {_ms(f.more)}, trivial {_ms(f.trivial_more)}"
+                f"; publication filter {ms(f.picked)}, trivial {ms(f.trivial_picked)}"
+                f"; page open {ms(f.opened)}, trivial {ms(f.trivial_opened)}"
+                f"; first headline drawn {ms(f.seen)}, trivial's output {ms(f.trivial_seen)}"
+                f"; view more {ms(f.more)}, trivial {ms(f.trivial_more)}"
                 if f.opened
                 else ""
             )
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             details.append(
                 f"browser, {size:,} headlines: first open (cold cache) {f.first_open * 1000:.0f}; "
-                f"keyword {_ms(f.typed)}, trivial {_ms(f.trivial_typed)}{more}{server}; "
+                f"keyword {ms(f.typed)}, trivial {ms(f.trivial_typed)}{more}{server}; "
                 f"memory {f.rss_mb:.0f} MB, trivial {f.trivial_rss_mb:.0f} MB"
             )
     if args.only in (None, "floor"):
@@ -178,8 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += floor_rows(floor)
         details.append(
             f"floor (bench/floor_app.py), {floor.headlines:,} headlines (ms): text typed "
-            f"{_ms(floor.typed)}, trivial {_ms(floor.trivial_typed)}; page open "
-            f"{_ms(floor.opened)}, trivial {_ms(floor.trivial_opened)}"
+            f"{ms(floor.typed)}, trivial {ms(floor.trivial_typed)}; page open "
+            f"{ms(floor.opened)}, trivial {ms(floor.trivial_opened)}"
         )
     if args.only in (None, "load"):
         load = run_load(load_sizes, NOW, _log)
@@ -188,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         details.append(
             f"load, {load_sizes.headlines:,} headlines, {load_sizes.sessions} sessions each "
             f"typing a keyword every {load_sizes.interval:g} s on average: idle page open "
-            f"{_ms(load.idle_opened)}, keyword {_ms(load.idle_typed)}, memory "
-            f"{load.idle_rss_mb:.0f} MB; under load page open {_ms(load.loaded_opened)}, "
-            f"keyword {_ms(load.loaded_typed)}, memory {load.loaded_rss_mb:.0f} MB (peak); "
+            f"{ms(load.idle_opened)}, keyword {ms(load.idle_typed)}, memory "
+            f"{load.idle_rss_mb:.0f} MB; under load page open {ms(load.loaded_opened)}, "
+            f"keyword {ms(load.loaded_typed)}, memory {load.loaded_rss_mb:.0f} MB (peak); "
             f"the crowd: first pages median {_median_ms(crowd.first_runs)}, slowest "
             f"{max(crowd.first_runs, default=0) * 1000:.0f}; {len(crowd.keyword_runs)} "
             f"keywords answered ({crowd.rate:.1f}/s), median {crowd.median() * 1000:.0f} ms, "
@@ -209,15 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         rows += index_rows(index)
         details.append(
             "index: "
-            + "; ".join(f"{name} {_ms(list(values))}" for name, values in index.runs.items())
+            + "; ".join(f"{name} {ms(list(values))}" for name, values in index.runs.items())
         )
     if args.only in (None, "subscribe"):
         feeds = run_subscribe(subscribe_sizes, NOW, _log)
         rows += subscribe_rows(feeds)
         details.append(
             f"subscribe, {feeds.headlines:,} headlines (ms): a view not asked before "
-            f"{_ms(feeds.fresh)}; polled again {_ms(feeds.again)}; 304 "
-            f"{_ms(feeds.not_modified)}; trivial health {_ms(feeds.health)}"
+            f"{ms(feeds.fresh)}; polled again {ms(feeds.again)}; 304 "
+            f"{ms(feeds.not_modified)}; trivial health {ms(feeds.health)}"
         )
     if args.only in (None, "fresh"):
         fresh = run_fresh(fresh_sizes, NOW, _log)
@@ -245,10 +246,6 @@ def _list(values: tuple[float, ...]) -> str:
 
 def _median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.0f}" if values else "none"
-
-
-def _ms(values: list[float]) -> str:
-    return ", ".join(f"{v * 1000:.0f}" for v in values)
 
 
 if __name__ == "__main__":

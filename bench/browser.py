@@ -37,6 +37,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
 from bench.apps import APP, TRIVIAL_APP, rss_mb
+from bench.units import ms
 from lib.model import Headline
 from lib.store import FeedSuccess, Store
 from support.corpus import headlines, rss, stories
@@ -447,16 +448,16 @@ def _measure(
                 other.page.close()
                 figures.trivial_more.append(floor.rerun())
             log(
-                f"browser: {size}: page open {_ms(figures.opened)} ms; "
-                f"trivial {_ms(figures.trivial_opened)} ms"
+                f"browser: {size}: page open {ms(figures.opened)} ms; "
+                f"trivial {ms(figures.trivial_opened)} ms"
             )
             log(
-                f"browser: {size}: first headline drawn {_ms(figures.seen)} ms; "
-                f"trivial's output {_ms(figures.trivial_seen)} ms"
+                f"browser: {size}: first headline drawn {ms(figures.seen)} ms; "
+                f"trivial's output {ms(figures.trivial_seen)} ms"
             )
             log(
-                f"browser: {size}: view more {_ms(figures.more)} ms; "
-                f"trivial {_ms(figures.trivial_more)} ms"
+                f"browser: {size}: view more {ms(figures.more)} ms; "
+                f"trivial {ms(figures.trivial_more)} ms"
             )
 
             # The publication filter flipped: Bench Desk's headlines out, then only them ("All
@@ -472,8 +473,8 @@ def _measure(
                 figures.trivial_picked.append(floor.rerun())
             page.close()
             log(
-                f"browser: {size}: publication filter {_ms(figures.picked)} ms; "
-                f"trivial {_ms(figures.trivial_picked)} ms"
+                f"browser: {size}: publication filter {ms(figures.picked)} ms; "
+                f"trivial {ms(figures.trivial_picked)} ms"
             )
 
         _, page = open_page(context, app.url, marker(KEYWORDS[0]))
@@ -485,8 +486,8 @@ def _measure(
             figures.note("typed", typed, figures.typed)
             figures.trivial_typed.append(floor.rerun())
         log(
-            f"browser: {size}: keyword typed {_ms(figures.typed)} ms; "
-            f"trivial {_ms(figures.trivial_typed)} ms"
+            f"browser: {size}: keyword typed {ms(figures.typed)} ms; "
+            f"trivial {ms(figures.trivial_typed)} ms"
         )
         figures.rss_mb = rss_mb(app)
         figures.trivial_rss_mb = rss_mb(trivial)
@@ -499,7 +500,3 @@ def _measure(
     finally:
         context.close()
     return figures
-
-
-def _ms(times: Sequence[float]) -> str:
-    return ", ".join(f"{t * 1000:.0f}" for t in times)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bench.apps import TRIVIAL_APP
 from bench.browser import BoxReruns, chromium, new_context, open_page, open_timed, trivial_output
+from bench.units import ms, sec
 from support.servers import ROOT, streamlit_server
 
 if TYPE_CHECKING:
@@ -76,14 +77,14 @@ def run_floor(sizes: FloorSizes, log: Callable[[str], None]) -> FloorFigures:
                     into.append(opened.done)
             for _, context in apps:
                 context.close()
-    log(f"floor: rerun {_ms(figures.typed)} ms, trivial {_ms(figures.trivial_typed)} ms")
+    log(f"floor: rerun {ms(figures.typed)} ms, trivial {ms(figures.trivial_typed)} ms")
     return figures
 
 
 def floor_rows(f: FloorFigures) -> list[Row]:
     """Two rows, for information: their ratios are the least the keyword and page-open
     rows could be."""
-    from bench.report import Row, _s
+    from bench.report import Row
 
     median = statistics.median
     rows = []
@@ -93,11 +94,7 @@ def floor_rows(f: FloorFigures) -> list[Row]:
     ):
         rows.append(
             Row(label, f"{f.headlines:,} headlines, median of {len(times)}", baseline,
-                _s(median(times)), _s(median(base)), f"{median(times) / median(base):.2f}×",
+                sec(median(times)), sec(median(base)), f"{median(times) / median(base):.2f}×",
                 "none: the least its row can be", True, informational=True)
         )  # fmt: skip
     return rows
-
-
-def _ms(values: list[float]) -> str:
-    return ", ".join(f"{v * 1000:.0f}" for v in values)

@@ -33,6 +33,7 @@ from bench.browser import (
     type_keyword,
 )
 from bench.sessions import LoadPlan, LoadStats, SessionLoad
+from bench.units import ms
 from support.feedserver import FeedServer
 from support.servers import Server
 from ui.consent import COOKIE
@@ -113,8 +114,8 @@ def _measure(
         )
         figures.idle_rss_mb = rss_mb(app)
         log(
-            f"load: idle: page open {_ms(figures.idle_opened)} ms; keyword "
-            f"{_ms(figures.idle_typed)} ms; memory {figures.idle_rss_mb:.0f} MB"
+            f"load: idle: page open {ms(figures.idle_opened)} ms; keyword "
+            f"{ms(figures.idle_typed)} ms; memory {figures.idle_rss_mb:.0f} MB"
         )
 
         plan = LoadPlan(
@@ -146,8 +147,8 @@ def _measure(
         context.close()
     stats = figures.crowd
     log(
-        f"load: under load: page open {_ms(figures.loaded_opened)} ms; keyword "
-        f"{_ms(figures.loaded_typed)} ms; memory {figures.loaded_rss_mb:.0f} MB (peak); "
+        f"load: under load: page open {ms(figures.loaded_opened)} ms; keyword "
+        f"{ms(figures.loaded_typed)} ms; memory {figures.loaded_rss_mb:.0f} MB (peak); "
         f"crowd: {len(stats.keyword_runs)} keywords at {stats.rate:.1f}/s, median "
         f"{stats.median() * 1000:.0f} ms, {len(stats.errors)} errors; server CPU "
         f"{figures.loaded_cpu:.1f} s, {figures.cpu_ms_per_run():.0f} ms a run"
@@ -194,7 +195,3 @@ def _peak_rss(app: Server, every: float = 0.5) -> Iterator[list[float]]:
         done.set()
         sampler.join()
         peak[0] = max(peak[0], rss_mb(app))
-
-
-def _ms(times: Sequence[float]) -> str:
-    return ", ".join(f"{t * 1000:.0f}" for t in times)

@@ -23,6 +23,7 @@ import feedparser
 
 import lib.refresh
 from bench.feeds import BenchFeed, feed_process
+from bench.units import ms
 from lib.fetch import FetchLimits, FetchStatus, Validators, fetch_one, make_session
 from lib.model import Source
 from lib.refresh import RefreshReport, refresh_sources
@@ -157,7 +158,7 @@ def run_refresh(sizes: RefreshSizes, now: datetime, log: Callable[[str], None]) 
             _check(report, FetchStatus.OK)
             cold_times.append(seconds)
         cold = statistics.median(cold_times)
-        log(f"refresh: cold {cold * 1000:.0f} ms (runs: {_ms(cold_times)})")
+        log(f"refresh: cold {cold * 1000:.0f} ms (runs: {ms(cold_times)})")
 
         # The peers' way: feedparser fetching each URL itself, one after the other.
         started = time.perf_counter()
@@ -183,7 +184,7 @@ def run_refresh(sizes: RefreshSizes, now: datetime, log: Callable[[str], None]) 
             answered_304 = sum(r.http_status == 304 for r in report.sources)
         not_modified = statistics.median(nm_times)
         log(
-            f"refresh: all-304 round {not_modified * 1000:.0f} ms (runs: {_ms(nm_times)}); "
+            f"refresh: all-304 round {not_modified * 1000:.0f} ms (runs: {ms(nm_times)}); "
             f"{answered_304} answered 304, parses {parses}, feedparser calls {feedparser_calls}"
         )
     return RefreshFigures(
@@ -201,7 +202,3 @@ def run_refresh(sizes: RefreshSizes, now: datetime, log: Callable[[str], None]) 
         parses_in_304_round=parses,
         feedparser_calls_in_304_round=feedparser_calls,
     )
-
-
-def _ms(times: list[float]) -> str:
-    return ", ".join(f"{t * 1000:.0f}" for t in times)

@@ -19,6 +19,7 @@ from bench.refresh import RefreshFigures
 from bench.shared import PER_PERIOD, PG_KEYWORD, PG_OPEN, PG_ROUND, ROUND_TIME, SPLIT
 from bench.stories import STORY_ASSIGNMENT
 from bench.subscribe import FEED_304, FEED_REQUEST
+from bench.units import sec
 
 # Every row's label, in table order; `make test` checks the quick run printed each one.
 COLD_VS_SLOWEST = "cold refresh vs slowest source"
@@ -64,10 +65,6 @@ class Row:
     informational: bool = False  # no target: a figure to read the others by (a floor)
 
 
-def _s(seconds: float) -> str:
-    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
-
-
 def _size(count: int) -> str:
     return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
 
@@ -85,14 +82,14 @@ def refresh_rows(f: RefreshFigures) -> list[Row]:
     sizes = f"{f.sources} sources, {f.items} items"
     return [
         Row(COLD_VS_SLOWEST, sizes, "slowest single source alone (fetch + parse)",
-            _s(f.cold), _s(f.slowest_alone), f"{cold_ratio:.2f}×", "≤ 1.5×", cold_ratio <= 1.5),
+            sec(f.cold), sec(f.slowest_alone), f"{cold_ratio:.2f}×", "≤ 1.5×", cold_ratio <= 1.5),
         Row(COLD_VS_FEEDPARSER, sizes, "serial loop of `feedparser.parse(url)`",
-            _s(f.cold), _s(f.feedparser_loop), f"{faster:.1f}× faster", "≥ 10× faster",
+            sec(f.cold), sec(f.feedparser_loop), f"{faster:.1f}× faster", "≥ 10× faster",
             faster >= 10),
         Row(ALL_304, f"{f.sources} sources", "slowest single round trip (304)",
-            f"{_s(f.not_modified)}; {f.answered_304}/{f.sources} got 304; "
+            f"{sec(f.not_modified)}; {f.answered_304}/{f.sources} got 304; "
             f"{f.parses_in_304_round} parses, {f.feedparser_calls_in_304_round} feedparser calls",
-            _s(f.slowest_round_trip), f"{nm_ratio:.2f}×", "≤ 1.3×, no parsing",
+            sec(f.slowest_round_trip), f"{nm_ratio:.2f}×", "≤ 1.3×, no parsing",
             nm_ratio <= 1.3 and no_parsing),
     ]  # fmt: skip
 
@@ -117,7 +114,7 @@ def browser_rows(f: BrowserFigures) -> list[Row]:
             ratio = median(times) / median(base)
             rows.append(
                 Row(label, f"{size:,} headlines, median of {len(times)}", baseline,
-                    _s(median(times)), _s(median(base)), f"{ratio:.2f}×", f"≤ {target:g}×",
+                    sec(median(times)), sec(median(base)), f"{ratio:.2f}×", f"≤ {target:g}×",
                     ratio <= target)
             )  # fmt: skip
     sizes = sorted(f.by_size)
@@ -129,7 +126,7 @@ def browser_rows(f: BrowserFigures) -> list[Row]:
     return [
         *rows,
         Row(GROWTH, f"{steps} headlines", f"the {_size(sizes[0])} figure",
-            " → ".join(_s(t) for t in growth), _s(growth[0]),
+            " → ".join(sec(t) for t in growth), sec(growth[0]),
             " → ".join(f"{t / growth[0]:.2f}×" for t in growth), "≤ 2× at 100× the data",
             growth_ratio <= 2),
         Row(MEMORY, f"{largest.size:,} headlines", "the trivial app's",
@@ -157,9 +154,9 @@ def load_rows(f: LoadFigures) -> list[Row]:
     opened, idle_opened = median(f.loaded_opened), median(f.idle_opened)
     added = f.loaded_rss_mb - f.idle_rss_mb
     return [
-        Row(LOAD_KEYWORD, detail, idle, f"{_s(typed)}; {answered}", _s(idle_typed),
+        Row(LOAD_KEYWORD, detail, idle, f"{sec(typed)}; {answered}", sec(idle_typed),
             f"{typed / idle_typed:.2f}×", "≤ 3×", loaded and typed / idle_typed <= 3),
-        Row(LOAD_OPEN, detail, idle, _s(opened), _s(idle_opened),
+        Row(LOAD_OPEN, detail, idle, sec(opened), sec(idle_opened),
             f"{opened / idle_opened:.2f}×", "≤ 3×", loaded and opened / idle_opened <= 3),
         Row(LOAD_MEMORY, f"{sizes.headlines:,} headlines, {sizes.sessions} sessions, peak",
             "the same server idle", f"{f.loaded_rss_mb:.0f} MB", f"{f.idle_rss_mb:.0f} MB",

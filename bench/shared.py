@@ -58,6 +58,7 @@ from bench.browser import (
     type_keyword,
 )
 from bench.feeds import BenchFeed, feed_process
+from bench.units import ms, sec
 from lib.store import Store
 from lib.storedb import close_pools
 from support.feeds import Item, rss
@@ -350,7 +351,7 @@ def _pages(
     close_pools()
     pg.drop(url)
     for name, f in results.items():
-        log(f"shared: page on {name}: open {_ms(f.opened)} ms; keyword {_ms(f.typed)} ms")
+        log(f"shared: page on {name}: open {ms(f.opened)} ms; keyword {ms(f.typed)} ms")
     return results
 
 
@@ -378,14 +379,6 @@ def run_shared(sizes: SharedSizes, now: datetime, log: Callable[[str], None]) ->
     return SharedFigures(fleets, rounds, pages, stored, sizes)
 
 
-def _ms(values: list[float]) -> str:
-    return ", ".join(f"{v * 1000:.0f}" for v in values)
-
-
-def _s(seconds: float) -> str:
-    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
-
-
 def describe(f: SharedFigures) -> list[str]:
     """Every figure of the part, for the details list."""
     lines = [
@@ -405,8 +398,8 @@ def describe(f: SharedFigures) -> list[str]:
     )
     for name, page in f.pages.items():
         lines.append(
-            f"page on {name}, {f.sizes.headlines:,} headlines (ms): open {_ms(page.opened)}; "
-            f"keyword {_ms(page.typed)}"
+            f"page on {name}, {f.sizes.headlines:,} headlines (ms): open {ms(page.opened)}; "
+            f"keyword {ms(page.typed)}"
         )
     lines.append(
         "store calls, SQLite / PostgreSQL (ms): "
@@ -457,15 +450,15 @@ def shared_rows(f: SharedFigures) -> list[Row]:
             "50/50", f"{worst * 100:.0f}/{100 - worst * 100:.0f}", "within 40/60",
             worst <= 0.6),
         Row(ROUND_TIME, f"{round_}, median of {len(pairs)}", "1 refresher, same round",
-            _s(two_wall), _s(one_wall), f"{two_wall / one_wall:.2f}×", "≤ 1.0× (no slower)",
+            sec(two_wall), sec(one_wall), f"{two_wall / one_wall:.2f}×", "≤ 1.0× (no slower)",
             two_wall <= one_wall),
-        Row(PG_KEYWORD, pages, "the same page on SQLite, same browser", _s(typed),
-            _s(base_typed), f"{typed / base_typed:.2f}×", "≤ 1.2×", typed / base_typed <= 1.2),
-        Row(PG_OPEN, pages, "the same page on SQLite, same browser", _s(opened),
-            _s(base_opened), f"{opened / base_opened:.2f}×", "≤ 1.2×",
+        Row(PG_KEYWORD, pages, "the same page on SQLite, same browser", sec(typed),
+            sec(base_typed), f"{typed / base_typed:.2f}×", "≤ 1.2×", typed / base_typed <= 1.2),
+        Row(PG_OPEN, pages, "the same page on SQLite, same browser", sec(opened),
+            sec(base_opened), f"{opened / base_opened:.2f}×", "≤ 1.2×",
             opened / base_opened <= 1.2),
         Row(PG_ROUND, f"{b.feeds} feeds, {b.new:,} new headlines into {b.stored:,}, median of "
-            f"{b.repeats}", "SQLite, same calls", _s(p), _s(s), f"{p / s:.2f}×",
+            f"{b.repeats}", "SQLite, same calls", sec(p), sec(s), f"{p / s:.2f}×",
             f"≤ {keeps_up:.2f} s (the store keeps up with {SIZING_FEEDS:,} feeds in "
             f"{SIZING_PERIOD / 60:g} min)", p <= keeps_up),
     ]  # fmt: skip

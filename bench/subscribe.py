@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from bench.apps import APP, TRIVIAL_APP
 from bench.browser import KEYWORDS, fill_store, serve_wire
+from bench.units import ms
 from support.feedserver import FeedServer
 from support.servers import streamlit_server
 
@@ -140,14 +141,10 @@ def _measure(
         sizes.headlines, fresh, again, not_modified, health, int(statistics.median(items))
     )
     log(
-        f"subscribe: fresh {_ms(fresh)}; again {_ms(again)}; 304 {_ms(not_modified)}; "
-        f"health {_ms(health)}"
+        f"subscribe: fresh {ms(fresh, 1)}; again {ms(again, 1)}; 304 {ms(not_modified, 1)}; "
+        f"health {ms(health, 1)}"
     )
     return figures
-
-
-def _ms(values: list[float]) -> str:
-    return ", ".join(f"{v * 1000:.1f}" for v in values)
 
 
 def subscribe_rows(f: SubscribeFigures) -> list[Row]:
