@@ -370,7 +370,14 @@ def refresh_sources(
     # this thread stores each as soon as it is ready, whichever comes first.
     events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
     absorber = _Absorber(
-        due, store, states, now, events.put, untrusted, real_now=real_now, owner=owner
+        due,
+        store,
+        states,
+        now,
+        notify=events.put,
+        viewer_feeds=untrusted,
+        real_now=real_now,
+        owner=owner,
     )
 
     def fetch() -> None:

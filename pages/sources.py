@@ -44,9 +44,9 @@ except StoreError as exc:
 kept = Counter(item.source for item in index.headlines)
 rows = source_health(shown.sources, states, kept, now, lambda moment: format_moment(moment, zone))
 # What needs doing first: failing feeds, then the others, each in the topic's order.
-order = {source.url: is_failing(states[source.url]) for source in shown.sources}
-rows.sort(key=lambda row: not order.get(str(row["Feed"]), False))
-failing = sum(1 for source in shown.sources if is_failing(states[source.url]))
+down = {source.url: is_failing(states[source.url]) for source in shown.sources}
+rows.sort(key=lambda row: not down.get(str(row["Feed"]), False))
+failing = sum(down.values())
 if config.offline:
     st.info("Offline (NEWS_OFFLINE is set): no feed is fetched; the page shows the snapshot.")
 unfetched = sum(1 for source in shown.sources if states[source.url].last_status is None)

@@ -21,6 +21,8 @@ import streamlit as st
 
 COOKIE = "news_consent"
 _ONE_YEAR = 365 * 24 * 3600
+# Every cookie this page writes: first-party, for a year, sent with the page's own requests.
+_COOKIE_ATTRIBUTES = f"Max-Age={_ONE_YEAR}; Path=/; SameSite=Lax"
 # What a cookie this page writes may hold: its own fixed values and ISO times, never quotes.
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9:._-]+")
 BAR_KEY = "consent-notice"  # the bar's container (CSS class st-key-consent-notice)
@@ -64,7 +66,7 @@ _CONTINUE_SCRIPT = Template("""
     if (!target || target.closest(".st-key-${bar}")) return;
     if (event.type === "click" && !target.closest(controls)) return;
     if (!document.querySelector(".st-key-${bar}")) return;
-    document.cookie = "${cookie}=${browser}; Max-Age=${age}; Path=/; SameSite=Lax";
+    document.cookie = "${cookie}=${browser}; ${attributes}";
     document.documentElement.classList.add("np-consented");
   };
   for (const type of ["click", "change", "input"]) {
@@ -78,7 +80,9 @@ def continue_script(browser: str) -> str:
     """`_CONTINUE_SCRIPT` writing `browser` (an id `browser_id` made: checked again here)."""
     if not _BROWSER_ID.fullmatch(browser):
         raise ValueError(f"not a browser id: {browser!r}")
-    return _CONTINUE_SCRIPT.substitute(cookie=COOKIE, bar=BAR_KEY, age=_ONE_YEAR, browser=browser)
+    return _CONTINUE_SCRIPT.substitute(
+        cookie=COOKIE, bar=BAR_KEY, attributes=_COOKIE_ATTRIBUTES, browser=browser
+    )
 
 
 def write_cookie(name: str, value: str) -> None:
@@ -86,8 +90,7 @@ def write_cookie(name: str, value: str) -> None:
     if not (_COOKIE_VALUE.fullmatch(name) and _COOKIE_VALUE.fullmatch(value)):
         raise ValueError(f"not a cookie this page writes: {name!r}={value!r}")
     st.html(
-        f"<script>document.cookie = '{name}={value}; Max-Age={_ONE_YEAR}; Path=/; "
-        "SameSite=Lax';</script>",
+        f"<script>document.cookie = '{name}={value}; {_COOKIE_ATTRIBUTES}';</script>",
         unsafe_allow_javascript=True,
     )
 

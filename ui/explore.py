@@ -88,12 +88,13 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         st.caption(NO_MATCH)
         return st.session_state.get("range")
     fresh = chart_key() not in st.session_state  # first drawn, or back from another page
-    # The range in force is shaded on the chart: a pick made just now (the chart's state
-    # from the browser, read before it is drawn) or the one kept from before or a link.
+    # The range in force, shaded on the chart and returned: a pick made just now (the
+    # chart's state from the browser, read before it is drawn: what the chart returns) or
+    # the one kept from before or a link.
     in_force = chosen_range(st.session_state.get(chart_key()), zone, slots, fresh=fresh)
     # The spec is the same on every draw and the data goes as named Arrow datasets, so the
     # browser updates the drawn chart's data rather than embedding a new one (ui/chart.py).
-    event = st.vega_lite_chart(
+    st.vega_lite_chart(
         arrow_datasets(density_spec(slots, zone, in_force)),
         width="stretch",
         key=chart_key(),
@@ -105,7 +106,7 @@ def density_chart(shown: Sequence[Headline], now: datetime, zone: tzinfo) -> Ran
         f"{SPIKE_NOTE + ' ' if spiked else ''}Click a bar or drag across bars to list only "
         "that time."
     )
-    return chosen_range(event, zone, slots, fresh=fresh)
+    return in_force
 
 
 def reset_range() -> None:

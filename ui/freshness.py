@@ -81,7 +81,6 @@ def freshness_line(
     """Which sources fail and since when (in `status`), and when the feeds were last
     fetched with a refresh button (on `line`, a horizontal container: the page's clock
     line, so it takes one line, not three). Raises StoreError."""
-    left = status
     line = line or status.container(horizontal=True, vertical_alignment="center")
     sources = topic.sources
     total = len(sources)
@@ -90,7 +89,7 @@ def freshness_line(
         listed = failed[:SHOWN_FAILURES]
         names = ", ".join(f"{s.name} ({states[s.url].last_error or 'failed'})" for s in listed)
         more = f" and {len(failed) - len(listed)} more" if len(failed) > len(listed) else ""
-        left.warning(
+        status.warning(
             literal_markdown(
                 f"{len(failed)} of {total} sources failed: {names}{more}. "
                 "Their earlier headlines are still shown."
@@ -104,8 +103,8 @@ def freshness_line(
             wait = state.retry_at
             later = f"; next try {format_moment(wait, zone)}" if wait and wait > now else ""
             said = f"{source.name}: {stale}last attempt failed: {state.last_error}{later}"
-            left.caption(literal_markdown(said))
-        left.page_link("pages/sources.py", label="See Sources for details and what to do")
+            status.caption(literal_markdown(said))
+        status.page_link("pages/sources.py", label="See Sources for details and what to do")
     noun = "source" if total == 1 else "sources"
     attempts = [state.last_attempt for state in states.values() if state.last_attempt]
     updated = f"Updated {format_moment(max(attempts), zone)}" if attempts else "Not fetched yet"
@@ -114,11 +113,11 @@ def freshness_line(
     urls = [source.url for source in sources]
     refresh = data.store(str(config.db_path)).refresh_state(topic.slug, urls, wall)
     if refresh.fetching:
-        left.caption(f"Refreshing: {refresh.fetching} of {total} {noun} being fetched now")
+        status.caption(f"Refreshing: {refresh.fetching} of {total} {noun} being fetched now")
     if refresher_missing(config, topic):
-        no_refresher_notice(left)
+        no_refresher_notice(status)
     elif refresh.waiting:
-        left.caption(ASKED)
+        status.caption(ASKED)
     line.button(
         "Refresh now",
         key="refresh",
