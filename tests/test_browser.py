@@ -232,6 +232,20 @@ def test_stored_headlines_stay_while_the_refresher_fetches(browser, tmp_path: Pa
 
 
 # The headlines on the page, in order: the lead of each story (never the copies folded in it).
+# The two sizes the look and state tests draw the page at: a desktop and a phone.
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def sized_context(browser, base: str, size: str, *, agreed: bool):
+    """A new browser context of `SIZES[size]`; with the consent cookie for `base` when
+    `agreed` (the notice then never shows)."""
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if agreed:
+        context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+    return context
+
+
 LISTED = "div.np-bucket ul.np-list:not(.np-sub) > li"
 KEYWORD_BOX = 'e.g. trade OR "gas pipeline"'
 

@@ -14,13 +14,12 @@ import pytest
 
 from support.servers import ROOT
 from tests.realistic import BROKEN, STORY, STORY_REPORTS, realistic_app
-from tests.test_browser import LISTED
+from tests.test_browser import LISTED, SIZES, sized_context
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 BAR = ".st-key-consent-notice"
 FIRST_ROW = f"{LISTED} > a"
 
@@ -32,13 +31,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def open_page(browser, base: str, size: str, path: str = "", consent: bool = True):
-    """A new context at `size` on `base`/`path`, the consent cookie set when `consent`
-    is False (the notice already accepted); the page, once its content is drawn."""
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    if not consent:
-        context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+def open_page(browser, base: str, size: str, path: str = "", notice: bool = True):
+    """A new context at `size` on `base`/`path`, with the consent notice showing when
+    `notice` (else the cookie is set, as after OK); the page, once its content is drawn."""
+    context = sized_context(browser, base, size, agreed=not notice)
     page = context.new_page()
     page.goto(f"{base}/{path}")
     if path:
@@ -121,7 +117,7 @@ def test_a_reading_is_not_agreeing(browser, app: str) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_a_story_row_shows_the_time_that_places_it(browser, app: str, size: str) -> None:
-    page = open_page(browser, app, size, consent=False)
+    page = open_page(browser, app, size, notice=False)
     newest = STORY_REPORTS[-1][0]
     first_pub = STORY_REPORTS[0][0]
     row = page.locator(f"{LISTED}:has(> a:text('{STORY}'))")
@@ -143,7 +139,7 @@ def test_a_story_row_shows_the_time_that_places_it(browser, app: str, size: str)
 
 
 def test_an_opened_story_stays_open_when_a_filter_reruns_the_page(browser, app: str) -> None:
-    page = open_page(browser, app, "desktop", consent=False)
+    page = open_page(browser, app, "desktop", notice=False)
     row = f"{LISTED}:has(> a:text('{STORY}'))"
     page.locator(f"{row} details.np-more summary").click()
     assert page.locator(f"{row} details.np-more").evaluate("d => d.open")
@@ -165,7 +161,7 @@ def test_an_opened_story_stays_open_when_a_filter_reruns_the_page(browser, app: 
 
 
 def test_sources_lists_failing_feeds_first_and_fits_the_screen(browser, app: str) -> None:
-    page = open_page(browser, app, "desktop", "sources", consent=False)
+    page = open_page(browser, app, "desktop", "sources", notice=False)
     grid = page.locator(".st-key-np-sources-table")
     cells = grid.locator('[role="gridcell"]')
     cells.filter(has_text=BROKEN).first.wait_for(state="attached", timeout=30_000)
@@ -181,7 +177,7 @@ def test_sources_lists_failing_feeds_first_and_fits_the_screen(browser, app: str
     assert not page.locator("ul.np-sources").is_visible()
     page.context.close()
     # A phone: one card a source, the failing one first, no squeezed table.
-    page = open_page(browser, app, "phone", "sources", consent=False)
+    page = open_page(browser, app, "phone", "sources", notice=False)
     cards = page.locator("ul.np-sources > li")
     cards.first.wait_for(timeout=30_000)
     assert cards.first.locator("h2").inner_text() == BROKEN
@@ -214,7 +210,7 @@ RANGE_CHIP = ".st-key-chip-range button:visible"
 @pytest.mark.parametrize("size", SIZES)
 def test_a_range_from_a_link_is_shaded_on_the_chart(browser, app: str, size: str) -> None:
     link = "?from=2024-09-16T05:00:00Z&to=2024-09-16T11:00:00Z"
-    page = open_page(browser, app, size, link, consent=False)
+    page = open_page(browser, app, size, link, notice=False)
     page.locator(RANGE_CHIP).wait_for(timeout=30_000)
     shaded = shade_box(page)
     assert shaded and shaded["width"] > 2 and shaded["height"] > 20, shaded
@@ -232,7 +228,7 @@ def test_a_drag_lists_whole_slots(browser, app: str) -> None:
     from datetime import datetime
     from urllib.parse import parse_qs, urlsplit
 
-    page = open_page(browser, app, "desktop", consent=False)
+    page = open_page(browser, app, "desktop", notice=False)
     bars = f'{CHART} g.mark-rect path[aria-label*="Slot:"]'
     page.locator(bars).first.wait_for(timeout=30_000)
     plot = page.locator(f"{CHART} svg").first.bounding_box()
@@ -259,14 +255,14 @@ def test_a_drag_lists_whole_slots(browser, app: str) -> None:
 def test_no_match_draws_no_empty_axes(browser, app: str) -> None:
     from ui.explore import NO_MATCH
 
-    page = open_page(browser, app, "desktop", "?q=zzyzx", consent=False)
+    page = open_page(browser, app, "desktop", "?q=zzyzx", notice=False)
     page.get_by_text(NO_MATCH).wait_for(timeout=30_000)
     assert page.locator(CHART).count() == 0
     page.context.close()
 
 
 def test_legend_and_axis_labels_fit_on_a_phone(browser, app: str) -> None:
-    page = open_page(browser, app, "phone", consent=False)
+    page = open_page(browser, app, "phone", notice=False)
     page.locator(f"{CHART} svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     frame = box(page, f"{CHART}")
@@ -288,7 +284,7 @@ def test_legend_and_axis_labels_fit_on_a_phone(browser, app: str) -> None:
 
 
 def test_the_opml_uploader_says_the_real_limit(browser, app: str) -> None:
-    page = open_page(browser, app, "desktop", consent=False)
+    page = open_page(browser, app, "desktop", notice=False)
     page.get_by_test_id("stSidebar").get_by_text("Your feeds").click()
     uploader = page.get_by_test_id("stFileUploaderDropzone")
     uploader.wait_for(timeout=15_000)
@@ -300,7 +296,7 @@ def test_the_opml_uploader_says_the_real_limit(browser, app: str) -> None:
 def test_the_rss_download_links_back_to_this_app(browser, app: str) -> None:
     import feedparser
 
-    page = open_page(browser, app, "desktop", consent=False)
+    page = open_page(browser, app, "desktop", notice=False)
     page.get_by_text("Download the").first.scroll_into_view_if_needed()
     with page.expect_download() as got:
         page.get_by_role("button", name="RSS").click()
@@ -325,12 +321,12 @@ def serious_findings(page) -> list[str]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("consent", [True, False], ids=["notice", "after-ok"])
+@pytest.mark.parametrize("notice", [True, False], ids=["notice", "after-ok"])
 @pytest.mark.parametrize("path", ["", "sources", "about"], ids=["headlines", "sources", "about"])
 def test_no_serious_accessibility_finding(
-    browser, app: str, size: str, consent: bool, path: str
+    browser, app: str, size: str, notice: bool, path: str
 ) -> None:
-    page = open_page(browser, app, size, path, consent)
+    page = open_page(browser, app, size, path, notice)
     if path == "sources":
         page.get_by_text(BROKEN).first.wait_for(state="attached", timeout=30_000)
     assert serious_findings(page) == []

@@ -15,14 +15,21 @@ import pytest
 from support.feeds import Item, rss
 from support.feedserver import FeedServer
 from support.servers import app_server
-from tests.test_browser import ARTIFACTS, KEYWORD_BOX, LISTED, listed_titles, wait_for_listed
+from tests.test_browser import (
+    ARTIFACTS,
+    KEYWORD_BOX,
+    LISTED,
+    SIZES,
+    listed_titles,
+    sized_context,
+    wait_for_listed,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 expect = playwright_api.expect
 
 NOW = datetime(2024, 9, 18, 3, 22, tzinfo=UTC)
-SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 # Topic "east" has two publications, "west" one of its own.
 EAST_A = ["Gas pipeline deal signed", "Navies drill together", "Summit date set"]
 EAST_B = ["Pipeline talks resume in Beijing", "Rail link opens"]
@@ -73,11 +80,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FeedSe
             yield base, feeds
 
 
-def open_page(browser, base: str, size: str, path: str = "", consent: bool = True):
-    width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    if consent:
-        context.add_cookies([{"name": "news_consent", "value": "1", "url": base}])
+def open_page(browser, base: str, size: str, path: str = "", agreed: bool = True):
+    context = sized_context(browser, base, size, agreed=agreed)
     page = context.new_page()
     page.goto(base + path)
     return context, page
@@ -293,7 +297,7 @@ def test_publication_filter_edges(browser, site) -> None:
 @pytest.mark.parametrize("size", list(SIZES))
 def test_own_feeds_survive_a_reload_and_are_removed(browser, site, size: str) -> None:
     base, feeds = site
-    context, page = open_page(browser, base, size, consent=False)
+    context, page = open_page(browser, base, size, agreed=False)
     wait_for_listed(page, len(EAST_A + EAST_B), timeout=60_000)
     bar = sidebar(page)
     bar.get_by_text("Your feeds (0 of 5)").click()
